@@ -1,0 +1,16 @@
+# The two commands of the README, and the checks run before each commit.
+.PHONY: run test lint fmt
+
+run:
+	.ci/serve
+
+test:
+	.ci/test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+fmt:
+	cargo fmt --all

@@ -1,0 +1,67 @@
+// Browser tests of Hearth in Debian's Chromium. Playwright starts the built server with its own
+// port and key prefix; nothing is downloaded (no `playwright install`).
+import { defineConfig } from '@playwright/test';
+
+const port = Number(process.env.HEARTH_E2E_PORT ?? 3107);
+// A second Hearth whose Redis the outage test stops and starts (see tests/outage.spec.ts).
+export const outagePort = port + 1;
+export const outageRedisPort = Number(process.env.HEARTH_E2E_OUTAGE_REDIS_PORT ?? 16_479);
+export const prefix = process.env.HEARTH_E2E_PREFIX ?? `e2e:${process.pid}:`;
+process.env.HEARTH_E2E_PREFIX = prefix;
+
+export default defineConfig({
+  testDir: './tests',
+  outputDir: './output/test-results',
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  globalTeardown: './teardown.ts',
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-quic',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: [{
+    command: 'target/debug/hearth serve',
+    cwd: '..',
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      HEARTH_BIND: `127.0.0.1:${port}`,
+      HEARTH_KEY_PREFIX: prefix,
+      HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      HEARTH_DATA_DIR: 'target/e2e-data',
+      HEARTH_LOG: 'warn',
+    },
+  }, {
+    command: 'target/debug/hearth serve',
+    cwd: '..',
+    url: `http://127.0.0.1:${outagePort}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    env: {
+      HEARTH_BIND: `127.0.0.1:${outagePort}`,
+      HEARTH_KEY_PREFIX: prefix,
+      HEARTH_REDIS_URL: `redis://127.0.0.1:${outageRedisPort}`,
+      HEARTH_REDIS_TIMEOUT_MS: '500',
+      HEARTH_DATA_DIR: 'target/e2e-data',
+      HEARTH_LOG: 'error',
+    },
+  }],
+});

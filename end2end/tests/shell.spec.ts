@@ -1,0 +1,77 @@
+// The shell: server rendering, hydration, the live Redis overview, keyboard tabs, dev banner.
+import { test, expect } from '@playwright/test';
+import * as fs from 'node:fs';
+
+const shots = 'output/screenshots';
+
+test.beforeAll(() => fs.mkdirSync(shots, { recursive: true }));
+
+test('pages are rendered on the server before any script runs', async ({ browser, request }) => {
+  const html = await (await request.get('/redis')).text();
+  for (const tab of ['tab-cache', 'tab-warming', 'tab-redis']) {
+    expect(html).toContain(`data-testid="${tab}"`);
+  }
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/redis');
+  await expect(page.getByTestId('tab-redis')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('overview-version')).not.toBeEmpty();
+  await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+  await context.close();
+});
+
+test('the page hydrates and the overview updates on its own', async ({ page }) => {
+  await page.goto('/redis');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  const stats = page.getByTestId('overview-stats');
+  const firstSample = await stats.getAttribute('data-sampled-at');
+  const firstUptime = await page.getByTestId('overview-uptime').textContent();
+  await page.getByTestId('overview-interval').selectOption('2000');
+  await expect(stats).not.toHaveAttribute('data-sampled-at', firstSample!);
+  await expect(page.getByTestId('overview-uptime')).not.toHaveText(firstUptime!);
+  expect(page.url()).toMatch(/\/redis$/);
+  await page.screenshot({ path: `${shots}/redis.png`, fullPage: true });
+});
+
+test('polling stops when switched off', async ({ page }) => {
+  await page.goto('/redis');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByTestId('overview-interval').selectOption('2000');
+  const stats = page.getByTestId('overview-stats');
+  const before = await stats.getAttribute('data-sampled-at');
+  await expect(stats).not.toHaveAttribute('data-sampled-at', before!);
+  await page.getByTestId('overview-interval').selectOption('off');
+  const frozen = await stats.getAttribute('data-sampled-at');
+  // Two polling periods pass without a new sample.
+  await page.waitForTimeout(4500);
+  await expect(stats).toHaveAttribute('data-sampled-at', frozen!);
+});
+
+test('tabs work from the keyboard', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.getByTestId('tab-cache')).toHaveAttribute('aria-selected', 'true');
+  await page.getByTestId('tab-cache').focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('tab-warming')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/warming$/);
+  await expect(page.getByTestId('tab-warming')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('warming-page')).toBeVisible();
+  await page.screenshot({ path: `${shots}/warming.png`, fullPage: true });
+  await page.keyboard.press('End');
+  await expect(page.getByTestId('tab-redis')).toBeFocused();
+  await page.keyboard.press('Home');
+  await expect(page.getByTestId('tab-cache')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId('cache-page')).toBeVisible();
+  await page.screenshot({ path: `${shots}/cache.png`, fullPage: true });
+});
+
+test('development mode says so on screen', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('dev-banner')).toBeVisible();
+  await expect(page.getByTestId('dev-banner')).toContainText('Development mode, no login');
+  await expect(page.getByTestId('connection-status')).toHaveText(/Redis connected/);
+});

@@ -1,0 +1,38 @@
+//! REST handlers: thin wrappers that authenticate, check the permission, call one service
+//! function and wrap its result in the SPEC §3 envelope.
+
+pub mod health;
+pub mod redis;
+
+use axum::Json;
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The success envelope: `{"success": true, "data": …, "meta": {"timestamp": …}}`.
+pub struct Envelope<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Envelope<T> {
+    fn into_response(self) -> Response {
+        Json(json!({
+            "success": true,
+            "data": self.0,
+            "meta": { "timestamp": crate::time::now_iso() },
+        }))
+        .into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<Envelope<T>, AppError>;
+
+/// Everything under `/api`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/redis/stats", get(redis::stats))
+        .fallback(|| async { AppError::not_found("no such API route") })
+}

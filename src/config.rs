@@ -1,0 +1,496 @@
+//! Every setting Hearth reads, from `HEARTH_*` environment variables with documented defaults,
+//! validated once at start so a bad value stops the process with a message naming the variable.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A bad or missing setting; the message always names the variable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { var, problem: problem.into() }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMode {
+    /// No login; everyone is an admin. Refused unless bound to a loopback address.
+    Dev,
+    /// `Authorization: Bearer <JWT>` signed with a shared HS256 secret.
+    JwtHs256 { secret: Vec<u8> },
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    pub permissions_claim: String,
+    /// Any of these permission names grants read.
+    pub read_permissions: Vec<String>,
+    /// Any of these permission names grants write.
+    pub write_permissions: Vec<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub leeway_secs: u64,
+}
+
+impl AuthConfig {
+    pub fn mode_name(&self) -> &'static str {
+        match self.mode {
+            AuthMode::Dev => "dev",
+            AuthMode::JwtHs256 { .. } => "jwt",
+        }
+    }
+}
+
+/// Where the list of data sources comes from (`HEARTH_SOURCES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourcesSpec {
+    /// The embedded SQLite demo database under the data directory.
+    Demo,
+    /// The command center's `chart_data_sources` registry in PostgreSQL.
+    Registry { url: String },
+    /// A TOML file listing sources.
+    File { path: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// One URL, or with `cluster` several seed URLs.
+    pub urls: Vec<String>,
+    pub cluster: bool,
+    /// Response timeout for interactive commands.
+    pub timeout: Duration,
+    /// Response timeout for large pipelines and the cutover script.
+    pub bulk_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub redis: RedisConfig,
+    pub key_prefix: String,
+    pub auth: AuthConfig,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub leptos_config: PathBuf,
+    pub data_dir: PathBuf,
+    pub sources: SourcesSpec,
+    pub analytics_database_url: Option<String>,
+    pub allowed_schemas: Vec<String>,
+    pub sql_connect_timeout: Duration,
+    pub cache_ttl_secs: u64,
+    pub warm_batch_entries: usize,
+    pub warm_batch_bytes: usize,
+    pub lock_ttl: Duration,
+    pub stats_retention_days: u64,
+    pub max_concurrent_warms: usize,
+    pub min_rewarm_secs: u64,
+    pub memory_pause_percent: u8,
+    pub memory_resume_percent: u8,
+    pub memory_ceiling_bytes: Option<u64>,
+    pub job_history: usize,
+    pub worker_lost_after: Duration,
+    pub workers_enabled: bool,
+    pub frame_ancestors: String,
+}
+
+/// Every variable with its default and meaning; the README table is written from this list.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("HEARTH_BIND", "127.0.0.1:3000", "address and port to serve on"),
+    ("HEARTH_REDIS_URL", "redis://127.0.0.1:6379", "Redis URL (comma-separated seed URLs with HEARTH_REDIS_CLUSTER)"),
+    ("HEARTH_REDIS_CLUSTER", "false", "talk to a Redis Cluster instead of a single server"),
+    ("HEARTH_REDIS_TIMEOUT_MS", "2000", "response timeout for interactive Redis commands"),
+    ("HEARTH_REDIS_BULK_TIMEOUT_MS", "60000", "response timeout for warm pipelines and the cutover"),
+    (
+        "HEARTH_KEY_PREFIX",
+        "(empty)",
+        "prefix of every key, e.g. `bcos:production:` to share the command center's cache",
+    ),
+    ("HEARTH_AUTH_MODE", "dev", "`dev` (no login, loopback only) or `jwt`"),
+    (
+        "HEARTH_JWT_SECRET",
+        "(none)",
+        "HS256 secret shared with the command center; required for `jwt`, at least 32 bytes",
+    ),
+    (
+        "HEARTH_JWT_PERMISSIONS_CLAIM",
+        "permissions",
+        "claim holding the caller's permission names (array or space-separated string)",
+    ),
+    ("HEARTH_JWT_ISSUER", "(unset)", "if set, tokens must carry this `iss`"),
+    ("HEARTH_JWT_AUDIENCE", "(unset)", "if set, tokens must carry this `aud`"),
+    ("HEARTH_JWT_LEEWAY_SECS", "30", "clock skew allowed when checking `exp`"),
+    ("HEARTH_READ_PERMISSION", "settings:read:all", "comma-separated permission names that grant read"),
+    (
+        "HEARTH_WRITE_PERMISSION",
+        "settings:write:all,settings:update:all",
+        "comma-separated permission names that grant write",
+    ),
+    ("HEARTH_LOG_FORMAT", "text", "`text` for people, `json` for log shippers"),
+    ("HEARTH_LOG", "info", "log filter (tracing EnvFilter syntax)"),
+    ("HEARTH_LEPTOS_CONFIG", "Leptos.toml", "runtime site settings of the binary (site root, package dir)"),
+    ("HEARTH_DATA_DIR", "./data", "where the embedded demo database lives"),
+    ("HEARTH_SOURCES", "demo", "`demo`, `registry:<postgres url>` or `file:<path to toml>`"),
+    (
+        "HEARTH_ANALYTICS_DATABASE_URL",
+        "(registry URL)",
+        "PostgreSQL URL of the analytics tables when they are not in the registry's database",
+    ),
+    ("HEARTH_ALLOWED_SCHEMAS", "ih,public,main", "schemas a source may read from"),
+    ("HEARTH_SQL_CONNECT_TIMEOUT_MS", "5000", "timeout for opening a SQL connection"),
+    ("HEARTH_CACHE_TTL_SECS", "172800", "TTL of data, index and metadata keys"),
+    ("HEARTH_WARM_BATCH_ENTRIES", "1000", "entries per pipelined write batch"),
+    ("HEARTH_WARM_BATCH_BYTES", "4194304", "bytes per pipelined write batch"),
+    ("HEARTH_LOCK_TTL_MS", "30000", "lease of the warm lock; renewed every third of it"),
+    ("HEARTH_STATS_RETENTION_DAYS", "7", "how long per-minute query counters are kept"),
+    ("HEARTH_MAX_CONCURRENT_WARMS", "2", "warms running at once across all instances"),
+    ("HEARTH_MIN_REWARM_SECS", "300", "a source warmed more recently is skipped unless `force`"),
+    ("HEARTH_MEMORY_PAUSE_PERCENT", "85", "a warm pauses itself above this share of the memory ceiling"),
+    ("HEARTH_MEMORY_RESUME_PERCENT", "75", "and resumes below this one"),
+    (
+        "HEARTH_MEMORY_CEILING_BYTES",
+        "(maxmemory)",
+        "memory ceiling when Redis has no maxmemory or a lower one is wanted",
+    ),
+    ("HEARTH_JOB_HISTORY", "500", "finished jobs kept in the history"),
+    ("HEARTH_WORKER_LOST_SECS", "30", "a job whose worker has not been heard from for this long is failed"),
+    ("HEARTH_WORKERS", "true", "run warm workers and the scheduler in this instance"),
+    ("HEARTH_FRAME_ANCESTORS", "'self'", "who may embed Hearth in an iframe (CSP frame-ancestors)"),
+];
+
+/// A source of variable values: the process environment or, in tests, a map.
+pub trait VarSource {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl VarSource for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl VarSource for HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+impl<const N: usize> VarSource for [(&str, &str); N] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+}
+
+struct Reader<'a>(&'a dyn VarSource);
+
+impl Reader<'_> {
+    /// The value, or `None` when unset or blank.
+    fn get(&self, var: &'static str) -> Option<String> {
+        self.0.var(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    fn string(&self, var: &'static str, default: &str) -> String {
+        self.get(var).unwrap_or_else(|| default.to_string())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, var: &'static str, default: T, what: &str) -> Result<T, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| bad(var, format!("`{v}` is not {what}"))),
+        }
+    }
+
+    fn ranged(&self, var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+        let v = self.parse(var, default, "a whole number")?;
+        if v < min || v > max {
+            return Err(bad(var, format!("{v} is out of range {min}..={max}")));
+        }
+        Ok(v)
+    }
+
+    fn bool(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+            Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+            Some(v) => Err(bad(var, format!("`{v}` is not true or false"))),
+        }
+    }
+
+    fn list(&self, var: &'static str, default: &str) -> Vec<String> {
+        self.string(var, default).split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&ProcessEnv)
+    }
+
+    pub fn from_vars(vars: &dyn VarSource) -> Result<Self, ConfigError> {
+        let r = Reader(vars);
+        let bind_text = r.string("HEARTH_BIND", "127.0.0.1:3000");
+        let bind: SocketAddr = bind_text
+            .parse()
+            .map_err(|_| bad("HEARTH_BIND", format!("`{bind_text}` is not an address like 127.0.0.1:3000")))?;
+
+        let redis = RedisConfig {
+            cluster: r.bool("HEARTH_REDIS_CLUSTER", false)?,
+            urls: r.list("HEARTH_REDIS_URL", "redis://127.0.0.1:6379"),
+            timeout: Duration::from_millis(r.ranged("HEARTH_REDIS_TIMEOUT_MS", 2000, 50, 600_000)?),
+            bulk_timeout: Duration::from_millis(r.ranged("HEARTH_REDIS_BULK_TIMEOUT_MS", 60_000, 1000, 3_600_000)?),
+        };
+        for url in &redis.urls {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
+                return Err(bad("HEARTH_REDIS_URL", format!("`{url}` must start with redis://, rediss:// or unix://")));
+            }
+        }
+        if redis.urls.is_empty() {
+            return Err(bad("HEARTH_REDIS_URL", "no URL given"));
+        }
+        if redis.urls.len() > 1 && !redis.cluster {
+            return Err(bad("HEARTH_REDIS_URL", "several URLs are only allowed with HEARTH_REDIS_CLUSTER=true"));
+        }
+
+        let key_prefix = r.0.var("HEARTH_KEY_PREFIX").unwrap_or_default();
+        if key_prefix.len() > 64 || key_prefix.chars().any(|c| c.is_whitespace() || "{}*?[]\\".contains(c)) {
+            return Err(bad(
+                "HEARTH_KEY_PREFIX",
+                "must be at most 64 characters without spaces, braces or glob characters (* ? [ ] \\)",
+            ));
+        }
+
+        let auth = read_auth(&r, bind)?;
+
+        let log_format = match r.string("HEARTH_LOG_FORMAT", "text").to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(bad("HEARTH_LOG_FORMAT", format!("`{other}` is not `text` or `json`"))),
+        };
+
+        let sources = parse_sources(&r.string("HEARTH_SOURCES", "demo"))?;
+        let allowed_schemas = r.list("HEARTH_ALLOWED_SCHEMAS", "ih,public,main");
+        if let Some(s) = allowed_schemas.iter().find(|s| !crate::sql_ident::is_identifier(s)) {
+            return Err(bad("HEARTH_ALLOWED_SCHEMAS", format!("`{s}` is not a plain SQL identifier")));
+        }
+
+        let memory_pause_percent = r.ranged("HEARTH_MEMORY_PAUSE_PERCENT", 85, 10, 99)? as u8;
+        let memory_resume_percent = r.ranged("HEARTH_MEMORY_RESUME_PERCENT", 75, 5, 98)? as u8;
+        if memory_resume_percent >= memory_pause_percent {
+            return Err(bad("HEARTH_MEMORY_RESUME_PERCENT", "must be below HEARTH_MEMORY_PAUSE_PERCENT"));
+        }
+        let memory_ceiling_bytes = match r.get("HEARTH_MEMORY_CEILING_BYTES") {
+            None => None,
+            Some(_) => Some(r.ranged("HEARTH_MEMORY_CEILING_BYTES", 0, 1 << 20, u64::MAX)?),
+        };
+
+        Ok(Config {
+            bind,
+            redis,
+            key_prefix,
+            auth,
+            log_format,
+            log_filter: r.string("HEARTH_LOG", "info"),
+            leptos_config: PathBuf::from(r.string("HEARTH_LEPTOS_CONFIG", "Leptos.toml")),
+            data_dir: PathBuf::from(r.string("HEARTH_DATA_DIR", "./data")),
+            sources,
+            analytics_database_url: r.get("HEARTH_ANALYTICS_DATABASE_URL"),
+            allowed_schemas,
+            sql_connect_timeout: Duration::from_millis(r.ranged(
+                "HEARTH_SQL_CONNECT_TIMEOUT_MS",
+                5000,
+                100,
+                120_000,
+            )?),
+            cache_ttl_secs: r.ranged("HEARTH_CACHE_TTL_SECS", 172_800, 60, 60 * 86_400)?,
+            warm_batch_entries: r.ranged("HEARTH_WARM_BATCH_ENTRIES", 1000, 1, 100_000)? as usize,
+            warm_batch_bytes: r.ranged("HEARTH_WARM_BATCH_BYTES", 4 << 20, 4096, 256 << 20)? as usize,
+            lock_ttl: Duration::from_millis(r.ranged("HEARTH_LOCK_TTL_MS", 30_000, 1000, 600_000)?),
+            stats_retention_days: r.ranged("HEARTH_STATS_RETENTION_DAYS", 7, 1, 90)?,
+            max_concurrent_warms: r.ranged("HEARTH_MAX_CONCURRENT_WARMS", 2, 1, 64)? as usize,
+            min_rewarm_secs: r.ranged("HEARTH_MIN_REWARM_SECS", 300, 0, 30 * 86_400)?,
+            memory_pause_percent,
+            memory_resume_percent,
+            memory_ceiling_bytes,
+            job_history: r.ranged("HEARTH_JOB_HISTORY", 500, 10, 100_000)? as usize,
+            worker_lost_after: Duration::from_secs(r.ranged("HEARTH_WORKER_LOST_SECS", 30, 3, 3600)?),
+            workers_enabled: r.bool("HEARTH_WORKERS", true)?,
+            frame_ancestors: r.string("HEARTH_FRAME_ANCESTORS", "'self'"),
+        })
+    }
+
+    /// True when the dev-mode banner must show.
+    pub fn is_dev_mode(&self) -> bool {
+        self.auth.mode == AuthMode::Dev
+    }
+}
+
+fn read_auth(r: &Reader<'_>, bind: SocketAddr) -> Result<AuthConfig, ConfigError> {
+    let mode = match r.string("HEARTH_AUTH_MODE", "dev").to_ascii_lowercase().as_str() {
+        "dev" => {
+            if !bind.ip().is_loopback() {
+                return Err(bad(
+                    "HEARTH_AUTH_MODE",
+                    format!(
+                        "`dev` (no login) is only allowed on a loopback address, but HEARTH_BIND is {bind}; use `jwt`"
+                    ),
+                ));
+            }
+            AuthMode::Dev
+        }
+        "jwt" => {
+            let secret = r
+                .get("HEARTH_JWT_SECRET")
+                .ok_or_else(|| bad("HEARTH_JWT_SECRET", "required when HEARTH_AUTH_MODE=jwt"))?;
+            if secret.len() < 32 {
+                return Err(bad("HEARTH_JWT_SECRET", "must be at least 32 bytes"));
+            }
+            AuthMode::JwtHs256 { secret: secret.into_bytes() }
+        }
+        other => return Err(bad("HEARTH_AUTH_MODE", format!("`{other}` is not `dev` or `jwt`"))),
+    };
+    let read_permissions = r.list("HEARTH_READ_PERMISSION", "settings:read:all");
+    let write_permissions = r.list("HEARTH_WRITE_PERMISSION", "settings:write:all,settings:update:all");
+    if read_permissions.is_empty() {
+        return Err(bad("HEARTH_READ_PERMISSION", "at least one permission name is needed"));
+    }
+    if write_permissions.is_empty() {
+        return Err(bad("HEARTH_WRITE_PERMISSION", "at least one permission name is needed"));
+    }
+    Ok(AuthConfig {
+        mode,
+        permissions_claim: r.string("HEARTH_JWT_PERMISSIONS_CLAIM", "permissions"),
+        read_permissions,
+        write_permissions,
+        issuer: r.get("HEARTH_JWT_ISSUER"),
+        audience: r.get("HEARTH_JWT_AUDIENCE"),
+        leeway_secs: r.ranged("HEARTH_JWT_LEEWAY_SECS", 30, 0, 3600)?,
+    })
+}
+
+fn parse_sources(text: &str) -> Result<SourcesSpec, ConfigError> {
+    if text == "demo" {
+        Ok(SourcesSpec::Demo)
+    } else if let Some(url) = text.strip_prefix("registry:") {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(bad("HEARTH_SOURCES", "registry: must be followed by a postgres:// URL"));
+        }
+        Ok(SourcesSpec::Registry { url: url.to_string() })
+    } else if let Some(path) = text.strip_prefix("file:") {
+        if path.is_empty() {
+            return Err(bad("HEARTH_SOURCES", "file: must be followed by a path"));
+        }
+        Ok(SourcesSpec::File { path: PathBuf::from(path) })
+    } else {
+        Err(bad("HEARTH_SOURCES", format!("`{text}` is not `demo`, `registry:<url>` or `file:<path>`")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = Config::from_vars(&[("UNRELATED", "x")]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.redis.urls, vec!["redis://127.0.0.1:6379"]);
+        assert_eq!(c.auth.mode, AuthMode::Dev);
+        assert_eq!(c.key_prefix, "");
+        assert_eq!(c.cache_ttl_secs, 172_800);
+        assert_eq!(c.sources, SourcesSpec::Demo);
+        assert_eq!(c.auth.write_permissions, vec!["settings:write:all", "settings:update:all"]);
+    }
+
+    #[test]
+    fn nonsense_bind_is_rejected_naming_the_variable() {
+        let e = Config::from_vars(&[("HEARTH_BIND", "nonsense")]).unwrap_err();
+        assert_eq!(e.var, "HEARTH_BIND");
+        assert!(e.to_string().starts_with("HEARTH_BIND: `nonsense`"), "{e}");
+    }
+
+    #[test]
+    fn dev_mode_on_a_public_address_is_refused() {
+        let e = Config::from_vars(&[("HEARTH_BIND", "0.0.0.0:3000")]).unwrap_err();
+        assert_eq!(e.var, "HEARTH_AUTH_MODE");
+        let ok = Config::from_vars(&[
+            ("HEARTH_BIND", "0.0.0.0:3000"),
+            ("HEARTH_AUTH_MODE", "jwt"),
+            ("HEARTH_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ]);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn jwt_mode_requires_a_long_secret() {
+        let e = Config::from_vars(&[("HEARTH_AUTH_MODE", "jwt")]).unwrap_err();
+        assert_eq!(e.var, "HEARTH_JWT_SECRET");
+        let e = Config::from_vars(&[("HEARTH_AUTH_MODE", "jwt"), ("HEARTH_JWT_SECRET", "short")]).unwrap_err();
+        assert_eq!(e.var, "HEARTH_JWT_SECRET");
+    }
+
+    #[test]
+    fn numbers_are_checked_for_form_and_range() {
+        let e = Config::from_vars(&[("HEARTH_CACHE_TTL_SECS", "soon")]).unwrap_err();
+        assert_eq!(e.var, "HEARTH_CACHE_TTL_SECS");
+        let e = Config::from_vars(&[("HEARTH_MAX_CONCURRENT_WARMS", "0")]).unwrap_err();
+        assert_eq!(e.var, "HEARTH_MAX_CONCURRENT_WARMS");
+        let e = Config::from_vars(&[("HEARTH_MEMORY_RESUME_PERCENT", "90")]).unwrap_err();
+        assert_eq!(e.var, "HEARTH_MEMORY_RESUME_PERCENT");
+    }
+
+    #[test]
+    fn prefix_with_glob_or_hash_tag_characters_is_rejected() {
+        for p in ["bcos:{x}:", "a*", "has space"] {
+            let e = Config::from_vars(&[("HEARTH_KEY_PREFIX", p)]).unwrap_err();
+            assert_eq!(e.var, "HEARTH_KEY_PREFIX", "{p}");
+        }
+        let c = Config::from_vars(&[("HEARTH_KEY_PREFIX", "bcos:production:")]).unwrap();
+        assert_eq!(c.key_prefix, "bcos:production:");
+    }
+
+    #[test]
+    fn redis_url_and_sources_are_validated() {
+        assert_eq!(Config::from_vars(&[("HEARTH_REDIS_URL", "localhost:6379")]).unwrap_err().var, "HEARTH_REDIS_URL");
+        assert_eq!(Config::from_vars(&[("HEARTH_SOURCES", "mysql:x")]).unwrap_err().var, "HEARTH_SOURCES");
+        let c = Config::from_vars(&[("HEARTH_SOURCES", "registry:postgres://u@h/db")]).unwrap();
+        assert_eq!(c.sources, SourcesSpec::Registry { url: "postgres://u@h/db".into() });
+    }
+
+    #[test]
+    fn readme_lists_every_variable_with_its_default() {
+        let readme = include_str!("../README.md");
+        for (name, default, _) in VARIABLES {
+            let row = readme.lines().find(|l| l.starts_with(&format!("| `{name}` |")));
+            let row = row.unwrap_or_else(|| panic!("README has no row for {name}"));
+            assert!(row.contains(default), "README row of {name} lacks its default {default}");
+        }
+    }
+
+    #[test]
+    fn every_variable_read_is_documented() {
+        let src = include_str!("config.rs");
+        let documented: Vec<&str> = VARIABLES.iter().map(|v| v.0).collect();
+        for (i, _) in src.match_indices("\"HEARTH_") {
+            let name: String = src[i + 1..].chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').collect();
+            if name.ends_with('_') || !src[i + 1 + name.len()..].starts_with('"') {
+                continue;
+            }
+            assert!(documented.contains(&name.as_str()), "{name} is read but not in VARIABLES");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The one error type of Hearth: rendered as the SPEC §3 envelope for REST and carried as a
+//! typed error by server functions, so the browser sees the same code and message either way.
+
+use serde::{Deserialize, Serialize};
+
+/// Machine-readable error codes; the HTTP status follows from the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    ValidationError,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    RateLimited,
+    RedisUnavailable,
+    SourceUnavailable,
+    Timeout,
+    InternalError,
+    /// The browser could not reach the server or read its answer.
+    Transport,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::ValidationError => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::InternalError | ErrorCode::Transport => 500,
+            ErrorCode::SourceUnavailable => 502,
+            ErrorCode::RedisUnavailable => 503,
+            ErrorCode::Timeout => 504,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+    /// Seconds a rate-limited caller should wait (`Retry-After`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), details: None, retry_after_secs: None }
+    }
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ValidationError, message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthorized, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InternalError, message)
+    }
+    pub fn redis_unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::RedisUnavailable, message)
+    }
+    pub fn source_unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::SourceUnavailable, message)
+    }
+    pub fn rate_limited(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self { retry_after_secs: Some(retry_after_secs), ..Self::new(ErrorCode::RateLimited, message) }
+    }
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match value {
+            E::Args(m) | E::MissingArg(m) => AppError::validation(format!("bad request: {m}")),
+            E::Request(m) => AppError::new(ErrorCode::Transport, format!("cannot reach Hearth: {m}")),
+            E::Deserialization(m) => AppError::new(ErrorCode::Transport, format!("unreadable answer from Hearth: {m}")),
+            other => AppError::internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod http;

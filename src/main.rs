@@ -1,0 +1,87 @@
+//! The `hearth` binary: serve the console (default), or run one of the maintenance subcommands.
+
+use std::process::ExitCode;
+
+use hearth::config::Config;
+use hearth::state::AppState;
+
+fn usage() -> &'static str {
+    "usage: hearth [serve]\n\n  serve   serve the console and API (default)\n\nConfiguration comes from HEARTH_* environment variables; see README.md."
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("serve") => serve().await,
+        Some("-h" | "--help" | "help") => {
+            println!("{}", usage());
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("hearth: unknown command `{other}`\n\n{}", usage());
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hearth: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    hearth::telemetry::init(&config);
+    let leptos_options = match hearth::site::leptos_options(&config) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("hearth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bind = config.bind;
+    let state = match AppState::new(config, leptos_options) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hearth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(bind).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("hearth: HEARTH_BIND: cannot listen on {bind}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let app = hearth::server::router(state.clone());
+    tracing::info!(auth = state.config.auth.mode_name(), prefix = %state.config.key_prefix, "Hearth listening on http://{bind}");
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
+        tracing::error!(error = %e, "server stopped with an error");
+        return ExitCode::FAILURE;
+    }
+    tracing::info!("Hearth stopped");
+    ExitCode::SUCCESS
+}
+
+/// Resolves on SIGINT or SIGTERM; in-flight requests then finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,4 @@
+//! The general Redis tool behind the Redis tab: service functions that REST handlers and server
+//! functions both call. Everything here stays inside the configured key prefix.
+
+pub mod overview;

@@ -1,0 +1,169 @@
+//! The Redis handle of a Hearth process: one multiplexed connection for interactive commands and
+//! one with a long, deliberate timeout for warm pipelines and cutovers, on a single server or a
+//! cluster. Connecting is lazy, so Hearth starts (and says so) while Redis is down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+use tokio::sync::OnceCell;
+
+use crate::config::RedisConfig;
+use crate::error::{AppError, ErrorCode};
+
+/// A connection that is either a single server's or a cluster's; cheap to clone.
+#[derive(Clone)]
+pub enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+// One Target lives per process behind an Arc, so the variants' size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Target {
+    Single {
+        interactive: ConnectionManager,
+        bulk: ConnectionManager,
+    },
+    Cluster {
+        client: redis::cluster::ClusterClient,
+        bulk_client: redis::cluster::ClusterClient,
+        conns: OnceCell<(ClusterConnection, ClusterConnection)>,
+    },
+}
+
+#[derive(Clone)]
+pub struct RedisConn {
+    target: Arc<Target>,
+    pub timeout: Duration,
+    pub bulk_timeout: Duration,
+}
+
+impl RedisConn {
+    pub fn new(config: &RedisConfig) -> Result<Self, AppError> {
+        let bad_url =
+            |e: redis::RedisError| AppError::internal(format!("HEARTH_REDIS_URL is not a usable Redis URL: {e}"));
+        let target = if config.cluster {
+            let build = |timeout: Duration| {
+                redis::cluster::ClusterClient::builder(config.urls.clone())
+                    .connection_timeout(Duration::from_secs(2))
+                    .response_timeout(timeout)
+                    .retries(2)
+                    .build()
+                    .map_err(bad_url)
+            };
+            Target::Cluster {
+                client: build(config.timeout)?,
+                bulk_client: build(config.bulk_timeout)?,
+                conns: OnceCell::new(),
+            }
+        } else {
+            let client = redis::Client::open(config.urls[0].as_str()).map_err(bad_url)?;
+            let manager = |timeout: Duration| {
+                let cfg = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(2)))
+                    .set_response_timeout(Some(timeout))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_secs(1));
+                ConnectionManager::new_lazy_with_config(client.clone(), cfg).map_err(bad_url)
+            };
+            Target::Single { interactive: manager(config.timeout)?, bulk: manager(config.bulk_timeout)? }
+        };
+        Ok(RedisConn { target: Arc::new(target), timeout: config.timeout, bulk_timeout: config.bulk_timeout })
+    }
+
+    /// The connection for interactive commands (short timeout).
+    pub async fn conn(&self) -> Result<Conn, AppError> {
+        self.pick(false).await
+    }
+
+    /// The connection for large pipelines and scripts (long timeout).
+    pub async fn bulk(&self) -> Result<Conn, AppError> {
+        self.pick(true).await
+    }
+
+    pub fn is_cluster(&self) -> bool {
+        matches!(*self.target, Target::Cluster { .. })
+    }
+
+    async fn pick(&self, bulk: bool) -> Result<Conn, AppError> {
+        match &*self.target {
+            Target::Single { interactive, bulk: b } => {
+                Ok(Conn::Single(if bulk { b.clone() } else { interactive.clone() }))
+            }
+            Target::Cluster { client, bulk_client, conns } => {
+                let (i, b) = conns
+                    .get_or_try_init(|| async {
+                        let i = client.get_async_connection().await?;
+                        let b = bulk_client.get_async_connection().await?;
+                        Ok::<_, redis::RedisError>((i, b))
+                    })
+                    .await
+                    .map_err(|e| redis_error(e, "connecting to the Redis cluster"))?;
+                Ok(Conn::Cluster(if bulk { b.clone() } else { i.clone() }))
+            }
+        }
+    }
+}
+
+/// Turns a driver error into an [`AppError`], logging the driver's text once with context.
+/// The caller sees what failed and whether to retry, never the raw driver message.
+pub fn redis_error(e: redis::RedisError, doing: &str) -> AppError {
+    if e.is_timeout() {
+        tracing::warn!(error = %e, "Redis timed out while {doing}");
+        AppError::new(
+            ErrorCode::Timeout,
+            format!(
+                "Redis did not answer in time while {doing}; if Redis is only slow, raise HEARTH_REDIS_TIMEOUT_MS (interactive) or HEARTH_REDIS_BULK_TIMEOUT_MS (warms)"
+            ),
+        )
+    } else if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
+        tracing::warn!(error = %e, "Redis unreachable while {doing}");
+        AppError::redis_unavailable(format!("Redis is not reachable ({doing})"))
+    } else {
+        tracing::error!(error = %e, "Redis command failed while {doing}");
+        let code = e.code().map(|c| format!(" ({c})")).unwrap_or_default();
+        AppError::internal(format!("Redis refused a command while {doing}{code}"))
+    }
+}
+
+/// `.ctx("reading INFO")` on a Redis result: log once, map to [`AppError`].
+pub trait RedisResultExt<T> {
+    fn ctx(self, doing: &str) -> Result<T, AppError>;
+}
+
+impl<T> RedisResultExt<T> for redis::RedisResult<T> {
+    fn ctx(self, doing: &str) -> Result<T, AppError> {
+        self.map_err(|e| redis_error(e, doing))
+    }
+}

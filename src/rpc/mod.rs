@@ -1,0 +1,5 @@
+//! Server functions: the browser's typed calls into the same service layer REST uses. All live
+//! under `/rpc/…` so they never collide with `/api/…`; polled reads are GET, mutations POST.
+
+pub mod redis;
+pub mod session;

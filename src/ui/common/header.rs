@@ -1,0 +1,128 @@
+//! The header: the Hearth name, Redis connection status, who is signed in, the dev-mode banner,
+//! and the tabs (a keyboard-navigable tablist whose tabs are links to routes).
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use super::polling::use_polling;
+use crate::error::ErrorCode;
+use crate::rpc::session::get_session;
+
+const TABS: [(&str, &str, &str); 3] =
+    [("/", "Analytics Cache", "tab-cache"), ("/warming", "Warming", "tab-warming"), ("/redis", "Redis", "tab-redis")];
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let session = Resource::new(|| (), |_| get_session());
+    use_polling(Signal::derive(|| Some(10_000)), move || session.refetch());
+    view! {
+        <header class="top">
+            <div class="brand">
+                <span class="logo" aria-hidden="true">"◆"</span>
+                <h1>"Hearth"</h1>
+            </div>
+            <Transition fallback=|| view! { <span class="status">"…"</span> }>
+                {move || session.get().map(|s| match s {
+                    Ok(s) => view! {
+                        <div class="who">
+                            <ConnectionStatus ok=s.redis_ok error=s.redis_error.clone()/>
+                            <span class="user" data-testid="current-user">{s.user.clone()}</span>
+                            {(!s.key_prefix.is_empty()).then(|| view! { <span class="prefix" title="HEARTH_KEY_PREFIX">{s.key_prefix.clone()}</span> })}
+                        </div>
+                    }.into_any(),
+                    Err(e) if e.code == ErrorCode::Unauthorized => view! {
+                        <div class="who"><span class="status bad">"Not signed in"</span></div>
+                    }.into_any(),
+                    Err(e) => view! {
+                        <div class="who"><span class="status bad" title=e.message.clone()>"Hearth unreachable"</span></div>
+                    }.into_any(),
+                })}
+            </Transition>
+        </header>
+        <Transition fallback=|| ()>
+            {move || session.get().map(|s| match s {
+                Ok(s) if s.dev_mode => view! {
+                    <div class="banner dev" role="note" data-testid="dev-banner">
+                        <strong>"Development mode, no login."</strong>
+                        " Everyone who can reach this address is an admin. Hearth allows this only on a loopback address."
+                    </div>
+                }.into_any(),
+                Err(e) if e.code == ErrorCode::Unauthorized => view! {
+                    <div class="banner auth" role="alert" data-testid="auth-banner">
+                        <strong>"Sign in required. "</strong>{e.message.clone()}
+                        " Open Hearth from the command center's admin page."
+                    </div>
+                }.into_any(),
+                _ => ().into_any(),
+            })}
+        </Transition>
+        <Tabs/>
+    }
+}
+
+#[component]
+fn ConnectionStatus(ok: bool, error: Option<String>) -> impl IntoView {
+    let (class, text) = if ok { ("status ok", "Redis connected") } else { ("status bad", "Redis unreachable") };
+    view! {
+        <span class=class data-testid="connection-status" title=error.unwrap_or_default()>
+            <span class="dot" aria-hidden="true"></span>
+            {text}
+        </span>
+    }
+}
+
+/// WAI-ARIA tabs: one tab in the Tab order (the current one); arrows, Home and End move focus,
+/// Enter follows the link.
+#[component]
+fn Tabs() -> impl IntoView {
+    let location = use_location();
+    let refs: [NodeRef<leptos::html::A>; 3] = [NodeRef::new(), NodeRef::new(), NodeRef::new()];
+    let current = move || {
+        let path = location.pathname.get();
+        TABS.iter().position(|(href, _, _)| *href == path).unwrap_or(0)
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let active = document().active_element();
+        let focused = refs
+            .iter()
+            .position(|r| r.get().map(|a| Some(leptos::web_sys::Element::from(a)) == active).unwrap_or(false));
+        let Some(i) = focused else { return };
+        let next = match ev.key().as_str() {
+            "ArrowRight" | "ArrowDown" => (i + 1) % TABS.len(),
+            "ArrowLeft" | "ArrowUp" => (i + TABS.len() - 1) % TABS.len(),
+            "Home" => 0,
+            "End" => TABS.len() - 1,
+            _ => return,
+        };
+        ev.prevent_default();
+        if let Some(a) = refs[next].get() {
+            let _ = a.focus();
+        }
+    };
+    view! {
+        <nav class="tabs" role="tablist" aria-label="Hearth sections" on:keydown=on_keydown>
+            {TABS
+                .iter()
+                .enumerate()
+                .map(|(i, (href, label, testid))| {
+                    let selected = move || current() == i;
+                    view! {
+                        <a
+                            href=*href
+                            role="tab"
+                            node_ref=refs[i]
+                            id=move || if selected() { "active-tab" } else { "" }
+                            data-testid=*testid
+                            aria-selected=move || selected().to_string()
+                            aria-current=move || selected().then_some("page")
+                            tabindex=move || if selected() { "0" } else { "-1" }
+                            class:active=selected
+                        >
+                            {*label}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}

@@ -1,0 +1,6 @@
+//! Components per tab, and the pieces they share.
+
+pub mod common;
+pub mod dashboard;
+pub mod redis;
+pub mod warming;

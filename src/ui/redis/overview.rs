@@ -1,0 +1,64 @@
+//! The live overview card: INFO numbers, refreshed by the polling hook.
+
+use leptos::prelude::*;
+
+use crate::model::redis::RedisOverview;
+use crate::rpc::redis::get_redis_overview;
+use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::format;
+use crate::ui::common::polling::{IntervalPicker, use_polling};
+
+#[component]
+pub fn RedisOverviewCard() -> impl IntoView {
+    let (interval, set_interval) = signal(Some(5000u32));
+    let overview = Resource::new(|| (), |_| get_redis_overview());
+    use_polling(interval.into(), move || overview.refetch());
+    view! {
+        <section class="card" data-testid="redis-overview" aria-labelledby="overview-title">
+            <div class="card-head">
+                <h2 id="overview-title">"Overview"</h2>
+                <IntervalPicker value=interval set_value=set_interval testid="overview-interval"/>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || overview.get().map(|r| match r {
+                    Ok(o) => view! { <OverviewStats o/> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn OverviewStats(o: RedisOverview) -> impl IntoView {
+    let mem_pct = o.memory_percent();
+    let max = if o.max_memory == 0 { "no limit".to_string() } else { format::bytes(o.max_memory) };
+    let level = match mem_pct {
+        Some(p) if p >= 90.0 => "bar danger",
+        Some(p) if p >= 75.0 => "bar warn",
+        _ => "bar",
+    };
+    view! {
+        <dl class="stats" data-testid="overview-stats" data-sampled-at=o.sampled_at.clone()>
+            <div><dt>"Version"</dt><dd data-testid="overview-version">{o.version.clone()}" "<span class="muted">{o.mode.clone()}</span></dd></div>
+            <div><dt>"Uptime"</dt><dd data-testid="overview-uptime">{format::uptime(o.uptime_secs)}</dd></div>
+            <div>
+                <dt>"Memory"</dt>
+                <dd data-testid="overview-memory">{format::bytes(o.used_memory)}" of "{max}</dd>
+                {mem_pct.map(|p| view! {
+                    <div class=level role="progressbar" aria-label="Memory used" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{p:.0}")>
+                        <span style=format!("width: {:.1}%", p.min(100.0))></span>
+                    </div>
+                })}
+            </div>
+            <div><dt>"Clients"</dt><dd data-testid="overview-clients">{o.connected_clients}</dd></div>
+            <div><dt>"Ops/sec"</dt><dd data-testid="overview-ops">{format::thousands(o.ops_per_sec)}</dd></div>
+            <div>
+                <dt>"Keyspace hit rate"</dt>
+                <dd data-testid="overview-hit-rate">{format::percent(o.hit_rate)}</dd>
+                <dd class="muted small">{format!("{} hits · {} misses", format::thousands(o.keyspace_hits), format::thousands(o.keyspace_misses))}</dd>
+            </div>
+            <div><dt>"Keys"</dt><dd data-testid="overview-keys">{format::thousands(o.total_keys)}</dd></div>
+        </dl>
+    }
+}

@@ -1,0 +1,131 @@
+//! Shared helpers of the integration tests: a real router on real Redis, each test under its
+//! own key prefix (removed afterwards), requests sent straight into the router, tokens minted
+//! the way the command center mints them.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Body;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use hearth::config::Config;
+use hearth::state::AppState;
+
+pub const SECRET: &str = "test-secret-0123456789abcdef0123456789";
+
+pub fn redis_url() -> String {
+    std::env::var("HEARTH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+pub fn database_url() -> String {
+    std::env::var("HEARTH_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A prefix no other test uses: `t:<name>:<random>:`.
+pub fn unique_prefix(name: &str) -> String {
+    format!("t:{name}:{:x}:", rand::random::<u64>())
+}
+
+pub fn leptos_options() -> leptos::config::LeptosOptions {
+    leptos::config::LeptosOptions::builder().output_name("hearth").site_root("target/site").build()
+}
+
+/// A state from `vars` on top of test defaults (real Redis, a unique prefix, dev mode).
+pub fn state_with(name: &str, vars: &[(&str, &str)]) -> AppState {
+    let mut map: HashMap<String, String> = HashMap::new();
+    map.insert("HEARTH_REDIS_URL".into(), redis_url());
+    map.insert("HEARTH_KEY_PREFIX".into(), unique_prefix(name));
+    map.insert("HEARTH_LOG".into(), "warn".into());
+    for (k, v) in vars {
+        map.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_vars(&map).expect("test configuration is valid");
+    AppState::new(config, leptos_options()).expect("state builds")
+}
+
+pub fn jwt_state(name: &str) -> AppState {
+    state_with(name, &[("HEARTH_AUTH_MODE", "jwt"), ("HEARTH_JWT_SECRET", SECRET)])
+}
+
+/// A token as the command center mints it.
+pub fn token(secret: &str, sub: &str, permissions: &[&str], exp_offset_secs: i64) -> String {
+    let claims = serde_json::json!({
+        "sub": sub,
+        "permissions": permissions,
+        "exp": chrono::Utc::now().timestamp() + exp_offset_secs,
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+pub async fn send(router: &Router, request: Request<Body>) -> Reply {
+    let response = router.clone().oneshot(request).await.expect("router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status, headers, body, text }
+}
+
+pub async fn get(router: &Router, uri: &str, bearer: Option<&str>) -> Reply {
+    let mut builder = Request::get(uri);
+    if let Some(t) = bearer {
+        builder = builder.header("authorization", format!("Bearer {t}"));
+    }
+    send(router, builder.body(Body::empty()).unwrap()).await
+}
+
+pub async fn post_json(router: &Router, uri: &str, bearer: Option<&str>, body: &Value) -> Reply {
+    let mut builder = Request::post(uri).header("content-type", "application/json");
+    if let Some(t) = bearer {
+        builder = builder.header("authorization", format!("Bearer {t}"));
+    }
+    send(router, builder.body(Body::from(body.to_string())).unwrap()).await
+}
+
+/// Deletes every key under the state's prefix (SCAN + UNLINK, never KEYS).
+pub async fn cleanup(state: &AppState) {
+    let prefix = state.config.key_prefix.clone();
+    assert!(prefix.starts_with("t:"), "cleanup only runs on test prefixes");
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if !keys.is_empty() {
+            let _: () = redis::cmd("UNLINK").arg(&keys).query_async(&mut conn).await.unwrap();
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+}
+
+pub async fn raw_redis() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
