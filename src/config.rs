@@ -88,6 +88,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub sources: SourcesSpec,
     pub analytics_database_url: Option<String>,
+    pub registry_schema: String,
     pub allowed_schemas: Vec<String>,
     pub sql_connect_timeout: Duration,
     pub cache_ttl_secs: u64,
@@ -148,6 +149,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "(registry URL)",
         "PostgreSQL URL of the analytics tables when they are not in the registry's database",
     ),
+    ("HEARTH_REGISTRY_SCHEMA", "public", "schema of the command center's chart_data_sources tables"),
     ("HEARTH_ALLOWED_SCHEMAS", "ih,public,main", "schemas a source may read from"),
     ("HEARTH_SQL_CONNECT_TIMEOUT_MS", "5000", "timeout for opening a SQL connection"),
     ("HEARTH_CACHE_TTL_SECS", "172800", "TTL of data, index and metadata keys"),
@@ -283,6 +285,10 @@ impl Config {
         };
 
         let sources = parse_sources(&r.string("HEARTH_SOURCES", "demo"))?;
+        let registry_schema = r.string("HEARTH_REGISTRY_SCHEMA", "public");
+        if !crate::sql_ident::is_identifier(&registry_schema) {
+            return Err(bad("HEARTH_REGISTRY_SCHEMA", format!("`{registry_schema}` is not a plain SQL identifier")));
+        }
         let allowed_schemas = r.list("HEARTH_ALLOWED_SCHEMAS", "ih,public,main");
         if let Some(s) = allowed_schemas.iter().find(|s| !crate::sql_ident::is_identifier(s)) {
             return Err(bad("HEARTH_ALLOWED_SCHEMAS", format!("`{s}` is not a plain SQL identifier")));
@@ -309,6 +315,7 @@ impl Config {
             data_dir: PathBuf::from(r.string("HEARTH_DATA_DIR", "./data")),
             sources,
             analytics_database_url: r.get("HEARTH_ANALYTICS_DATABASE_URL"),
+            registry_schema,
             allowed_schemas,
             sql_connect_timeout: Duration::from_millis(r.ranged(
                 "HEARTH_SQL_CONNECT_TIMEOUT_MS",

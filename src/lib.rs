@@ -22,6 +22,8 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod site;
 #[cfg(feature = "ssr")]
+pub mod source;
+#[cfg(feature = "ssr")]
 pub mod sql_ident;
 #[cfg(feature = "ssr")]
 pub mod state;

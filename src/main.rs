@@ -6,7 +6,65 @@ use hearth::config::Config;
 use hearth::state::AppState;
 
 fn usage() -> &'static str {
-    "usage: hearth [serve]\n\n  serve   serve the console and API (default)\n\nConfiguration comes from HEARTH_* environment variables; see README.md."
+    "usage: hearth [command]\n\n\
+     \x20 serve                 serve the console and API (default)\n\
+     \x20 seed-postgres --url URL --practices N --source-id ID [--schema ih] [--table agg_app_measures]\n\
+     \x20                       [--registry-schema public] [--name NAME]\n\
+     \x20                       create an agg_app_measures-shaped table (2,816 rows per practice) and its registry rows\n\n\
+     Configuration comes from HEARTH_* environment variables; see README.md."
+}
+
+/// `--flag value` pairs after the subcommand.
+fn flags(args: &[String]) -> Result<std::collections::HashMap<String, String>, String> {
+    let mut out = std::collections::HashMap::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let name = flag.strip_prefix("--").ok_or_else(|| format!("expected a --flag, got `{flag}`"))?;
+        let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
+        out.insert(name.to_string(), value.clone());
+    }
+    Ok(out)
+}
+
+async fn seed_postgres(args: &[String]) -> ExitCode {
+    use hearth::source::seed::{SeedOptions, seed_postgres};
+    let run = async {
+        let f = flags(args)?;
+        let url = f.get("url").ok_or("--url is required")?;
+        let practices: u32 =
+            f.get("practices").ok_or("--practices is required")?.parse().map_err(|_| "--practices must be a number")?;
+        let id: i64 =
+            f.get("source-id").map(|s| s.parse()).transpose().map_err(|_| "--source-id must be a number")?.unwrap_or(1);
+        let mut o = SeedOptions::new(url, practices, id);
+        for (flag, field) in [
+            ("schema", &mut o.schema),
+            ("table", &mut o.table),
+            ("registry-schema", &mut o.registry_schema),
+            ("name", &mut o.name),
+        ] {
+            if let Some(v) = f.get(flag) {
+                *field = v.clone();
+            }
+        }
+        let report = seed_postgres(&o).await.map_err(|e| e.message)?;
+        println!(
+            "seeded {}.{}: {} rows, {} groups, source id {} registered, in {:.1} s",
+            o.schema,
+            o.table,
+            report.rows,
+            report.groups,
+            o.source_id,
+            report.millis as f64 / 1000.0
+        );
+        Ok::<_, String>(())
+    };
+    match run.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hearth seed-postgres: {e}\n\n{}", usage());
+            ExitCode::from(2)
+        }
+    }
 }
 
 #[tokio::main]
@@ -14,6 +72,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
+        Some("seed-postgres") => seed_postgres(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{}", usage());
             ExitCode::SUCCESS

@@ -3,6 +3,7 @@
 
 pub mod health;
 pub mod redis;
+pub mod sources;
 
 use axum::Json;
 use axum::Router;
@@ -34,5 +35,6 @@ pub type ApiResult<T> = Result<Envelope<T>, AppError>;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/redis/stats", get(redis::stats))
+        .route("/admin/analytics/sources", get(sources::list))
         .fallback(|| async { AppError::not_found("no such API route") })
 }

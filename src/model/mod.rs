@@ -2,6 +2,7 @@
 //! the REST API serializes (camelCase, as SPEC §3 fixes).
 
 pub mod redis;
+pub mod source;
 
 use serde::{Deserialize, Serialize};
 

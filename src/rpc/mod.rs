@@ -3,3 +3,4 @@
 
 pub mod redis;
 pub mod session;
+pub mod sources;

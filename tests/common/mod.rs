@@ -129,3 +129,74 @@ pub async fn cleanup(state: &AppState) {
 pub async fn raw_redis() -> redis::aio::MultiplexedConnection {
     redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap()
 }
+
+/// A PostgreSQL schema of one test, dropped (with everything in it) when the guard goes away,
+/// even if the test panicked.
+pub struct PgSchema {
+    pub name: String,
+    pub pool: sqlx::PgPool,
+}
+
+impl PgSchema {
+    pub async fn new(test: &str) -> PgSchema {
+        let name = format!("t_{test}_{:x}", rand::random::<u32>());
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&database_url())
+            .await
+            .expect("PostgreSQL is up");
+        sqlx::query(&format!("CREATE SCHEMA \"{name}\"")).execute(&pool).await.unwrap();
+        PgSchema { name, pool }
+    }
+
+    pub async fn exec(&self, sql: &str) {
+        sqlx::raw_sql(sql).execute(&self.pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&database_url()).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")).execute(&pool).await;
+                }
+            });
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// A scratch directory under target/, removed afterwards.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(test: &str) -> TempDir {
+        let dir =
+            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{test}-{:x}", rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Every row of a source, in stream order.
+pub async fn read_all(def: &hearth::source::SourceDef) -> (Vec<hearth::source::SourceRow>, u64) {
+    let shape = hearth::source::introspect(def).await.expect("introspection succeeds");
+    let mut stream = hearth::source::stream(def, &shape);
+    let (mut rows, mut skipped) = (Vec::new(), 0);
+    while let Some(batch) = stream.next_batch().await {
+        let batch = batch.expect("batch reads");
+        skipped += batch.skipped;
+        rows.extend(batch.rows);
+    }
+    (rows, skipped)
+}

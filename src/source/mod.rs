@@ -1,0 +1,251 @@
+//! Row sources: where a data source's rows live and how they are read. A warm asks for the row
+//! count (progress) and then a stream of row batches ordered by the grouping columns, so it can
+//! finish one group and move on with bounded memory. PostgreSQL and SQLite, both through sqlx.
+
+pub mod catalog;
+pub mod demo;
+pub mod encode;
+pub mod file;
+pub mod postgres;
+pub mod registry;
+pub mod seed;
+pub mod sqlite;
+
+use tokio::sync::mpsc;
+
+use crate::error::AppError;
+pub use crate::model::source::SourceKind;
+use encode::Column;
+
+/// Names of the grouping columns (SPEC §1); only the period column differs between sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupColumns {
+    pub measure: String,
+    pub practice: String,
+    pub provider: String,
+    pub period: String,
+}
+
+impl GroupColumns {
+    pub fn with_period(period: &str) -> Self {
+        GroupColumns {
+            measure: "measure".into(),
+            practice: "practice_uid".into(),
+            provider: "provider_uid".into(),
+            period: period.into(),
+        }
+    }
+
+    pub fn all(&self) -> [&str; 4] {
+        [&self.measure, &self.practice, &self.provider, &self.period]
+    }
+}
+
+/// Where a source's rows live.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+impl Db {
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Postgres(_) => "postgresql",
+            Db::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+/// A data source definition, from the registry, a file or the demo.
+#[derive(Debug, Clone)]
+pub struct SourceDef {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: SourceKind,
+    pub schema: String,
+    pub table: String,
+    pub columns: GroupColumns,
+    pub db: Db,
+}
+
+impl SourceDef {
+    /// `source 3 (App Measures)`: how errors name a source.
+    pub fn label(&self) -> String {
+        format!("source {} ({})", self.id, self.name)
+    }
+
+    /// Checks schema, table and column names against the identifier pattern and the allowed
+    /// schemas. Called before any SQL is built from them.
+    pub fn validate(&self, allowed_schemas: &[String]) -> Result<(), AppError> {
+        use crate::sql_ident::is_identifier;
+        let bad = |what: &str, value: &str| {
+            AppError::validation(format!(
+                "{}: {what} `{value}` is not a plain SQL identifier; nothing was run",
+                self.label()
+            ))
+        };
+        if self.id <= 0 {
+            return Err(AppError::validation(format!("{}: the id must be a positive integer", self.label())));
+        }
+        if !is_identifier(&self.schema) {
+            return Err(bad("schema", &self.schema));
+        }
+        if !allowed_schemas.iter().any(|s| s == &self.schema) {
+            return Err(AppError::validation(format!(
+                "{}: schema `{}` is not in HEARTH_ALLOWED_SCHEMAS ({})",
+                self.label(),
+                self.schema,
+                allowed_schemas.join(", ")
+            )));
+        }
+        if !is_identifier(&self.table) {
+            return Err(bad("table", &self.table));
+        }
+        for c in self.columns.all() {
+            if !is_identifier(c) {
+                return Err(bad("column", c));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The table's columns as read from the database, with the grouping columns located.
+#[derive(Debug, Clone)]
+pub struct TableShape {
+    pub columns: Vec<Column>,
+}
+
+impl TableShape {
+    /// Fails naming the source when a grouping column is missing.
+    pub fn check_grouping(&self, def: &SourceDef) -> Result<(), AppError> {
+        for c in def.columns.all() {
+            if !self.columns.iter().any(|col| col.name == c) {
+                return Err(AppError::validation(format!(
+                    "{}: column `{c}` is missing from {}.{}",
+                    def.label(),
+                    def.schema,
+                    def.table
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One row of a source, ready for the cache: its group and its JSON object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRow {
+    pub measure: String,
+    pub practice: String,
+    /// `None` for a NULL provider (written `*` in keys).
+    pub provider: Option<String>,
+    pub period: String,
+    pub json: String,
+}
+
+/// Rows as they come off the database, in grouping order, with the rows skipped for a missing
+/// measure, practice or period counted.
+#[derive(Debug, Default)]
+pub struct RowBatch {
+    pub rows: Vec<SourceRow>,
+    pub skipped: u64,
+}
+
+pub const BATCH_ROWS: usize = 1024;
+
+/// A running read of a source: batches arrive through a small bounded channel, so the reader
+/// runs ahead of the consumer by at most a few batches. Dropping it stops the query.
+pub struct RowStream {
+    rx: mpsc::Receiver<Result<RowBatch, AppError>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl RowStream {
+    pub async fn next_batch(&mut self) -> Option<Result<RowBatch, AppError>> {
+        self.rx.recv().await
+    }
+}
+
+/// Reads every row of `def` ordered by its grouping columns.
+pub fn stream(def: &SourceDef, shape: &TableShape) -> RowStream {
+    let (tx, rx) = mpsc::channel(4);
+    let (def, shape) = (def.clone(), shape.clone());
+    let task = tokio::spawn(async move {
+        let result = match &def.db {
+            Db::Postgres(pool) => postgres::stream_rows(pool, &def, &shape, &tx).await,
+            Db::Sqlite(pool) => sqlite::stream_rows(pool, &def, &shape, &tx).await,
+        };
+        if let Err(e) = result {
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    RowStream { rx, _task: task }
+}
+
+/// Columns and types of the source's table.
+pub async fn introspect(def: &SourceDef) -> Result<TableShape, AppError> {
+    let shape = match &def.db {
+        Db::Postgres(pool) => postgres::introspect(pool, def).await?,
+        Db::Sqlite(pool) => sqlite::introspect(pool, def).await?,
+    };
+    if def.kind == SourceKind::MeasureBased {
+        shape.check_grouping(def)?;
+    }
+    Ok(shape)
+}
+
+/// Rows in the source's table (the progress total of a warm).
+pub async fn count(def: &SourceDef) -> Result<u64, AppError> {
+    match &def.db {
+        Db::Postgres(pool) => postgres::count(pool, def).await,
+        Db::Sqlite(pool) => sqlite::count(pool, def).await,
+    }
+}
+
+/// Splits one fetched row into its group and JSON; `None` when a grouping value is missing.
+/// `cells` are the four grouping values (as text) followed by the table's columns.
+pub(crate) fn build_row<'a>(shape: &TableShape, mut cells: impl Iterator<Item = Option<&'a str>>) -> Option<SourceRow> {
+    let present = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
+    let measure = present(cells.next().flatten());
+    let practice = present(cells.next().flatten());
+    let provider = present(cells.next().flatten());
+    let period = present(cells.next().flatten());
+    let (Some(measure), Some(practice), Some(period)) = (measure, practice, period) else {
+        return None;
+    };
+    let mut json = String::with_capacity(64 * shape.columns.len());
+    encode::push_row(&mut json, &shape.columns, cells);
+    Some(SourceRow { measure, practice, provider, period, json })
+}
+
+/// A database error as the admin should read it: which source, what went wrong.
+pub(crate) fn sql_error(def: &SourceDef, doing: &str, e: sqlx::Error) -> AppError {
+    use sqlx::Error as E;
+    let label = def.label();
+    match &e {
+        E::PoolTimedOut | E::Io(_) | E::Tls(_) | E::PoolClosed => {
+            tracing::warn!(error = %e, "{label}: database unreachable while {doing}");
+            AppError::source_unavailable(format!("{label}: the database is unreachable ({doing})"))
+        }
+        E::Database(db) => {
+            tracing::warn!(error = %e, "{label}: database error while {doing}");
+            let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+            let what = match code.as_str() {
+                "42P01" => format!("table {}.{} does not exist", def.schema, def.table),
+                "42703" => "a column does not exist".to_string(),
+                "3F000" => format!("schema {} does not exist", def.schema),
+                "28000" | "28P01" => "the database refused the credentials".to_string(),
+                "3D000" => "the database does not exist".to_string(),
+                _ => format!("the database reported an error (SQLSTATE {code})"),
+            };
+            AppError::source_unavailable(format!("{label}: {what} ({doing})"))
+        }
+        _ => {
+            tracing::error!(error = %e, "{label}: SQL failure while {doing}");
+            AppError::source_unavailable(format!("{label}: reading the source failed ({doing})"))
+        }
+    }
+}
