@@ -2,6 +2,7 @@
 //! Modules shared by server and browser come first; server-only ones are gated at the `mod` line.
 
 pub mod app;
+pub mod cache;
 pub mod error;
 pub mod model;
 pub mod rpc;

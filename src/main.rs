@@ -115,9 +115,17 @@ async fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let background = hearth::server::spawn_background(&state, stop_rx);
     let app = hearth::server::router(state.clone());
     tracing::info!(auth = state.config.auth.mode_name(), prefix = %state.config.key_prefix, "Hearth listening on http://{bind}");
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    // Background tasks finish their step (flush counters, hand back jobs) before the process ends.
+    let _ = stop_tx.send(true);
+    for task in background {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+    }
+    if let Err(e) = served {
         tracing::error!(error = %e, "server stopped with an error");
         return ExitCode::FAILURE;
     }

@@ -167,3 +167,24 @@ impl<T> RedisResultExt<T> for redis::RedisResult<T> {
         self.map_err(|e| redis_error(e, doing))
     }
 }
+
+/// Runs `cmd` on the node serving `slot_key`'s slot in a cluster (SCAN, INFO of one shard);
+/// on a single server it simply runs it.
+pub async fn query_on_slot<T: redis::FromRedisValue>(
+    conn: &mut Conn,
+    cmd: &Cmd,
+    slot_key: &str,
+) -> redis::RedisResult<T> {
+    match conn {
+        Conn::Single(c) => cmd.query_async(c).await,
+        Conn::Cluster(c) => {
+            use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+            let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_key(
+                slot_key,
+                SlotAddr::Master,
+            )));
+            let value = c.route_command(cmd.clone(), route).await?;
+            redis::FromRedisValue::from_redis_value(value).map_err(Into::into)
+        }
+    }
+}

@@ -11,6 +11,22 @@ use tower_http::trace::TraceLayer;
 use crate::app::{App, shell};
 use crate::state::AppState;
 
+/// Tasks every instance runs beside the HTTP server; they stop when `stop` turns true.
+pub fn spawn_background(
+    state: &AppState,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = vec![tokio::spawn(crate::cache::counters::run_flusher(state.clone(), stop.clone()))];
+    // Build the source list (and the demo database on first start) before the first page needs it.
+    let warm_catalog = state.clone();
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = warm_catalog.catalog.entries().await {
+            tracing::warn!(error = %e.message, "data sources are not available yet");
+        }
+    }));
+    tasks
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let frame_ancestors = HeaderValue::from_str(&format!("frame-ancestors {}", state.config.frame_ancestors))

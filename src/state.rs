@@ -5,6 +5,8 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use crate::cache::counters::QueryRecorder;
+use crate::cache::keys::Keys;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::redis_conn::RedisConn;
@@ -14,7 +16,12 @@ use crate::source::catalog::Catalog;
 pub struct AppState {
     pub config: Arc<Config>,
     pub redis: RedisConn,
+    /// The configured prefix, applied by `Keys` and nowhere else.
+    pub keys: Keys,
     pub catalog: Arc<Catalog>,
+    pub query_stats: Arc<QueryRecorder>,
+    /// Names this process in lock tokens and job records: `host-pid-random`.
+    pub instance_id: String,
     pub leptos_options: LeptosOptions,
 }
 
@@ -24,7 +31,17 @@ impl AppState {
         let redis = RedisConn::new(&config.redis)?;
         let config = Arc::new(config);
         let catalog = Arc::new(Catalog::new(config.clone()));
-        Ok(AppState { config, redis, catalog, leptos_options })
+        let host =
+            std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into());
+        Ok(AppState {
+            keys: Keys::new(&config.key_prefix),
+            config,
+            redis,
+            catalog,
+            query_stats: Arc::new(QueryRecorder::default()),
+            instance_id: format!("{host}-{}-{:04x}", std::process::id(), rand::random::<u16>()),
+            leptos_options,
+        })
     }
 }
 

@@ -1,14 +1,16 @@
 //! REST handlers: thin wrappers that authenticate, check the permission, call one service
 //! function and wrap its result in the SPEC §3 envelope.
 
+pub mod cache;
 pub mod health;
+pub mod params;
 pub mod redis;
 pub mod sources;
 
 use axum::Json;
 use axum::Router;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
 
@@ -36,5 +38,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/redis/stats", get(redis::stats))
         .route("/admin/analytics/sources", get(sources::list))
+        .route("/admin/analytics/cache/stats", get(cache::stats))
+        .route("/admin/analytics/cache/health", get(cache::health))
+        .route("/admin/analytics/cache/trends", get(cache::trends))
+        .route("/admin/analytics/cache/invalidate", post(cache::invalidate))
+        .route("/analytics/cache/query", get(cache::cached_query))
         .fallback(|| async { AppError::not_found("no such API route") })
 }

@@ -14,7 +14,10 @@ use crate::sql_ident::quote;
 /// (BIGINT and NUMERIC/DECIMAL as strings, as the command center's reader produces them).
 pub fn kind_of(declared: &str) -> Option<ColumnKind> {
     let t = declared.to_ascii_uppercase();
-    Some(if t.contains("BIGINT") || t.contains("NUMERIC") || t.contains("DECIMAL") {
+    Some(if t.is_empty() {
+        // No declared type (an expression in a view): SQLite's values are read as text.
+        ColumnKind::String
+    } else if t.contains("BIGINT") || t.contains("NUMERIC") || t.contains("DECIMAL") {
         ColumnKind::String
     } else if t.contains("INT") {
         ColumnKind::Integer

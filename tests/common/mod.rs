@@ -200,3 +200,5 @@ pub async fn read_all(def: &hearth::source::SourceDef) -> (Vec<hearth::source::S
     }
     (rows, skipped)
 }
+
+pub mod fixtures;

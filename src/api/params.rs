@@ -1,0 +1,68 @@
+//! Request parsing that answers in the envelope: JSON bodies and query strings whose problems
+//! become 400s with a clear message instead of axum's plain-text rejections.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// A JSON body; a malformed one is a 400 saying what is wrong.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(e) => Err(AppError::validation(format!("invalid JSON body: {}", e.body_text()))),
+        }
+    }
+}
+
+/// Query-string pairs in order, repeated names kept (`practice=1&practice=2`).
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl QueryPairs {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, comma-separated values split, blanks dropped.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    pub fn required(&self, name: &str) -> Result<&str, AppError> {
+        self.get(name)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| AppError::validation(format!("{name} is required")))
+    }
+
+    /// A positive integer id, or a 400.
+    pub fn id(&self, name: &str) -> Result<i64, AppError> {
+        let raw = self.required(name)?;
+        match raw.trim().parse::<i64>() {
+            Ok(v) if v > 0 => Ok(v),
+            _ => Err(AppError::validation(format!("{name} must be a positive integer, not `{raw}`"))),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
+            .map(QueryPairs)
+            .map_err(|_| AppError::validation("the query string is malformed"))
+    }
+}

@@ -1,0 +1,281 @@
+//! The only place a Redis key is spelled (SPEC §1). `Keys` applies the configured prefix to key
+//! arguments and SCAN patterns and strips it from SCAN results. Index sets hold *unprefixed*
+//! data-key names, so the `*_name` functions return those and the rest return prefixed keys.
+//! Every key of source N carries the hash tag `{ds:N}`, so one source lives in one cluster slot.
+
+/// Escapes glob characters of a value used inside a SCAN MATCH pattern.
+pub fn glob_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `*` stands for a NULL provider in keys.
+pub fn provider_part(provider: Option<&str>) -> &str {
+    provider.unwrap_or("*")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        Keys { prefix: prefix.to_string() }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Prefixes an unprefixed name.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Prefixes a SCAN pattern (the prefix itself holds no glob characters; config checks that).
+    pub fn pattern(&self, unprefixed: &str) -> String {
+        self.key(unprefixed)
+    }
+
+    /// Strips the prefix from a SCAN result; `None` for a key outside the prefix.
+    pub fn strip<'a>(&self, key: &'a str) -> Option<&'a str> {
+        key.strip_prefix(self.prefix.as_str())
+    }
+
+    // ---- SPEC §1 names (unprefixed) ----
+
+    pub fn data_name(ds: i64, measure: &str, practice: &str, provider: Option<&str>, frequency: &str) -> String {
+        format!("cache:{{ds:{ds}}}:m:{measure}:p:{practice}:prov:{}:freq:{frequency}", provider_part(provider))
+    }
+
+    pub fn master_name(ds: i64) -> String {
+        format!("idx:{{ds:{ds}}}:master")
+    }
+
+    pub fn base_name(ds: i64, measure: &str, frequency: &str) -> String {
+        format!("idx:{{ds:{ds}}}:m:{measure}:freq:{frequency}")
+    }
+
+    pub fn practice_name(ds: i64, measure: &str, practice: &str, frequency: &str) -> String {
+        format!("idx:{{ds:{ds}}}:m:{measure}:p:{practice}:freq:{frequency}")
+    }
+
+    /// Note the order: `prov` after `freq`.
+    pub fn provider_name(ds: i64, measure: &str, frequency: &str, provider: Option<&str>) -> String {
+        format!("idx:{{ds:{ds}}}:m:{measure}:freq:{frequency}:prov:{}", provider_part(provider))
+    }
+
+    pub fn full_name(ds: i64, measure: &str, practice: &str, provider: Option<&str>, frequency: &str) -> String {
+        format!("idx:{{ds:{ds}}}:m:{measure}:p:{practice}:prov:{}:freq:{frequency}", provider_part(provider))
+    }
+
+    pub fn meta_name(ds: i64) -> String {
+        format!("cache:meta:{{ds:{ds}}}:last_warm")
+    }
+
+    pub fn lock_name(ds: i64) -> String {
+        format!("lock:cache:warm:{{ds:{ds}}}")
+    }
+
+    // ---- prefixed SPEC keys ----
+
+    pub fn data(&self, ds: i64, measure: &str, practice: &str, provider: Option<&str>, frequency: &str) -> String {
+        self.key(&Self::data_name(ds, measure, practice, provider, frequency))
+    }
+
+    pub fn master(&self, ds: i64) -> String {
+        self.key(&Self::master_name(ds))
+    }
+
+    pub fn base(&self, ds: i64, measure: &str, frequency: &str) -> String {
+        self.key(&Self::base_name(ds, measure, frequency))
+    }
+
+    pub fn practice(&self, ds: i64, measure: &str, practice: &str, frequency: &str) -> String {
+        self.key(&Self::practice_name(ds, measure, practice, frequency))
+    }
+
+    pub fn provider(&self, ds: i64, measure: &str, frequency: &str, provider: Option<&str>) -> String {
+        self.key(&Self::provider_name(ds, measure, frequency, provider))
+    }
+
+    pub fn meta(&self, ds: i64) -> String {
+        self.key(&Self::meta_name(ds))
+    }
+
+    pub fn lock(&self, ds: i64) -> String {
+        self.key(&Self::lock_name(ds))
+    }
+
+    /// The unprefixed prefix every data key of a practice index member shares before the provider:
+    /// `cache:{ds:N}:m:<m>:p:<p>:prov:`; with [`Self::data_suffix`] it recovers the provider exactly.
+    pub fn data_head(ds: i64, measure: &str, practice: &str) -> String {
+        format!("cache:{{ds:{ds}}}:m:{measure}:p:{practice}:prov:")
+    }
+
+    pub fn data_suffix(frequency: &str) -> String {
+        format!(":freq:{frequency}")
+    }
+
+    // ---- Hearth's own keys (under `hearth:`) ----
+
+    /// Every shadow key of run `run` is this followed by the live key's unprefixed name.
+    pub fn shadow_prefix(&self, ds: i64, run: &str) -> String {
+        self.key(&format!("hearth:{{ds:{ds}}}:run:{run}:"))
+    }
+
+    /// SCAN pattern over the shadows of one run (`Some`) or of every run (`None`).
+    pub fn shadow_pattern(&self, ds: i64, run: Option<&str>) -> String {
+        match run {
+            Some(r) => self.pattern(&format!("hearth:{{ds:{ds}}}:run:{}:*", glob_escape(r))),
+            None => self.pattern(&format!("hearth:{{ds:{ds}}}:run:*")),
+        }
+    }
+
+    /// The command center's own shadow leftovers.
+    pub fn legacy_shadow_patterns(&self, ds: i64) -> [String; 2] {
+        [self.pattern(&format!("shadow:{{ds:{ds}}}:*")), self.pattern(&format!("shadow_idx:{{ds:{ds}}}:*"))]
+    }
+
+    /// SCAN patterns over every live data key and index set of a source.
+    pub fn live_patterns(&self, ds: i64) -> [String; 2] {
+        [self.pattern(&format!("cache:{{ds:{ds}}}:*")), self.pattern(&format!("idx:{{ds:{ds}}}:*"))]
+    }
+
+    /// ZSET of runs that may have shadows (run id → start, ms).
+    pub fn runs(&self, ds: i64) -> String {
+        self.key(&format!("hearth:{{ds:{ds}}}:runs"))
+    }
+
+    /// Unprefixed name of the SET listing the live generation's index sets.
+    pub fn index_list_name(ds: i64) -> String {
+        format!("hearth:{{ds:{ds}}}:indexes")
+    }
+
+    pub fn index_list(&self, ds: i64) -> String {
+        self.key(&Self::index_list_name(ds))
+    }
+
+    /// Run id of the last Hearth cutover; tells whether the live layout is Hearth's own.
+    pub fn generation(&self, ds: i64) -> String {
+        self.key(&format!("hearth:{{ds:{ds}}}:generation"))
+    }
+
+    /// JSON of the live generation's dimension values (measures, practices, frequencies).
+    pub fn dims_name(ds: i64) -> String {
+        format!("hearth:{{ds:{ds}}}:dims")
+    }
+
+    pub fn dims(&self, ds: i64) -> String {
+        self.key(&Self::dims_name(ds))
+    }
+
+    /// Query counters since the last warm (reset by the cutover).
+    pub fn query_totals(&self, ds: i64) -> String {
+        self.key(&format!("hearth:{{ds:{ds}}}:q:total"))
+    }
+
+    /// Query counters of one minute (epoch minute) or one hour (epoch hour).
+    pub fn query_minute(&self, ds: i64, minute: i64) -> String {
+        self.key(&format!("hearth:{{ds:{ds}}}:q:m:{minute}"))
+    }
+
+    pub fn query_hour(&self, ds: i64, hour: i64) -> String {
+        self.key(&format!("hearth:{{ds:{ds}}}:q:h:{hour}"))
+    }
+
+    /// Scratch SET of a run listing live index sets found by SCAN (first warm over a layout
+    /// Hearth did not write).
+    pub fn scanned_indexes(&self, ds: i64, run: &str) -> String {
+        self.key(&format!("hearth:{{ds:{ds}}}:scan:{run}:idx"))
+    }
+
+    /// Scratch SET of a run listing live data keys found by SCAN (orphans included).
+    pub fn scanned_data(&self, ds: i64, run: &str) -> String {
+        self.key(&format!("hearth:{{ds:{ds}}}:scan:{run}:data"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_keys_are_spelled_exactly() {
+        let k = Keys::new("");
+        assert_eq!(
+            k.data(3, "Charges", "114", Some("5"), "Monthly"),
+            "cache:{ds:3}:m:Charges:p:114:prov:5:freq:Monthly"
+        );
+        assert_eq!(k.master(3), "idx:{ds:3}:master");
+        assert_eq!(k.base(3, "Charges", "Monthly"), "idx:{ds:3}:m:Charges:freq:Monthly");
+        assert_eq!(k.practice(3, "Charges", "114", "Monthly"), "idx:{ds:3}:m:Charges:p:114:freq:Monthly");
+        assert_eq!(k.provider(3, "Charges", "Monthly", Some("5")), "idx:{ds:3}:m:Charges:freq:Monthly:prov:5");
+        assert_eq!(
+            k.key(&Keys::full_name(3, "Charges", "114", Some("5"), "Monthly")),
+            "idx:{ds:3}:m:Charges:p:114:prov:5:freq:Monthly"
+        );
+        assert_eq!(k.meta(3), "cache:meta:{ds:3}:last_warm");
+        assert_eq!(k.lock(3), "lock:cache:warm:{ds:3}");
+    }
+
+    #[test]
+    fn null_providers_spaces_and_colons_stay_raw() {
+        let k = Keys::new("");
+        assert_eq!(
+            k.data(12, "Charges by Provider", "7", None, "Weekly"),
+            "cache:{ds:12}:m:Charges by Provider:p:7:prov:*:freq:Weekly"
+        );
+        assert_eq!(
+            k.provider(12, "Cancellations: Same Day", "Weekly", None),
+            "idx:{ds:12}:m:Cancellations: Same Day:freq:Weekly:prov:*"
+        );
+        assert_eq!(Keys::full_name(12, "A:B", "1", None, "Q"), "idx:{ds:12}:m:A:B:p:1:prov:*:freq:Q");
+    }
+
+    #[test]
+    fn the_prefix_is_applied_to_keys_and_patterns_and_stripped_from_results() {
+        let k = Keys::new("bcos:production:");
+        assert_eq!(k.meta(1), "bcos:production:cache:meta:{ds:1}:last_warm");
+        assert_eq!(k.master(1), "bcos:production:idx:{ds:1}:master");
+        assert_eq!(k.live_patterns(1)[0], "bcos:production:cache:{ds:1}:*");
+        assert_eq!(k.legacy_shadow_patterns(1)[1], "bcos:production:shadow_idx:{ds:1}:*");
+        assert_eq!(k.strip("bcos:production:idx:{ds:1}:master"), Some("idx:{ds:1}:master"));
+        assert_eq!(k.strip("bcos:staging:idx:{ds:1}:master"), None);
+        // Index members are unprefixed names: prefixing one gives the data key.
+        let member = Keys::data_name(1, "Visits", "9", None, "Monthly");
+        assert_eq!(k.key(&member), k.data(1, "Visits", "9", None, "Monthly"));
+    }
+
+    #[test]
+    fn shadows_share_the_source_slot_and_recover_live_names() {
+        let k = Keys::new("p:");
+        let shadow = format!("{}{}", k.shadow_prefix(4, "r1"), Keys::master_name(4));
+        assert_eq!(shadow, "p:hearth:{ds:4}:run:r1:idx:{ds:4}:master");
+        // The first hash tag of a shadow key is the source's.
+        let tag_start = shadow.find('{').unwrap();
+        assert_eq!(&shadow[tag_start..tag_start + 6], "{ds:4}");
+        assert_eq!(k.shadow_pattern(4, Some("r*1")), "p:hearth:{ds:4}:run:r\\*1:*");
+    }
+
+    #[test]
+    fn providers_are_recovered_by_exact_prefix_and_suffix() {
+        let member = Keys::data_name(2, "Cash: Transfer", "11", Some("a:prov:b"), "Monthly");
+        let head = Keys::data_head(2, "Cash: Transfer", "11");
+        let tail = Keys::data_suffix("Monthly");
+        let provider = member.strip_prefix(&head).and_then(|r| r.strip_suffix(&tail));
+        assert_eq!(provider, Some("a:prov:b"));
+    }
+
+    #[test]
+    fn glob_characters_are_escaped_in_patterns() {
+        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+    }
+}

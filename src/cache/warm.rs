@@ -1,0 +1,498 @@
+//! A warm: stream the source's rows (ordered by group), build each entry's JSON array, write it
+//! and its five index memberships into the run's shadow namespace in pipelined batches bounded by
+//! count and bytes, then hand over to the atomic cutover. Holds the source's lock throughout;
+//! checks the caller's hooks (pause, cancel, memory guard) between batches. Any failure discards
+//! the run's shadows; the live cache is never touched before the cutover.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::time::Instant;
+
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use super::cutover::{self, CutoverInput, CutoverReport};
+use super::keys::Keys;
+use super::lock::WarmLock;
+use crate::error::AppError;
+use crate::model::cache::WarmPhase;
+use crate::redis_conn::RedisResultExt;
+use crate::source::{self, SourceDef, SourceKind, SourceRow};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarmProgress {
+    pub phase: WarmPhase,
+    pub rows_total: u64,
+    /// Rows read so far, skipped ones included.
+    pub rows_done: u64,
+    pub rows_skipped: u64,
+    pub entries: u64,
+    pub bytes: u64,
+    /// Bytes of the shadow copy already written to Redis.
+    pub shadow_bytes: u64,
+}
+
+/// Why a hook stopped a warm.
+#[derive(Debug)]
+pub enum Stop {
+    Cancelled,
+    Failed(AppError),
+}
+
+/// What the jobs layer plugs into a warm: progress reports and a gate between batches, where it
+/// may wait (pause, memory guard) or stop the warm.
+pub trait WarmHooks: Send + Sync {
+    fn progress(&self, _p: &WarmProgress) {}
+
+    fn between_batches(&self, _p: &WarmProgress) -> impl Future<Output = Result<(), Stop>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// Hooks that do nothing: a plain warm (tests, benchmark).
+pub struct NoHooks;
+
+impl WarmHooks for NoHooks {}
+
+#[derive(Debug, Clone)]
+pub struct WarmOutcome {
+    pub run_id: String,
+    pub entries: u64,
+    pub rows: u64,
+    pub skipped: u64,
+    pub bytes: u64,
+    pub index_count: u64,
+    pub duration_ms: u64,
+    pub cutover: CutoverReport,
+}
+
+#[derive(Debug)]
+pub enum WarmFailure {
+    Cancelled,
+    Failed(AppError),
+}
+
+impl From<AppError> for WarmFailure {
+    fn from(e: AppError) -> Self {
+        WarmFailure::Failed(e)
+    }
+}
+
+impl WarmFailure {
+    pub fn into_error(self) -> AppError {
+        match self {
+            WarmFailure::Cancelled => AppError::conflict("the warm was cancelled; the live cache is unchanged"),
+            WarmFailure::Failed(e) => e,
+        }
+    }
+}
+
+/// A lock token: `<what>@<instance>`, so a refused caller learns who holds the source.
+pub fn lock_token(what: &str, instance: &str) -> String {
+    format!("{what}@{instance}")
+}
+
+/// Warms `def` as run `run_id`, holding the lock with `lock_token`.
+pub async fn warm<H: WarmHooks>(
+    state: &AppState,
+    def: &SourceDef,
+    run_id: &str,
+    lock_token: &str,
+    hooks: &H,
+) -> Result<WarmOutcome, WarmFailure> {
+    if def.kind != SourceKind::MeasureBased {
+        return Err(AppError::validation(format!(
+            "{} is table-based: only measure-based sources are warmed",
+            def.label()
+        ))
+        .into());
+    }
+    let lock = WarmLock::acquire(&state.redis, &state.keys, def.id, lock_token, state.config.lock_ttl).await?;
+    let result = run(state, def, run_id, &lock, hooks).await;
+    if result.is_err()
+        && let Err(e) = discard_run(state, def.id, run_id).await
+    {
+        tracing::warn!(source = def.id, run = run_id, error = %e.message, "could not remove the shadows of a failed run; they expire with their TTL");
+    }
+    match lock.release().await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(source = def.id, run = run_id, "the warm lock was no longer ours at release"),
+        Err(e) => {
+            tracing::warn!(source = def.id, error = %e.message, "could not release the warm lock; it expires by itself")
+        }
+    }
+    result
+}
+
+async fn run<H: WarmHooks>(
+    state: &AppState,
+    def: &SourceDef,
+    run_id: &str,
+    lock: &WarmLock,
+    hooks: &H,
+) -> Result<WarmOutcome, WarmFailure> {
+    let started = Instant::now();
+    let ds = def.id;
+    let mut p = WarmProgress {
+        phase: WarmPhase::Preparing,
+        rows_total: 0,
+        rows_done: 0,
+        rows_skipped: 0,
+        entries: 0,
+        bytes: 0,
+        shadow_bytes: 0,
+    };
+    hooks.progress(&p);
+    register_run(state, ds, run_id).await?;
+    let shape = source::introspect(def).await?;
+    p.rows_total = source::count(def).await?;
+    p.phase = WarmPhase::Reading;
+    hooks.progress(&p);
+
+    let mut writer = ShadowWriter::new(state, ds, run_id).await?;
+    let written = write_shadow(def, &shape, &mut writer, &mut p, lock, hooks).await;
+    // Whatever happened, no batch may still be in flight when the caller discards the run.
+    let settled = writer.settle().await;
+    written?;
+    settled?;
+    p.entries = writer.entries;
+    p.bytes = writer.bytes;
+    p.shadow_bytes = writer.bytes;
+    if lock.is_lost() {
+        return Err(lost_lock(def).into());
+    }
+
+    p.phase = WarmPhase::Cutover;
+    hooks.progress(&p);
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let index_count = writer.index_hashes.len() as u64;
+    let meta = json!([{
+        "timestamp": crate::time::now_iso(),
+        "uniqueMeasures": writer.measures.len(),
+        "uniquePractices": writer.practices.len(),
+        "uniqueProviders": writer.providers.len(),
+        "uniqueFrequencies": writer.frequencies,
+        "totalEntries": writer.entries,
+        "totalRows": p.rows_done - p.rows_skipped,
+        "skippedRows": p.rows_skipped,
+        "indexCount": index_count,
+        "bytes": writer.bytes,
+        "runId": run_id,
+        "durationMs": duration_ms,
+        "datasourceId": ds,
+        "datasourceName": def.name,
+        "warmedBy": "hearth",
+    }]);
+    let dims = json!({
+        "measures": writer.measures,
+        "practices": writer.practices,
+        "frequencies": writer.frequencies,
+    });
+    let report = cutover::cutover(
+        state,
+        &CutoverInput {
+            ds,
+            run_id,
+            lock_token: lock.token(),
+            expected_entries: writer.entries,
+            expected_indexes: index_count,
+            meta_json: meta.to_string(),
+            dims_json: dims.to_string(),
+        },
+    )
+    .await?;
+
+    p.phase = WarmPhase::Cleanup;
+    hooks.progress(&p);
+    if let Err(e) = cutover::cleanup_after(state, ds, run_id, &report).await {
+        tracing::warn!(source = ds, run = run_id, error = %e.message, "leftover shadows of a finished run remain until their TTL");
+    }
+    p.phase = WarmPhase::Done;
+    hooks.progress(&p);
+    Ok(WarmOutcome {
+        run_id: run_id.to_string(),
+        entries: writer.entries,
+        rows: p.rows_done - p.rows_skipped,
+        skipped: p.rows_skipped,
+        bytes: writer.bytes,
+        index_count,
+        duration_ms: started.elapsed().as_millis() as u64,
+        cutover: report,
+    })
+}
+
+/// Streams the source into the shadow namespace, batch by batch.
+async fn write_shadow<H: WarmHooks>(
+    def: &SourceDef,
+    shape: &source::TableShape,
+    writer: &mut ShadowWriter,
+    p: &mut WarmProgress,
+    lock: &WarmLock,
+    hooks: &H,
+) -> Result<(), WarmFailure> {
+    let mut stream = source::stream(def, shape);
+    let mut group: Option<Group> = None;
+    while let Some(batch) = stream.next_batch().await {
+        let batch = batch?;
+        p.rows_skipped += batch.skipped;
+        p.rows_done += batch.skipped;
+        for row in batch.rows {
+            p.rows_done += 1;
+            match group.as_mut() {
+                Some(g) if g.holds(&row) => g.push(&row.json),
+                _ => {
+                    if let Some(done) = group.replace(Group::start(row)) {
+                        writer.add(done);
+                    }
+                }
+            }
+            if writer.wants_flush() {
+                checkpoint(writer, p, lock, hooks).await?;
+            }
+        }
+    }
+    if let Some(done) = group.take() {
+        writer.add(done);
+    }
+    writer.flush().await?;
+    Ok(())
+}
+
+fn lost_lock(def: &SourceDef) -> AppError {
+    AppError::conflict(format!(
+        "{}: the warm lock was lost (expired or taken over); the live cache is unchanged",
+        def.label()
+    ))
+}
+
+/// Sends the pending batch, reports progress and lets the hooks pause or stop the warm.
+async fn checkpoint<H: WarmHooks>(
+    writer: &mut ShadowWriter,
+    p: &mut WarmProgress,
+    lock: &WarmLock,
+    hooks: &H,
+) -> Result<(), WarmFailure> {
+    writer.flush().await?;
+    p.entries = writer.entries;
+    p.bytes = writer.bytes;
+    p.shadow_bytes = writer.bytes;
+    hooks.progress(p);
+    if lock.is_lost() {
+        return Err(
+            AppError::conflict("the warm lock was lost (expired or taken over); the live cache is unchanged").into()
+        );
+    }
+    match hooks.between_batches(p).await {
+        Ok(()) => Ok(()),
+        Err(Stop::Cancelled) => Err(WarmFailure::Cancelled),
+        Err(Stop::Failed(e)) => Err(WarmFailure::Failed(e)),
+    }
+}
+
+/// Records the run (so a crashed run's shadows can be found) and discards abandoned runs of the
+/// source: while we hold the lock, no other run of it is alive.
+async fn register_run(state: &AppState, ds: i64, run_id: &str) -> Result<(), AppError> {
+    let mut conn = state.redis.conn().await?;
+    let runs: Vec<String> = redis::cmd("ZRANGE")
+        .arg(state.keys.runs(ds))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .ctx("listing runs")?;
+    for stale in runs.iter().filter(|r| r.as_str() != run_id) {
+        tracing::info!(source = ds, run = %stale, "discarding the shadows of an abandoned run");
+        discard_run(state, ds, stale).await?;
+    }
+    let _: () = redis::pipe()
+        .cmd("ZADD")
+        .arg(state.keys.runs(ds))
+        .arg(crate::time::now_ms())
+        .arg(run_id)
+        .ignore()
+        .cmd("PEXPIRE")
+        .arg(state.keys.runs(ds))
+        .arg(state.config.cache_ttl_secs * 1000)
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .ctx("registering the run")?;
+    Ok(())
+}
+
+/// Removes every shadow key of `run_id` and forgets the run.
+pub async fn discard_run(state: &AppState, ds: i64, run_id: &str) -> Result<u64, AppError> {
+    let keys = &state.keys;
+    let slot = keys.master(ds);
+    let mut removed = super::scan::unlink_matching(&state.redis, &keys.shadow_pattern(ds, Some(run_id)), &slot).await?;
+    removed +=
+        super::scan::unlink(&state.redis, &[keys.scanned_indexes(ds, run_id), keys.scanned_data(ds, run_id)]).await?;
+    let mut conn = state.redis.conn().await?;
+    let _: () =
+        redis::cmd("ZREM").arg(keys.runs(ds)).arg(run_id).query_async(&mut conn).await.ctx("forgetting the run")?;
+    Ok(removed)
+}
+
+/// The rows of one group, as the JSON array that becomes its entry's value.
+struct Group {
+    measure: String,
+    practice: String,
+    provider: Option<String>,
+    period: String,
+    json: String,
+}
+
+impl Group {
+    fn start(row: SourceRow) -> Self {
+        let mut json = String::with_capacity(row.json.len() * 16);
+        json.push('[');
+        json.push_str(&row.json);
+        Group { measure: row.measure, practice: row.practice, provider: row.provider, period: row.period, json }
+    }
+
+    fn holds(&self, row: &SourceRow) -> bool {
+        self.measure == row.measure
+            && self.practice == row.practice
+            && self.provider == row.provider
+            && self.period == row.period
+    }
+
+    fn push(&mut self, row_json: &str) {
+        self.json.push(',');
+        self.json.push_str(row_json);
+    }
+}
+
+fn hash_of(s: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// Accumulates a batch of shadow writes and sends it as one pipeline, keeping at most one batch
+/// in flight while the next one is built.
+struct ShadowWriter {
+    redis: crate::redis_conn::RedisConn,
+    ds: i64,
+    shadow: String,
+    ttl_ms: u64,
+    max_entries: usize,
+    max_bytes: usize,
+    pipe: redis::Pipeline,
+    pipe_entries: usize,
+    pipe_bytes: usize,
+    /// Index set (unprefixed) → members added in this batch.
+    sets: HashMap<String, Vec<String>>,
+    in_flight: Option<JoinHandle<Result<(), AppError>>>,
+    entries: u64,
+    bytes: u64,
+    index_hashes: HashSet<u64>,
+    measures: BTreeSet<String>,
+    practices: BTreeSet<String>,
+    providers: BTreeSet<String>,
+    frequencies: BTreeSet<String>,
+}
+
+impl ShadowWriter {
+    async fn new(state: &AppState, ds: i64, run_id: &str) -> Result<Self, AppError> {
+        Ok(ShadowWriter {
+            redis: state.redis.clone(),
+            ds,
+            shadow: state.keys.shadow_prefix(ds, run_id),
+            ttl_ms: state.config.cache_ttl_secs * 1000,
+            max_entries: state.config.warm_batch_entries,
+            max_bytes: state.config.warm_batch_bytes,
+            pipe: redis::pipe(),
+            pipe_entries: 0,
+            pipe_bytes: 0,
+            sets: HashMap::new(),
+            in_flight: None,
+            entries: 0,
+            bytes: 0,
+            index_hashes: HashSet::new(),
+            measures: BTreeSet::new(),
+            practices: BTreeSet::new(),
+            providers: BTreeSet::new(),
+            frequencies: BTreeSet::new(),
+        })
+    }
+
+    fn add(&mut self, mut g: Group) {
+        g.json.push(']');
+        let ds = self.ds;
+        let provider = g.provider.as_deref();
+        let name = Keys::data_name(ds, &g.measure, &g.practice, provider, &g.period);
+        // Shadows carry the live TTL, so the cutover's RENAME leaves live keys with the right one.
+        self.pipe.cmd("SET").arg(format!("{}{name}", self.shadow)).arg(&g.json).arg("PX").arg(self.ttl_ms).ignore();
+        for set in [
+            Keys::master_name(ds),
+            Keys::base_name(ds, &g.measure, &g.period),
+            Keys::practice_name(ds, &g.measure, &g.practice, &g.period),
+            Keys::provider_name(ds, &g.measure, &g.period, provider),
+            Keys::full_name(ds, &g.measure, &g.practice, provider, &g.period),
+        ] {
+            self.sets.entry(set).or_default().push(name.clone());
+        }
+        self.pipe_entries += 1;
+        self.pipe_bytes += g.json.len() + name.len() * 6;
+        self.entries += 1;
+        self.bytes += g.json.len() as u64;
+        if !self.measures.contains(&g.measure) {
+            self.measures.insert(g.measure);
+        }
+        if !self.practices.contains(&g.practice) {
+            self.practices.insert(g.practice);
+        }
+        if let Some(p) = g.provider
+            && !self.providers.contains(&p)
+        {
+            self.providers.insert(p);
+        }
+        if !self.frequencies.contains(&g.period) {
+            self.frequencies.insert(g.period);
+        }
+    }
+
+    fn wants_flush(&self) -> bool {
+        self.pipe_entries >= self.max_entries || self.pipe_bytes >= self.max_bytes
+    }
+
+    /// Sends the pending batch once the previous one has been acknowledged.
+    async fn flush(&mut self) -> Result<(), AppError> {
+        if self.pipe_entries == 0 {
+            return Ok(());
+        }
+        let list = format!("{}{}", self.shadow, Keys::index_list_name(self.ds));
+        let mut names = Vec::with_capacity(self.sets.len());
+        for (set, members) in self.sets.drain() {
+            let key = format!("{}{set}", self.shadow);
+            self.pipe.cmd("SADD").arg(&key).arg(&members).ignore();
+            self.pipe.cmd("PEXPIRE").arg(&key).arg(self.ttl_ms).ignore();
+            self.index_hashes.insert(hash_of(&set));
+            names.push(set);
+        }
+        self.pipe.cmd("SADD").arg(&list).arg(&names).ignore();
+        self.pipe.cmd("PEXPIRE").arg(&list).arg(self.ttl_ms).ignore();
+        let pipe = std::mem::replace(&mut self.pipe, redis::pipe());
+        self.pipe_entries = 0;
+        self.pipe_bytes = 0;
+        self.settle().await?;
+        let redis = self.redis.clone();
+        self.in_flight = Some(tokio::spawn(async move {
+            let mut conn = redis.bulk().await?;
+            pipe.query_async::<()>(&mut conn).await.ctx("writing shadow entries")
+        }));
+        Ok(())
+    }
+
+    /// Waits for the batch in flight, if any.
+    async fn settle(&mut self) -> Result<(), AppError> {
+        if let Some(task) = self.in_flight.take() {
+            task.await.map_err(|e| AppError::internal(format!("a shadow write task failed: {e}")))??;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+//! The engine on a real Redis Cluster: three primaries started on loopback ports by the test and
+//! stopped afterwards. Warm (first and fast-path), query, slice and whole invalidation all run
+//! on the source's `{ds:N}` slot.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::fixtures::*;
+use common::*;
+use hearth::cache::query::{CacheQuery, query};
+use hearth::cache::warm::{NoHooks, lock_token, warm};
+use hearth::model::cache::InvalidateRequest;
+
+struct Cluster {
+    nodes: Vec<Child>,
+    ports: Vec<u16>,
+    dir: TempDir,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let dir = TempDir::new("cluster");
+        let base = 21000 + (rand::random::<u16>() % 8000);
+        let ports: Vec<u16> = (0..3).map(|i| base + i).collect();
+        let nodes = ports
+            .iter()
+            .map(|p| {
+                let node_dir = dir.0.join(p.to_string());
+                std::fs::create_dir_all(&node_dir).unwrap();
+                Command::new("redis-server")
+                    .args([
+                        "--port",
+                        &p.to_string(),
+                        "--bind",
+                        "127.0.0.1",
+                        "--cluster-enabled",
+                        "yes",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                    ])
+                    .arg("--cluster-config-file")
+                    .arg(node_dir.join("nodes.conf"))
+                    .arg("--dir")
+                    .arg(&node_dir)
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .expect("redis-server is installed")
+            })
+            .collect();
+        let cluster = Cluster { nodes, ports, dir };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let addresses: Vec<String> = cluster.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(created.success(), "cluster created");
+        for _ in 0..100 {
+            let info = Command::new("redis-cli")
+                .args(["-p", &cluster.ports[0].to_string(), "cluster", "info"])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+                return cluster;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the cluster did not become ready");
+    }
+
+    fn urls(&self) -> String {
+        self.ports.iter().map(|p| format!("redis://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+    }
+
+    /// Keys stored on each node.
+    fn key_counts(&self) -> Vec<u64> {
+        self.ports
+            .iter()
+            .map(|p| {
+                let out = Command::new("redis-cli").args(["-p", &p.to_string(), "dbsize"]).output().unwrap();
+                String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+            })
+            .collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for n in &mut self.nodes {
+            let _ = n.kill();
+            let _ = n.wait();
+        }
+        let _ = &self.dir;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_works_on_a_redis_cluster() {
+    let cluster = Cluster::start().await;
+    let dir = TempDir::new("cluster-data");
+    let pool = sqlite_pool(&dir.0).await;
+    create_table(
+        &pool,
+        "m",
+        &grid("A", &["Charges", "Visits"], &[1, 2, 3], &[Some(5), None], &["Monthly", "Weekly"], 2),
+    )
+    .await;
+    let state = state_with(
+        "cluster",
+        &[("HEARTH_REDIS_CLUSTER", "true"), ("HEARTH_REDIS_URL", &cluster.urls()), ("HEARTH_WARM_BATCH_ENTRIES", "4")],
+    );
+    assert!(state.redis.is_cluster());
+    let ds = 42;
+    let def = sqlite_def(&pool, ds, "m");
+    let first = warm(&state, &def, "c1", &lock_token("test", "cluster"), &NoHooks).await.expect("warm on a cluster");
+    assert_eq!(first.entries, 24);
+    let second =
+        warm(&state, &def, "c2", &lock_token("test", "cluster"), &NoHooks).await.expect("re-warm on a cluster");
+    assert!(second.cutover.fast_path);
+
+    // Every key of the source lives on one node: the slot of {ds:42}.
+    let counts = cluster.key_counts();
+    assert_eq!(counts.iter().filter(|n| **n > 0).count(), 1, "keys spread over nodes: {counts:?}");
+
+    let q = CacheQuery {
+        datasource_id: ds,
+        measure: "Visits".into(),
+        frequency: "Weekly".into(),
+        practices: vec!["2".into()],
+        providers: vec!["*".into()],
+    };
+    let answer = query(&state, &q).await.unwrap();
+    assert!(answer.hit);
+    assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&answer.rows_json).unwrap().len(), 2);
+
+    let slice = InvalidateRequest { datasource_id: Some(ds), measure: Some("Visits".into()), ..Default::default() };
+    let r = hearth::cache::invalidate::invalidate(&state, &slice, "tester").await.unwrap();
+    assert_eq!(r.keys_deleted, 12);
+    assert_eq!(query(&state, &q).await.unwrap().rows_json, "[]");
+    let whole = InvalidateRequest { datasource_id: Some(ds), ..Default::default() };
+    hearth::cache::invalidate::invalidate(&state, &whole, "tester").await.unwrap();
+    assert!(!query(&state, &q).await.unwrap().hit);
+    state.query_stats.flush(&state).await.unwrap();
+}
