@@ -18,6 +18,17 @@ fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError { var, problem: problem.into() }
 }
 
+/// How the cutover makes a shadow copy live (see `cache/cutover.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutoverMethod {
+    /// The transaction, unless Redis could evict keys right now; then the script.
+    Auto,
+    /// WATCH/MULTI/EXEC: native speed.
+    Transaction,
+    /// One Lua script: slower, immune to evictions between check and switch.
+    Script,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -94,6 +105,7 @@ pub struct Config {
     pub cache_ttl_secs: u64,
     pub warm_batch_entries: usize,
     pub warm_batch_bytes: usize,
+    pub cutover: CutoverMethod,
     pub lock_ttl: Duration,
     pub stats_retention_days: u64,
     pub max_concurrent_warms: usize,
@@ -154,7 +166,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("HEARTH_SQL_CONNECT_TIMEOUT_MS", "5000", "timeout for opening a SQL connection"),
     ("HEARTH_CACHE_TTL_SECS", "172800", "TTL of data, index and metadata keys"),
     ("HEARTH_WARM_BATCH_ENTRIES", "1000", "entries per pipelined write batch"),
-    ("HEARTH_WARM_BATCH_BYTES", "4194304", "bytes per pipelined write batch"),
+    ("HEARTH_WARM_BATCH_BYTES", "1048576", "bytes per pipelined write batch"),
+    (
+        "HEARTH_CUTOVER",
+        "auto",
+        "`transaction` (MULTI/EXEC), `script` (Lua) or `auto` (the script only while Redis could evict keys)",
+    ),
     ("HEARTH_LOCK_TTL_MS", "30000", "lease of the warm lock; renewed every third of it"),
     ("HEARTH_STATS_RETENTION_DAYS", "7", "how long per-minute query counters are kept"),
     ("HEARTH_MAX_CONCURRENT_WARMS", "2", "warms running at once across all instances"),
@@ -269,10 +286,13 @@ impl Config {
         }
 
         let key_prefix = r.0.var("HEARTH_KEY_PREFIX").unwrap_or_default();
-        if key_prefix.len() > 64 || key_prefix.chars().any(|c| c.is_whitespace() || "{}*?[]\\".contains(c)) {
+        if key_prefix.len() > 64
+            || key_prefix.contains("->")
+            || key_prefix.chars().any(|c| c.is_whitespace() || "{}*?[]\\".contains(c))
+        {
             return Err(bad(
                 "HEARTH_KEY_PREFIX",
-                "must be at most 64 characters without spaces, braces or glob characters (* ? [ ] \\)",
+                "must be at most 64 characters without spaces, braces, `->` or glob characters (* ? [ ] \\)",
             ));
         }
 
@@ -294,6 +314,12 @@ impl Config {
             return Err(bad("HEARTH_ALLOWED_SCHEMAS", format!("`{s}` is not a plain SQL identifier")));
         }
 
+        let cutover = match r.string("HEARTH_CUTOVER", "auto").to_ascii_lowercase().as_str() {
+            "auto" => CutoverMethod::Auto,
+            "transaction" => CutoverMethod::Transaction,
+            "script" => CutoverMethod::Script,
+            other => return Err(bad("HEARTH_CUTOVER", format!("`{other}` is not auto, transaction or script"))),
+        };
         let memory_pause_percent = r.ranged("HEARTH_MEMORY_PAUSE_PERCENT", 85, 10, 99)? as u8;
         let memory_resume_percent = r.ranged("HEARTH_MEMORY_RESUME_PERCENT", 75, 5, 98)? as u8;
         if memory_resume_percent >= memory_pause_percent {
@@ -325,7 +351,8 @@ impl Config {
             )?),
             cache_ttl_secs: r.ranged("HEARTH_CACHE_TTL_SECS", 172_800, 60, 60 * 86_400)?,
             warm_batch_entries: r.ranged("HEARTH_WARM_BATCH_ENTRIES", 1000, 1, 100_000)? as usize,
-            warm_batch_bytes: r.ranged("HEARTH_WARM_BATCH_BYTES", 4 << 20, 4096, 256 << 20)? as usize,
+            warm_batch_bytes: r.ranged("HEARTH_WARM_BATCH_BYTES", 1 << 20, 4096, 256 << 20)? as usize,
+            cutover,
             lock_ttl: Duration::from_millis(r.ranged("HEARTH_LOCK_TTL_MS", 30_000, 1000, 600_000)?),
             stats_retention_days: r.ranged("HEARTH_STATS_RETENTION_DAYS", 7, 1, 90)?,
             max_concurrent_warms: r.ranged("HEARTH_MAX_CONCURRENT_WARMS", 2, 1, 64)? as usize,

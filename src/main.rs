@@ -10,7 +10,11 @@ fn usage() -> &'static str {
      \x20 serve                 serve the console and API (default)\n\
      \x20 seed-postgres --url URL --practices N --source-id ID [--schema ih] [--table agg_app_measures]\n\
      \x20                       [--registry-schema public] [--name NAME]\n\
-     \x20                       create an agg_app_measures-shaped table (2,816 rows per practice) and its registry rows\n\n\
+     \x20                       create an agg_app_measures-shaped table (2,816 rows per practice) and its registry rows\n\
+     \x20 bench warm --url URL [--practices 87,355] [--no-seed true]\n\
+     \x20                       seed, then time a cold warm and a re-warm of each size (see BENCHMARKS.md)\n\
+     \x20 bench query --url URL [--practices 355] [--callers 1,16] [--seconds 10] [--all true]\n\
+     \x20                       latency percentiles of cached queries\n\n\
      Configuration comes from HEARTH_* environment variables; see README.md."
 }
 
@@ -24,6 +28,44 @@ fn flags(args: &[String]) -> Result<std::collections::HashMap<String, String>, S
         out.insert(name.to_string(), value.clone());
     }
     Ok(out)
+}
+
+async fn bench(args: &[String]) -> ExitCode {
+    let run = async {
+        let (what, rest) = args.split_first().ok_or("bench needs `warm` or `query`")?;
+        let f = flags(rest)?;
+        let url = f.get("url").ok_or("--url is required")?;
+        let list = |name: &str, default: &str| -> Result<Vec<u32>, String> {
+            f.get(name)
+                .map(String::as_str)
+                .unwrap_or(default)
+                .split(',')
+                .map(|v| v.trim().parse().map_err(|_| format!("--{name} takes numbers")))
+                .collect()
+        };
+        let result = match what.as_str() {
+            "warm" => hearth::bench::bench_warm(url, &list("practices", "87,355")?, !f.contains_key("no-seed")).await,
+            "warm-once" => {
+                let practices = list("practices", "87")?[0];
+                hearth::bench::warm_once(url, practices, f.get("run").map(String::as_str).unwrap_or("bench")).await
+            }
+            "query" => {
+                let callers: Vec<usize> = list("callers", "1,16")?.into_iter().map(|c| c as usize).collect();
+                let seconds = list("seconds", "10")?[0] as u64;
+                hearth::bench::bench_query(url, list("practices", "355")?[0], &callers, seconds, f.contains_key("all"))
+                    .await
+            }
+            other => return Err(format!("unknown bench `{other}`")),
+        };
+        result.map_err(|e| e.message)
+    };
+    match run.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hearth bench: {e}\n\n{}", usage());
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn seed_postgres(args: &[String]) -> ExitCode {
@@ -73,6 +115,7 @@ async fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("seed-postgres") => seed_postgres(&args[1..]).await,
+        Some("bench") => bench(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{}", usage());
             ExitCode::SUCCESS

@@ -52,10 +52,12 @@ impl ConnectionLike for Conn {
 #[allow(clippy::large_enum_variant)]
 enum Target {
     Single {
+        client: redis::Client,
         interactive: ConnectionManager,
         bulk: ConnectionManager,
     },
     Cluster {
+        seed: redis::ConnectionInfo,
         client: redis::cluster::ClusterClient,
         bulk_client: redis::cluster::ClusterClient,
         conns: OnceCell<(ClusterConnection, ClusterConnection)>,
@@ -83,6 +85,7 @@ impl RedisConn {
                     .map_err(bad_url)
             };
             Target::Cluster {
+                seed: redis::IntoConnectionInfo::into_connection_info(config.urls[0].as_str()).map_err(bad_url)?,
                 client: build(config.timeout)?,
                 bulk_client: build(config.bulk_timeout)?,
                 conns: OnceCell::new(),
@@ -97,7 +100,7 @@ impl RedisConn {
                     .set_max_delay(Duration::from_secs(1));
                 ConnectionManager::new_lazy_with_config(client.clone(), cfg).map_err(bad_url)
             };
-            Target::Single { interactive: manager(config.timeout)?, bulk: manager(config.bulk_timeout)? }
+            Target::Single { interactive: manager(config.timeout)?, bulk: manager(config.bulk_timeout)?, client }
         };
         Ok(RedisConn { target: Arc::new(target), timeout: config.timeout, bulk_timeout: config.bulk_timeout })
     }
@@ -112,16 +115,51 @@ impl RedisConn {
         self.pick(true).await
     }
 
+    /// A new connection of its own (for WATCH/MULTI/EXEC, whose state is per connection) to the
+    /// server holding `slot_key`: the single server, or in a cluster the primary of that slot.
+    pub async fn dedicated(&self, slot_key: &str) -> Result<redis::aio::MultiplexedConnection, AppError> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(self.bulk_timeout));
+        let client = match &*self.target {
+            Target::Single { client, .. } => client.clone(),
+            Target::Cluster { seed, .. } => {
+                let mut conn = self.conn().await?;
+                let slot: u16 = redis::cmd("CLUSTER")
+                    .arg("KEYSLOT")
+                    .arg(slot_key)
+                    .query_async(&mut conn)
+                    .await
+                    .ctx("locating the slot")?;
+                let slots: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
+                    .arg("SLOTS")
+                    .query_async(&mut conn)
+                    .await
+                    .ctx("reading the cluster's slots")?;
+                let (host, port) = slots
+                    .into_iter()
+                    .find_map(|range| slot_owner(range, slot))
+                    .ok_or_else(|| AppError::redis_unavailable(format!("no cluster node serves slot {slot}")))?;
+                let info = seed.clone().set_addr(redis::ConnectionAddr::Tcp(host, port));
+                redis::Client::open(info).map_err(|e| redis_error(e, "connecting to the slot's node"))?
+            }
+        };
+        client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| redis_error(e, "opening a dedicated connection"))
+    }
+
     pub fn is_cluster(&self) -> bool {
         matches!(*self.target, Target::Cluster { .. })
     }
 
     async fn pick(&self, bulk: bool) -> Result<Conn, AppError> {
         match &*self.target {
-            Target::Single { interactive, bulk: b } => {
+            Target::Single { interactive, bulk: b, .. } => {
                 Ok(Conn::Single(if bulk { b.clone() } else { interactive.clone() }))
             }
-            Target::Cluster { client, bulk_client, conns } => {
+            Target::Cluster { client, bulk_client, conns, .. } => {
                 let (i, b) = conns
                     .get_or_try_init(|| async {
                         let i = client.get_async_connection().await?;
@@ -134,6 +172,20 @@ impl RedisConn {
             }
         }
     }
+}
+
+/// The primary's address of one `CLUSTER SLOTS` range, if it holds `slot`.
+fn slot_owner(range: Vec<redis::Value>, slot: u16) -> Option<(String, u16)> {
+    let mut it = range.into_iter();
+    let start: u16 = redis::from_redis_value(it.next()?).ok()?;
+    let end: u16 = redis::from_redis_value(it.next()?).ok()?;
+    if !(start..=end).contains(&slot) {
+        return None;
+    }
+    let mut node = redis::from_redis_value::<Vec<redis::Value>>(it.next()?).ok()?.into_iter();
+    let host: String = redis::from_redis_value(node.next()?).ok()?;
+    let port: u16 = redis::from_redis_value(node.next()?).ok()?;
+    Some((host, port))
 }
 
 /// Turns a driver error into an [`AppError`], logging the driver's text once with context.
@@ -153,6 +205,7 @@ pub fn redis_error(e: redis::RedisError, doing: &str) -> AppError {
     } else {
         tracing::error!(error = %e, "Redis command failed while {doing}");
         let code = e.code().map(|c| format!(" ({c})")).unwrap_or_default();
+        // NOPERM is worth naming: the admin has to change the ACL of Hearth's user.
         AppError::internal(format!("Redis refused a command while {doing}{code}"))
     }
 }

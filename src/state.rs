@@ -20,6 +20,8 @@ pub struct AppState {
     pub keys: Keys,
     pub catalog: Arc<Catalog>,
     pub query_stats: Arc<QueryRecorder>,
+    /// Set once Redis refused `SORT … GET` (ACL): cached queries then use the Lua script.
+    pub query_by_script: Arc<std::sync::atomic::AtomicBool>,
     /// Names this process in lock tokens and job records: `host-pid-random`.
     pub instance_id: String,
     pub leptos_options: LeptosOptions,
@@ -39,6 +41,7 @@ impl AppState {
             redis,
             catalog,
             query_stats: Arc::new(QueryRecorder::default()),
+            query_by_script: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             instance_id: format!("{host}-{}-{:04x}", std::process::id(), rand::random::<u16>()),
             leptos_options,
         })

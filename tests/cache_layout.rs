@@ -21,13 +21,14 @@ fn dataset() -> Vec<Row> {
     rows
 }
 
-async fn warm_writes_the_spec_layout(prefix: &str) {
+async fn warm_writes_the_spec_layout(prefix: &str, method: &str) {
     let dir = TempDir::new("layout");
     let pool = sqlite_pool(&dir.0).await;
     let rows = dataset();
     create_table(&pool, "m", &rows).await;
-    let state = state_with("layout", &[("HEARTH_KEY_PREFIX", prefix)]);
+    let state = state_with("layout", &[("HEARTH_KEY_PREFIX", prefix), ("HEARTH_CUTOVER", method)]);
     let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
     let def = sqlite_def(&pool, ds, "m");
     let outcome =
         warm(&state, &def, "run1", &lock_token("test:layout", "here"), &NoHooks).await.expect("warm succeeds");
@@ -96,22 +97,28 @@ async fn warm_writes_the_spec_layout(prefix: &str) {
         .filter(|key| key.contains(":run:") || key.contains(":scan:") || key.starts_with(&format!("{prefix}lock:")))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    cleanup_ds(&state, ds).await;
 }
 
 #[tokio::test]
 async fn warm_writes_the_spec_layout_without_prefix() {
-    warm_writes_the_spec_layout(PREFIXES[0]).await;
+    warm_writes_the_spec_layout(PREFIXES[0], "transaction").await;
 }
 
 #[tokio::test]
 async fn warm_writes_the_spec_layout_with_prefix() {
-    warm_writes_the_spec_layout(PREFIXES[1]).await;
+    warm_writes_the_spec_layout(PREFIXES[1], "transaction").await;
 }
 
-async fn query_reads_entries_written_in_the_command_center_layout(prefix: &str) {
+#[tokio::test]
+async fn the_script_cutover_writes_the_same_layout() {
+    warm_writes_the_spec_layout(PREFIXES[1], "script").await;
+}
+
+async fn query_reads_entries_written_in_the_command_center_layout(prefix: &str, by_script: bool) {
     let state = state_with("cclayout", &[("HEARTH_KEY_PREFIX", prefix)]);
+    state.query_by_script.store(by_script, std::sync::atomic::Ordering::Relaxed);
     let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
     let mut conn = raw_redis().await;
     let entries = [
         ("Charges by Provider", "114", Some("7"), "Monthly", r#"[{"v":"1.00","provider_uid":7}]"#),
@@ -173,31 +180,42 @@ async fn query_reads_entries_written_in_the_command_center_layout(prefix: &str) 
     // A cold source is a miss.
     let cold = query(&state, &CacheQuery { datasource_id: ds + 1, ..q(&[], &[]) }).await.unwrap();
     assert!(!cold.hit);
-    // No temporary keys were left behind.
+    // No temporary keys were left behind (scratch sets live and die inside one transaction).
     let keys = snapshot(&state, ds, false).await;
     // meta, 4 entries, master, 2 base, 3 practice, 4 provider and 4 full index sets.
     assert_eq!(keys.len(), 1 + 4 + 1 + 2 + 3 + 4 + 4, "{:?}", keys.keys());
-    cleanup_ds(&state, ds).await;
 }
 
 #[tokio::test]
 async fn query_reads_the_command_center_layout_without_prefix() {
-    query_reads_entries_written_in_the_command_center_layout(PREFIXES[0]).await;
+    query_reads_entries_written_in_the_command_center_layout(PREFIXES[0], false).await;
 }
 
 #[tokio::test]
 async fn query_reads_the_command_center_layout_with_prefix() {
-    query_reads_entries_written_in_the_command_center_layout(PREFIXES[1]).await;
+    query_reads_entries_written_in_the_command_center_layout(PREFIXES[1], false).await;
+}
+
+#[tokio::test]
+async fn the_query_script_gives_the_same_answers() {
+    query_reads_entries_written_in_the_command_center_layout(PREFIXES[1], true).await;
 }
 
 #[tokio::test]
 async fn rewarming_replaces_a_foreign_layout_and_its_orphans() {
+    for method in ["transaction", "script"] {
+        replaces_a_foreign_layout(method).await;
+    }
+}
+
+async fn replaces_a_foreign_layout(method: &str) {
     let dir = TempDir::new("foreign");
     let pool = sqlite_pool(&dir.0).await;
     let rows = grid("B", &["Visits"], &[1, 2], &[Some(3)], &["Monthly"], 2);
     create_table(&pool, "m", &rows).await;
-    let state = state_with("foreign", &[]);
+    let state = state_with("foreign", &[("HEARTH_CUTOVER", method)]);
     let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
     let k = &state.keys;
     let mut conn = raw_redis().await;
     // The command center left an orphan entry, an orphan index set and shadow leftovers.
@@ -236,5 +254,4 @@ async fn rewarming_replaces_a_foreign_layout_and_its_orphans() {
     )
     .await
     .ok();
-    cleanup_ds(&state, ds).await;
 }

@@ -26,14 +26,15 @@ fn dataset() -> Vec<Row> {
     )
 }
 
-async fn warmed(name: &str, vars: &[(&str, &str)]) -> (AppState, i64, TempDir, sqlx::SqlitePool) {
+async fn warmed(name: &str, vars: &[(&str, &str)]) -> (AppState, i64, (TempDir, Cleanup), sqlx::SqlitePool) {
     let dir = TempDir::new(name);
     let pool = sqlite_pool(&dir.0).await;
     create_table(&pool, "m", &dataset()).await;
     let state = state_with(name, vars);
     let ds = random_ds();
     warm(&state, &sqlite_def(&pool, ds, "m"), "r1", &lock_token("test", name), &NoHooks).await.unwrap();
-    (state, ds, dir, pool)
+    let cleanup = cleanup_on_drop(&state, &[ds]);
+    (state, ds, (dir, cleanup), pool)
 }
 
 async fn rows_of(state: &AppState, ds: i64, measure: &str, frequency: &str, practices: &[&str]) -> (bool, usize) {
@@ -84,7 +85,6 @@ async fn a_dry_run_changes_nothing_and_previews_the_slice() {
     assert!(r.indexes_deleted > 0 && r.memory_freed_mb > 0.0);
     assert!(r.keys.iter().all(|k| k.contains(":m:Visits:")));
     assert_eq!(before, snapshot(&state, ds, false).await, "a dry run changed Redis");
-    cleanup_ds(&state, ds).await;
 }
 
 #[tokio::test]
@@ -126,7 +126,6 @@ async fn slice_invalidation_removes_exactly_the_slice() {
     warm(&state, &sqlite_def(&_pool, ds, "m"), "r2", &lock_token("test", "slice"), &NoHooks).await.unwrap();
     assert_eq!(rows_of(&state, ds, "Visits", "Weekly", &["2"]).await, (true, 6));
     assert_consistent(&state, ds).await;
-    cleanup_ds(&state, ds).await;
 }
 
 #[tokio::test]
@@ -149,7 +148,6 @@ async fn whole_invalidation_makes_the_source_cold_and_removes_leftovers() {
     assert!(data["indexesDeleted"].as_u64().unwrap() > 54);
     assert!(snapshot(&state, ds, false).await.keys().all(|k| k.contains(":q:")), "only query counters may remain");
     assert!(!rows_of(&state, ds, "Charges", "Monthly", &[]).await.0, "cold: a miss");
-    cleanup_ds(&state, ds).await;
 }
 
 #[tokio::test]
@@ -174,7 +172,6 @@ async fn invalidation_is_refused_while_the_source_is_locked() {
     }
     let lock: Option<String> = redis::cmd("GET").arg(state.keys.lock(ds)).query_async(&mut conn).await.unwrap();
     assert_eq!(lock.as_deref(), Some("job:j-77@node-9"));
-    cleanup_ds(&state, ds).await;
 }
 
 #[tokio::test]
@@ -220,6 +217,7 @@ async fn stats_report_real_hit_rate_and_query_time() {
     )
     .unwrap();
     let state = state_with("stats", &[("HEARTH_SOURCES", &format!("file:{}", file.display()))]);
+    let _cleanup = cleanup_on_drop(&state, &[warm_ds, cold_ds]);
     let def = state.catalog.get(warm_ds).await.unwrap();
     warm(&state, &def, "r1", &lock_token("test", "stats"), &NoHooks).await.unwrap();
     for _ in 0..6 {
@@ -271,9 +269,6 @@ async fn stats_report_real_hit_rate_and_query_time() {
     assert_eq!(t.status, StatusCode::OK);
     let hits: u64 = t.body["data"]["points"].as_array().unwrap().iter().map(|p| p["hits"].as_u64().unwrap()).sum();
     assert_eq!(hits, 6);
-    for ds in [warm_ds, cold_ds] {
-        cleanup_ds(&state, ds).await;
-    }
 }
 
 #[tokio::test]
@@ -294,7 +289,6 @@ async fn the_query_endpoint_answers_with_rows_and_validates_input() {
         let r = get(&app, &format!("/api/analytics/cache/query?{q}"), None).await;
         assert_eq!(r.status, status, "{q}: {}", r.text);
     }
-    cleanup_ds(&state, ds).await;
 }
 
 #[tokio::test]

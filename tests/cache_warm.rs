@@ -22,13 +22,23 @@ fn generation(g: &str, only: &str) -> Vec<Row> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn cutover_never_exposes_mixed_generations() {
+async fn transaction_cutover_never_exposes_mixed_generations() {
+    never_mixed("transaction").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn script_cutover_never_exposes_mixed_generations() {
+    never_mixed("script").await;
+}
+
+async fn never_mixed(method: &str) {
     let dir = TempDir::new("zero-downtime");
     let pool = sqlite_pool(&dir.0).await;
     create_table(&pool, "gen_a", &generation("A", "OnlyA")).await;
     create_table(&pool, "gen_b", &generation("B", "OnlyB")).await;
-    let state = state_with("zero-downtime", &[("HEARTH_WARM_BATCH_ENTRIES", "7")]);
+    let state = state_with("zero-downtime", &[("HEARTH_WARM_BATCH_ENTRIES", "7"), ("HEARTH_CUTOVER", method)]);
     let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
     let (a, b) = (sqlite_def(&pool, ds, "gen_a"), sqlite_def(&pool, ds, "gen_b"));
     warm(&state, &a, "first", &lock_token("test", "zd"), &NoHooks).await.unwrap();
 
@@ -68,7 +78,9 @@ async fn cutover_never_exposes_mixed_generations() {
     }
     for i in 0..20 {
         let def = if i % 2 == 0 { &b } else { &a };
-        warm(&state, def, &format!("run{i}"), &lock_token("test", "zd"), &NoHooks).await.expect("warm succeeds");
+        let outcome =
+            warm(&state, def, &format!("run{i}"), &lock_token("test", "zd"), &NoHooks).await.expect("warm succeeds");
+        assert_eq!(outcome.cutover.method, method);
     }
     stop.store(true, Ordering::Relaxed);
     for r in readers {
@@ -90,7 +102,6 @@ async fn cutover_never_exposes_mixed_generations() {
     warm(&state, &b, "last", &lock_token("test", "zd"), &NoHooks).await.unwrap();
     let live = snapshot(&state, ds, true).await;
     assert!(live.keys().all(|k| !k.contains("OnlyA")), "stale A keys remain after B's cutover");
-    cleanup_ds(&state, ds).await;
 }
 
 /// Rows of practice 30 raise an integer overflow when read: the stream fails after about 2,000
@@ -126,6 +137,7 @@ async fn a_warm_failing_midway_leaves_the_live_cache_unchanged() {
     failing_view(&pool).await;
     let state = state_with("failing", &[("HEARTH_WARM_BATCH_ENTRIES", "5")]);
     let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
     warm(&state, &sqlite_def(&pool, ds, "gen_a"), "good", &lock_token("test", "f"), &NoHooks).await.unwrap();
     let before = snapshot(&state, ds, true).await;
 
@@ -149,7 +161,6 @@ async fn a_warm_failing_midway_leaves_the_live_cache_unchanged() {
     let lock: Option<String> =
         redis::cmd("GET").arg(state.keys.lock(ds)).query_async(&mut raw_redis().await).await.unwrap();
     assert_eq!(lock, None);
-    cleanup_ds(&state, ds).await;
 }
 
 struct CancelAfter(AtomicU64, u64);
@@ -168,6 +179,7 @@ async fn a_cancelled_warm_leaves_the_live_cache_unchanged() {
     create_table(&pool, "gen_b", &generation("B", "OnlyB")).await;
     let state = state_with("cancel", &[("HEARTH_WARM_BATCH_ENTRIES", "5")]);
     let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
     warm(&state, &sqlite_def(&pool, ds, "gen_a"), "good", &lock_token("test", "c"), &NoHooks).await.unwrap();
     let before = snapshot(&state, ds, true).await;
     let result = warm(
@@ -181,7 +193,6 @@ async fn a_cancelled_warm_leaves_the_live_cache_unchanged() {
     assert!(matches!(result, Err(WarmFailure::Cancelled)));
     assert_eq!(before, snapshot(&state, ds, true).await);
     assert!(no_shadows(&snapshot(&state, ds, false).await));
-    cleanup_ds(&state, ds).await;
 }
 
 struct Hold(tokio::sync::Notify, AtomicBool);
@@ -202,6 +213,7 @@ async fn a_second_warm_of_the_same_source_does_not_start() {
     create_table(&pool, "gen_a", &generation("A", "OnlyA")).await;
     let state = state_with("two-warms", &[("HEARTH_WARM_BATCH_ENTRIES", "5")]);
     let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
     let def = sqlite_def(&pool, ds, "gen_a");
     let hold = Arc::new(Hold(tokio::sync::Notify::new(), AtomicBool::new(false)));
     let first = {
@@ -224,7 +236,6 @@ async fn a_second_warm_of_the_same_source_does_not_start() {
     hold.0.notify_one();
     let outcome = first.await.unwrap().expect("the first warm completes");
     assert_eq!(outcome.run_id, "first");
-    cleanup_ds(&state, ds).await;
 }
 
 #[tokio::test]
@@ -234,6 +245,7 @@ async fn a_lock_held_by_someone_else_is_never_deleted() {
     create_table(&pool, "gen_a", &generation("A", "OnlyA")).await;
     let state = state_with("foreign-lock", &[]);
     let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
     let mut conn = raw_redis().await;
     let _: () = redis::cmd("SET")
         .arg(state.keys.lock(ds))
@@ -248,7 +260,6 @@ async fn a_lock_held_by_someone_else_is_never_deleted() {
     assert!(matches!(refused, WarmFailure::Failed(ref e) if e.code == ErrorCode::Conflict));
     let lock: Option<String> = redis::cmd("GET").arg(state.keys.lock(ds)).query_async(&mut conn).await.unwrap();
     assert_eq!(lock.as_deref(), Some("command-center-42"));
-    cleanup_ds(&state, ds).await;
 }
 
 struct StealLock {
@@ -282,6 +293,7 @@ async fn a_warm_that_loses_its_lock_stops_and_leaves_the_new_owner_alone() {
     create_table(&pool, "gen_a", &generation("A", "OnlyA")).await;
     let state = state_with("lost-lock", &[("HEARTH_WARM_BATCH_ENTRIES", "5"), ("HEARTH_LOCK_TTL_MS", "1500")]);
     let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
     let hooks = StealLock { lock_key: state.keys.lock(ds), stolen: AtomicBool::new(false) };
     let failure =
         warm(&state, &sqlite_def(&pool, ds, "gen_a"), "victim", &lock_token("test", "x"), &hooks).await.unwrap_err();
@@ -291,5 +303,4 @@ async fn a_warm_that_loses_its_lock_stops_and_leaves_the_new_owner_alone() {
     let lock: Option<String> = redis::cmd("GET").arg(state.keys.lock(ds)).query_async(&mut conn).await.unwrap();
     assert_eq!(lock.as_deref(), Some("intruder"));
     assert!(snapshot(&state, ds, true).await.is_empty(), "nothing went live");
-    cleanup_ds(&state, ds).await;
 }

@@ -44,10 +44,10 @@ async fn half_a_million_rows_stream_in_order_with_flat_memory() {
     let (mut rows, mut json_bytes, mut groups) = (0u64, 0u64, 0u64);
     let mut last: Option<(String, String, Option<String>, String)> = None;
     while let Some(batch) = stream.next_batch().await {
-        for r in batch.unwrap().rows {
-            rows += 1;
-            json_bytes += r.json.len() as u64;
-            let key = (r.measure, r.practice, r.provider, r.period);
+        for g in batch.unwrap().groups {
+            rows += g.rows as u64;
+            json_bytes += g.json.len() as u64;
+            let key = (g.measure, g.practice, g.provider, g.period);
             if last.as_ref() != Some(&key) {
                 groups += 1;
                 last = Some(key);

@@ -39,7 +39,7 @@ async fn every_supported_postgres_type_maps_to_the_spec_json() {
     .await;
     let (rows, skipped) = read_all(&pg_def(&s, "all_types", "time_period")).await;
     assert_eq!(skipped, 0);
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 2, "two groups of one row each");
     assert_eq!(rows[0].measure, "Charges: Net");
     assert_eq!(rows[0].practice, "114");
     assert_eq!(rows[0].provider, None);
@@ -47,19 +47,19 @@ async fn every_supported_postgres_type_maps_to_the_spec_json() {
     assert_eq!(
         rows[0].json,
         concat!(
-            r#"{"practice":"Main \"Clinic\"\\","practice_uid":114,"provider_uid":null,"measure":"Charges: Net","#,
+            r#"[{"practice":"Main \"Clinic\"\\","practice_uid":114,"provider_uid":null,"measure":"Charges: Net","#,
             r#""time_period":"Monthly","code":"ab  ","small":-3,"big":"9007199254740993","amount":"1234.50","#,
             r#""ratio":0.1,"half":1.5,"flag":true,"day":"2025-03-31T00:00:00.000Z","#,
             r#""at":"2025-03-31T13:04:05.678Z","at_tz":"2025-03-31T21:30:00.000Z","doc":{"a":[1,2],"b":1},"#,
-            r#""raw":{"z":"x y"},"id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}"#
+            r#""raw":{"z":"x y"},"id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}]"#
         )
     );
     assert_eq!(
         rows[1].json,
         concat!(
-            r#"{"practice":null,"practice_uid":115,"provider_uid":null,"measure":"Charges: Net","time_period":"Monthly","#,
+            r#"[{"practice":null,"practice_uid":115,"provider_uid":null,"measure":"Charges: Net","time_period":"Monthly","#,
             r#""code":null,"small":null,"big":null,"amount":null,"ratio":null,"half":null,"flag":null,"day":null,"#,
-            r#""at":null,"at_tz":null,"doc":null,"raw":null,"id":null}"#
+            r#""at":null,"at_tz":null,"doc":null,"raw":null,"id":null}]"#
         )
     );
 }
@@ -95,7 +95,7 @@ async fn sqlite_columns_map_by_declared_type() {
     assert_eq!(skipped, 1, "the row without a measure is skipped and counted");
     assert_eq!(
         rows[0].json,
-        r#"{"practice_uid":7,"provider_uid":"70","measure":"Visits","frequency":"Weekly","v":"12.50","r":2.5,"ok":true,"d":"2025-01-05T00:00:00.000Z","ts":"2025-01-05T10:11:12.000Z","j":{"k":[1]}}"#
+        r#"[{"practice_uid":7,"provider_uid":"70","measure":"Visits","frequency":"Weekly","v":"12.50","r":2.5,"ok":true,"d":"2025-01-05T00:00:00.000Z","ts":"2025-01-05T10:11:12.000Z","j":{"k":[1]}}]"#
     );
     assert_eq!(rows[0].provider.as_deref(), Some("70"));
 }
@@ -114,18 +114,15 @@ async fn rows_arrive_grouped_and_ordered_and_incomplete_rows_are_counted() {
     .await;
     let def = pg_def(&s, "m", "frequency");
     assert_eq!(hearth::source::count(&def).await.unwrap(), 3004);
-    let (rows, skipped) = read_all(&def).await;
+    let (groups, skipped) = read_all(&def).await;
     assert_eq!(skipped, 4);
-    assert_eq!(rows.len(), 3000);
+    assert_eq!(groups.iter().map(|g| g.rows as u64).sum::<u64>(), 3000);
     // Each group is contiguous: once left, it never comes back.
     let mut seen = std::collections::HashSet::new();
-    let mut previous: Option<(String, String, Option<String>, String)> = None;
-    for r in &rows {
-        let key = (r.measure.clone(), r.practice.clone(), r.provider.clone(), r.period.clone());
-        if previous.as_ref() != Some(&key) {
-            assert!(seen.insert(key.clone()), "group {key:?} appears twice");
-            previous = Some(key);
-        }
+    for g in &groups {
+        let key = (g.measure.clone(), g.practice.clone(), g.provider.clone(), g.period.clone());
+        assert!(seen.insert(key.clone()), "group {key:?} appears twice");
+        assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&g.json).unwrap().len(), g.rows as usize);
     }
     let groups: i64 = sqlx::query_scalar(&format!(
         "SELECT count(DISTINCT (measure, practice_uid, coalesce(provider_uid, -1), frequency)) FROM \"{}\".m
@@ -196,10 +193,8 @@ async fn registry_lists_active_sources_and_rejects_hostile_names() {
 
     // The registry's definition reaches SQL: the seeded rows stream.
     let def = state.catalog.get(11).await.unwrap();
-    let (rows, _) = read_all(&def).await;
-    assert_eq!(rows.len(), 2 * 2816);
-    let groups: std::collections::HashSet<_> =
-        rows.iter().map(|r| (&r.measure, &r.practice, &r.provider, &r.period)).collect();
+    let (groups, _) = read_all(&def).await;
+    assert_eq!(groups.iter().map(|g| g.rows).sum::<u32>(), 2 * 2816);
     assert_eq!(groups.len(), 2 * 192);
     assert_eq!(state.catalog.get(99).await.unwrap_err().code, hearth::error::ErrorCode::NotFound);
     assert!(state.catalog.get(13).await.is_err());
@@ -290,14 +285,15 @@ async fn the_demo_database_is_created_once_reused_and_reproducible() {
     assert_eq!(hearth::source::demo::checksum(&other).await.unwrap(), sum_a);
 
     // The demo's shape: measures with spaces and colons, null providers, three periods, skipped rows.
-    let (rows, skipped) = read_all(&defs[2]).await;
+    let (groups, skipped) = read_all(&defs[2]).await;
     assert_eq!(skipped, 3);
-    assert!(rows.iter().any(|r| r.provider.is_none()));
-    let periods: std::collections::BTreeSet<_> = rows.iter().map(|r| r.period.as_str()).collect();
+    assert!(groups.iter().any(|g| g.provider.is_none()));
+    let periods: std::collections::BTreeSet<_> = groups.iter().map(|g| g.period.as_str()).collect();
     assert_eq!(periods.into_iter().collect::<Vec<_>>(), ["Monthly", "Quarterly", "Weekly"]);
     let (chart, _) = read_all(&defs[1]).await;
     assert!(chart.iter().any(|r| r.measure == "Cancellations: Same Day"));
     assert!(chart[0].json.contains("\"numeric_value\":\""), "{}", chart[0].json);
+    assert_eq!(chart.len() as u64, 50 * 7 * 6 * 3, "practices × providers × measures × frequencies");
 }
 
 #[tokio::test]

@@ -209,8 +209,9 @@ mod tests {
 
     #[test]
     fn stale_and_cold_labels_come_from_low_scores() {
-        assert_eq!(warm(800.0, Some(40.0), 3, 3).label, HealthLabel::Stale); // 0 + 0 + 20
-        assert_eq!(warm(800.0, Some(40.0), 0, 0).label, HealthLabel::Cold); // 0
+        assert_eq!(warm(400.0, Some(55.0), 3, 3).label, HealthLabel::Stale); // 10 + 10 + 20
+        assert_eq!(warm(800.0, Some(40.0), 3, 3).label, HealthLabel::Cold); // 0 + 0 + 20
+        assert_eq!(warm(800.0, Some(40.0), 0, 0).score, 0);
         let never = health(&HealthInput {
             is_warm: false,
             age_minutes: 0.0,

@@ -383,6 +383,8 @@ async fn execute(state: &AppState, ds: i64, plan: &Plan) -> Result<(), AppError>
     }
     scan::unlink(&state.redis, &plan.data).await?;
     scan::unlink(&state.redis, &plan.other).await?;
+    // The live entry set no longer matches its generation: the next warm rewrites every index set.
+    scan::unlink(&state.redis, &[state.keys.generation(ds)]).await?;
     // Give Redis a breath between sources of a multi-source invalidation.
     tokio::time::sleep(Duration::from_millis(1)).await;
     Ok(())

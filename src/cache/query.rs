@@ -1,8 +1,16 @@
-//! Cached reads (SPEC §2) in one round trip: a Lua script does the index algebra (union of the
-//! practice sets, union of the provider sets, intersected, or the base set) and fetches the
-//! entries, leaving no temporary keys. A warm source answers authoritatively, even when empty
-//! (a hit); a cold one is a miss. Every query is counted for hit rate and latency.
+//! Cached reads (SPEC §2) in one round trip and one atomic step: the index algebra (union of the
+//! practice sets, union of the provider sets, intersected; or the base set) and the fetch of the
+//! entries. A warm source answers authoritatively, even when empty (a hit); a cold one is a miss.
+//! Every query is counted for hit rate and latency.
+//!
+//! On a single server the step is a MULTI/EXEC pipeline: SUNIONSTORE/SINTERSTORE into scratch
+//! keys of the source's slot, `SORT … ALPHA GET <prefix>*` to fetch the entries natively, and DEL
+//! of the scratch keys in the same transaction, so none is ever seen or left behind. In a cluster
+//! SORT may not GET by pattern, so the same algebra runs as a Lua script; it is slower, because
+//! every value is copied into and out of Lua strings (a 640 KB answer costs ~1.9 ms of Redis time
+//! that way against ~0.35 ms natively).
 
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use redis::Script;
@@ -11,9 +19,10 @@ use crate::error::AppError;
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
 
-const QUERY: &str = r#"
-local meta = redis.call('GET', KEYS[1])
-if not meta or meta == '[]' then return {0} end
+static QUERY: LazyLock<Script> = LazyLock::new(|| Script::new(QUERY_LUA));
+
+const QUERY_LUA: &str = r#"
+if redis.call('STRLEN', KEYS[1]) <= 2 then return {0} end
 local prefix = ARGV[1]
 local np, nv = tonumber(ARGV[2]), tonumber(ARGV[3])
 local function union(from, count)
@@ -98,10 +107,77 @@ pub async fn query(state: &AppState, q: &CacheQuery) -> Result<CacheAnswer, AppE
 }
 
 async fn run(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<String>), AppError> {
+    if state.redis.is_cluster() || state.query_by_script.load(std::sync::atomic::Ordering::Relaxed) {
+        return by_script(state, q).await;
+    }
+    match by_transaction(state, q).await {
+        // An ACL user without access to every key may not SORT … GET by pattern: use the script.
+        Err(e) if e.message.contains("NOPERM") => {
+            tracing::warn!("SORT … GET is not permitted for Hearth's Redis user; cached queries use the Lua script");
+            state.query_by_script.store(true, std::sync::atomic::Ordering::Relaxed);
+            by_script(state, q).await
+        }
+        other => other,
+    }
+}
+
+/// Scratch key of one query, in the source's slot.
+fn scratch(state: &AppState, ds: i64, which: &str, nonce: u64) -> String {
+    state.keys.key(&format!("hearth:{{ds:{ds}}}:q:tmp:{nonce:x}:{which}"))
+}
+
+async fn by_transaction(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<String>), AppError> {
     let keys = &state.keys;
     let ds = q.datasource_id;
-    let script = Script::new(QUERY);
-    let mut script = script.prepare_invoke();
+    let nonce: u64 = rand::random();
+    let practice_sets: Vec<String> =
+        q.practices.iter().map(|p| keys.practice(ds, &q.measure, p, &q.frequency)).collect();
+    let provider_sets: Vec<String> = q
+        .providers
+        .iter()
+        .map(|v| keys.provider(ds, &q.measure, &q.frequency, (v != "*").then_some(v.as_str())))
+        .collect();
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    pipe.cmd("STRLEN").arg(keys.meta(ds));
+    let mut scratch_keys = Vec::new();
+    let mut union = |sets: &[String], which: &str, pipe: &mut redis::Pipeline| -> String {
+        if sets.len() == 1 {
+            return sets[0].clone();
+        }
+        let key = scratch(state, ds, which, nonce);
+        pipe.cmd("SUNIONSTORE").arg(&key).arg(sets).ignore();
+        scratch_keys.push(key.clone());
+        key
+    };
+    let source = match (practice_sets.is_empty(), provider_sets.is_empty()) {
+        (true, true) => keys.base(ds, &q.measure, &q.frequency),
+        (false, true) => union(&practice_sets, "p", &mut pipe),
+        (true, false) => union(&provider_sets, "v", &mut pipe),
+        (false, false) => {
+            let (p, v) = (union(&practice_sets, "p", &mut pipe), union(&provider_sets, "v", &mut pipe));
+            let both = scratch(state, ds, "pv", nonce);
+            pipe.cmd("SINTERSTORE").arg(&both).arg(&p).arg(&v).ignore();
+            scratch_keys.push(both.clone());
+            both
+        }
+    };
+    pipe.cmd("SORT").arg(&source).arg("ALPHA").arg("GET").arg(format!("{}*", keys.prefix()));
+    if !scratch_keys.is_empty() {
+        pipe.cmd("DEL").arg(&scratch_keys).ignore();
+    }
+    let mut conn = state.redis.conn().await?;
+    let (meta_len, values): (u64, Vec<Option<String>>) = pipe.query_async(&mut conn).await.ctx("querying the cache")?;
+    if meta_len <= 2 {
+        return Ok((false, Vec::new()));
+    }
+    Ok((true, values.into_iter().flatten().collect()))
+}
+
+async fn by_script(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<String>), AppError> {
+    let keys = &state.keys;
+    let ds = q.datasource_id;
+    let mut script = QUERY.prepare_invoke();
     script.key(keys.meta(ds)).key(keys.base(ds, &q.measure, &q.frequency));
     script.arg(keys.prefix()).arg(q.practices.len()).arg(q.providers.len());
     for p in &q.practices {

@@ -6,7 +6,9 @@ use redis::Cmd;
 use crate::error::AppError;
 use crate::redis_conn::{Conn, RedisConn, RedisResultExt, query_on_slot};
 
-pub const SCAN_COUNT: usize = 1000;
+/// Keys SCAN looks at per call: enough to cross a large keyspace in few round trips, small
+/// enough that one call stays around a millisecond.
+pub const SCAN_COUNT: usize = 5000;
 pub const UNLINK_BATCH: usize = 500;
 
 /// One SCAN step: the next cursor and the (prefixed) keys it returned.

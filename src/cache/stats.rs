@@ -32,6 +32,7 @@ pub struct Meta {
     pub index_count: u64,
     pub run_id: Option<String>,
     pub duration_ms: Option<u64>,
+    pub entries_digest: Option<String>,
 }
 
 /// `Some` when the value is a non-empty array (SPEC: that is what "warm" means).

@@ -19,7 +19,7 @@ use super::lock::WarmLock;
 use crate::error::AppError;
 use crate::model::cache::WarmPhase;
 use crate::redis_conn::RedisResultExt;
-use crate::source::{self, SourceDef, SourceKind, SourceRow};
+use crate::source::{self, GroupRows, SourceDef, SourceKind};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +181,7 @@ async fn run<H: WarmHooks>(
         "indexCount": index_count,
         "bytes": writer.bytes,
         "runId": run_id,
+        "entriesDigest": format!("{:016x}", writer.entries_digest),
         "durationMs": duration_ms,
         "datasourceId": ds,
         "datasourceName": def.name,
@@ -201,6 +202,7 @@ async fn run<H: WarmHooks>(
             expected_indexes: index_count,
             meta_json: meta.to_string(),
             dims_json: dims.to_string(),
+            entries_digest: &format!("{:016x}", writer.entries_digest),
         },
     )
     .await?;
@@ -234,17 +236,20 @@ async fn write_shadow<H: WarmHooks>(
     hooks: &H,
 ) -> Result<(), WarmFailure> {
     let mut stream = source::stream(def, shape);
-    let mut group: Option<Group> = None;
+    // The group in progress; a group may continue into the next batch.
+    let mut group: Option<GroupRows> = None;
     while let Some(batch) = stream.next_batch().await {
         let batch = batch?;
         p.rows_skipped += batch.skipped;
-        p.rows_done += batch.skipped;
-        for row in batch.rows {
-            p.rows_done += 1;
+        p.rows_done += batch.skipped + batch.rows;
+        for next in batch.groups {
             match group.as_mut() {
-                Some(g) if g.holds(&row) => g.push(&row.json),
+                Some(g) if g.same_group(&next) => {
+                    g.json.push(',');
+                    g.json.push_str(&next.json[1..]);
+                }
                 _ => {
-                    if let Some(done) = group.replace(Group::start(row)) {
+                    if let Some(done) = group.replace(next) {
                         writer.add(done);
                     }
                 }
@@ -336,36 +341,6 @@ pub async fn discard_run(state: &AppState, ds: i64, run_id: &str) -> Result<u64,
     Ok(removed)
 }
 
-/// The rows of one group, as the JSON array that becomes its entry's value.
-struct Group {
-    measure: String,
-    practice: String,
-    provider: Option<String>,
-    period: String,
-    json: String,
-}
-
-impl Group {
-    fn start(row: SourceRow) -> Self {
-        let mut json = String::with_capacity(row.json.len() * 16);
-        json.push('[');
-        json.push_str(&row.json);
-        Group { measure: row.measure, practice: row.practice, provider: row.provider, period: row.period, json }
-    }
-
-    fn holds(&self, row: &SourceRow) -> bool {
-        self.measure == row.measure
-            && self.practice == row.practice
-            && self.provider == row.provider
-            && self.period == row.period
-    }
-
-    fn push(&mut self, row_json: &str) {
-        self.json.push(',');
-        self.json.push_str(row_json);
-    }
-}
-
 fn hash_of(s: &str) -> u64 {
     let mut h = DefaultHasher::new();
     s.hash(&mut h);
@@ -389,6 +364,8 @@ struct ShadowWriter {
     in_flight: Option<JoinHandle<Result<(), AppError>>>,
     entries: u64,
     bytes: u64,
+    /// Wrapping sum of the entry names' hashes: equal entry sets, equal digests.
+    entries_digest: u64,
     index_hashes: HashSet<u64>,
     measures: BTreeSet<String>,
     practices: BTreeSet<String>,
@@ -412,6 +389,7 @@ impl ShadowWriter {
             in_flight: None,
             entries: 0,
             bytes: 0,
+            entries_digest: 0,
             index_hashes: HashSet::new(),
             measures: BTreeSet::new(),
             practices: BTreeSet::new(),
@@ -420,7 +398,7 @@ impl ShadowWriter {
         })
     }
 
-    fn add(&mut self, mut g: Group) {
+    fn add(&mut self, mut g: GroupRows) {
         g.json.push(']');
         let ds = self.ds;
         let provider = g.provider.as_deref();
@@ -436,6 +414,7 @@ impl ShadowWriter {
         ] {
             self.sets.entry(set).or_default().push(name.clone());
         }
+        self.entries_digest = self.entries_digest.wrapping_add(hash_of(&name));
         self.pipe_entries += 1;
         self.pipe_bytes += g.json.len() + name.len() * 6;
         self.entries += 1;

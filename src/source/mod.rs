@@ -135,23 +135,80 @@ impl TableShape {
     }
 }
 
-/// One row of a source, ready for the cache: its group and its JSON object.
+/// Consecutive rows of one group, ready for the cache: the group's key and its rows' JSON objects
+/// as the start of a JSON array (`[{…},{…}` without the closing bracket), so a group spanning
+/// batches is continued with `,` and finished with `]` without copying.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceRow {
+pub struct GroupRows {
     pub measure: String,
     pub practice: String,
     /// `None` for a NULL provider (written `*` in keys).
     pub provider: Option<String>,
     pub period: String,
     pub json: String,
+    pub rows: u32,
 }
 
-/// Rows as they come off the database, in grouping order, with the rows skipped for a missing
-/// measure, practice or period counted.
+impl GroupRows {
+    pub fn same_group(&self, other: &GroupRows) -> bool {
+        self.measure == other.measure
+            && self.practice == other.practice
+            && self.provider == other.provider
+            && self.period == other.period
+    }
+}
+
+/// Rows as they come off the database, in grouping order and already gathered by group, with
+/// the rows skipped for a missing measure, practice or period counted.
 #[derive(Debug, Default)]
 pub struct RowBatch {
-    pub rows: Vec<SourceRow>,
+    pub groups: Vec<GroupRows>,
+    pub rows: u64,
     pub skipped: u64,
+}
+
+impl RowBatch {
+    /// Adds one fetched row: the four grouping values (as text) then the table's columns.
+    /// Rows of the group in progress are appended to it; only a new group allocates.
+    pub(crate) fn push<'a>(&mut self, shape: &TableShape, mut cells: impl Iterator<Item = Option<&'a str>>) {
+        let present = |v: Option<Option<&'a str>>| v.flatten().filter(|s| !s.is_empty());
+        let (measure, practice, provider, period) =
+            (present(cells.next()), present(cells.next()), present(cells.next()), present(cells.next()));
+        let (Some(measure), Some(practice), Some(period)) = (measure, practice, period) else {
+            self.skipped += 1;
+            return;
+        };
+        self.rows += 1;
+        match self.groups.last_mut() {
+            Some(g)
+                if g.measure == measure
+                    && g.practice == practice
+                    && g.provider.as_deref() == provider
+                    && g.period == period =>
+            {
+                g.json.push(',');
+                encode::push_row(&mut g.json, &shape.columns, cells);
+                g.rows += 1;
+            }
+            _ => {
+                let mut json = String::with_capacity(4096);
+                json.push('[');
+                encode::push_row(&mut json, &shape.columns, cells);
+                self.groups.push(GroupRows {
+                    measure: measure.to_string(),
+                    practice: practice.to_string(),
+                    provider: provider.map(str::to_string),
+                    period: period.to_string(),
+                    json,
+                    rows: 1,
+                });
+            }
+        }
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.rows >= BATCH_ROWS as u64
+    }
 }
 
 pub const BATCH_ROWS: usize = 1024;
@@ -203,22 +260,6 @@ pub async fn count(def: &SourceDef) -> Result<u64, AppError> {
         Db::Postgres(pool) => postgres::count(pool, def).await,
         Db::Sqlite(pool) => sqlite::count(pool, def).await,
     }
-}
-
-/// Splits one fetched row into its group and JSON; `None` when a grouping value is missing.
-/// `cells` are the four grouping values (as text) followed by the table's columns.
-pub(crate) fn build_row<'a>(shape: &TableShape, mut cells: impl Iterator<Item = Option<&'a str>>) -> Option<SourceRow> {
-    let present = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
-    let measure = present(cells.next().flatten());
-    let practice = present(cells.next().flatten());
-    let provider = present(cells.next().flatten());
-    let period = present(cells.next().flatten());
-    let (Some(measure), Some(practice), Some(period)) = (measure, practice, period) else {
-        return None;
-    };
-    let mut json = String::with_capacity(64 * shape.columns.len());
-    encode::push_row(&mut json, &shape.columns, cells);
-    Some(SourceRow { measure, practice, provider, period, json })
 }
 
 /// A database error as the admin should read it: which source, what went wrong.

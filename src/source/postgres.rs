@@ -7,7 +7,7 @@ use sqlx::{PgPool, Row, ValueRef};
 use tokio::sync::mpsc;
 
 use super::encode::{Column, ColumnKind};
-use super::{BATCH_ROWS, RowBatch, SourceDef, TableShape, build_row, sql_error};
+use super::{RowBatch, SourceDef, TableShape, sql_error};
 use crate::error::AppError;
 use crate::sql_ident::quote;
 
@@ -103,24 +103,21 @@ pub(super) async fn stream_rows(
     let sql = select_sql(def, shape);
     let width = 4 + shape.columns.len();
     let mut rows = sqlx::query(&sql).fetch(pool);
-    let mut batch = RowBatch { rows: Vec::with_capacity(BATCH_ROWS), skipped: 0 };
+    let mut batch = RowBatch::default();
     while let Some(row) = rows.try_next().await.map_err(|e| sql_error(def, "reading rows", e))? {
         let cells = (0..width).map(|i| {
             let raw = row.try_get_raw(i).ok()?;
             if raw.is_null() { None } else { raw.as_str().ok() }
         });
-        match build_row(shape, cells) {
-            Some(r) => batch.rows.push(r),
-            None => batch.skipped += 1,
-        }
-        if batch.rows.len() >= BATCH_ROWS {
-            let full = std::mem::replace(&mut batch, RowBatch { rows: Vec::with_capacity(BATCH_ROWS), skipped: 0 });
+        batch.push(shape, cells);
+        if batch.is_full() {
+            let full = std::mem::take(&mut batch);
             if tx.send(Ok(full)).await.is_err() {
                 return Ok(()); // the consumer stopped (cancel, failure): stop reading
             }
         }
     }
-    if !batch.rows.is_empty() || batch.skipped > 0 {
+    if batch.rows > 0 || batch.skipped > 0 {
         let _ = tx.send(Ok(batch)).await;
     }
     Ok(())

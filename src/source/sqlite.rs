@@ -6,7 +6,7 @@ use sqlx::{Row, SqlitePool};
 use tokio::sync::mpsc;
 
 use super::encode::{Column, ColumnKind};
-use super::{BATCH_ROWS, RowBatch, SourceDef, TableShape, build_row, sql_error};
+use super::{RowBatch, SourceDef, TableShape, sql_error};
 use crate::error::AppError;
 use crate::sql_ident::quote;
 
@@ -109,21 +109,18 @@ pub(super) async fn stream_rows(
     let sql = select_sql(def, shape);
     let width = 4 + shape.columns.len();
     let mut rows = sqlx::query(&sql).fetch(pool);
-    let mut batch = RowBatch { rows: Vec::with_capacity(BATCH_ROWS), skipped: 0 };
+    let mut batch = RowBatch::default();
     while let Some(row) = rows.try_next().await.map_err(|e| sql_error(def, "reading rows", e))? {
         let cells = (0..width).map(|i| row.try_get::<Option<&str>, _>(i).ok().flatten());
-        match build_row(shape, cells) {
-            Some(r) => batch.rows.push(r),
-            None => batch.skipped += 1,
-        }
-        if batch.rows.len() >= BATCH_ROWS {
-            let full = std::mem::replace(&mut batch, RowBatch { rows: Vec::with_capacity(BATCH_ROWS), skipped: 0 });
+        batch.push(shape, cells);
+        if batch.is_full() {
+            let full = std::mem::take(&mut batch);
             if tx.send(Ok(full)).await.is_err() {
                 return Ok(());
             }
         }
     }
-    if !batch.rows.is_empty() || batch.skipped > 0 {
+    if batch.rows > 0 || batch.skipped > 0 {
         let _ = tx.send(Ok(batch)).await;
     }
     Ok(())

@@ -173,19 +173,54 @@ pub async fn smembers(key: &str) -> BTreeSet<String> {
     redis::cmd("SMEMBERS").arg(key).query_async(&mut conn).await.unwrap()
 }
 
-/// Removes every key of source `ds` under the state's prefix.
-pub async fn cleanup_ds(state: &AppState, ds: i64) {
-    let keys: Vec<String> = snapshot(state, ds, false).await.into_keys().collect();
-    if !keys.is_empty() {
-        let mut conn = super::raw_redis().await;
-        for chunk in keys.chunks(500) {
-            let _: () = redis::cmd("UNLINK").arg(chunk).query_async(&mut conn).await.unwrap();
-        }
-    }
-}
-
 /// The generation markers in a query's rows.
 pub fn generations(rows_json: &str) -> BTreeSet<String> {
     let rows: Vec<serde_json::Value> = serde_json::from_str(rows_json).unwrap();
     rows.iter().map(|r| r["generation"].as_str().unwrap_or("?").to_string()).collect()
+}
+
+/// Deletes source `ds`'s keys when dropped, so a failing test leaves nothing behind either.
+pub struct Cleanup {
+    prefix: String,
+    sources: Vec<i64>,
+}
+
+pub fn cleanup_on_drop(state: &AppState, sources: &[i64]) -> Cleanup {
+    Cleanup { prefix: state.keys.prefix().to_string(), sources: sources.to_vec() }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (prefix, sources) = (self.prefix.clone(), self.sources.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let mut conn = super::raw_redis().await;
+                for ds in sources {
+                    let pattern = format!("{prefix}*{{ds:{ds}}}*");
+                    let mut cursor = 0u64;
+                    loop {
+                        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                            .arg(cursor)
+                            .arg("MATCH")
+                            .arg(&pattern)
+                            .arg("COUNT")
+                            .arg(5000)
+                            .query_async(&mut conn)
+                            .await
+                            .unwrap();
+                        if !keys.is_empty() {
+                            let _: () = redis::cmd("UNLINK").arg(&keys).query_async(&mut conn).await.unwrap();
+                        }
+                        if next == 0 {
+                            break;
+                        }
+                        cursor = next;
+                    }
+                }
+            });
+        })
+        .join()
+        .ok();
+    }
 }

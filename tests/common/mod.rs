@@ -188,17 +188,30 @@ impl Drop for TempDir {
     }
 }
 
-/// Every row of a source, in stream order.
-pub async fn read_all(def: &hearth::source::SourceDef) -> (Vec<hearth::source::SourceRow>, u64) {
+/// Every group of a source in stream order (a group split over batches merged back, its JSON
+/// array closed), with the number of skipped rows.
+pub async fn read_all(def: &hearth::source::SourceDef) -> (Vec<hearth::source::GroupRows>, u64) {
     let shape = hearth::source::introspect(def).await.expect("introspection succeeds");
     let mut stream = hearth::source::stream(def, &shape);
-    let (mut rows, mut skipped) = (Vec::new(), 0);
+    let (mut groups, mut skipped): (Vec<hearth::source::GroupRows>, u64) = (Vec::new(), 0);
     while let Some(batch) = stream.next_batch().await {
         let batch = batch.expect("batch reads");
         skipped += batch.skipped;
-        rows.extend(batch.rows);
+        for g in batch.groups {
+            match groups.last_mut() {
+                Some(last) if last.same_group(&g) => {
+                    last.json.push(',');
+                    last.json.push_str(&g.json[1..]);
+                    last.rows += g.rows;
+                }
+                _ => groups.push(g),
+            }
+        }
     }
-    (rows, skipped)
+    for g in &mut groups {
+        g.json.push(']');
+    }
+    (groups, skipped)
 }
 
 pub mod fixtures;
