@@ -17,6 +17,8 @@ pub mod bench;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
+pub mod jobs;
+#[cfg(feature = "ssr")]
 pub mod redis_admin;
 #[cfg(feature = "ssr")]
 pub mod redis_conn;

@@ -17,6 +17,9 @@ pub fn spawn_background(
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = vec![tokio::spawn(crate::cache::counters::run_flusher(state.clone(), stop.clone()))];
+    if state.config.workers_enabled {
+        tasks.push(tokio::spawn(crate::jobs::worker::run(state.clone(), stop.clone())));
+    }
     // Build the source list (and the demo database on first start) before the first page needs it.
     let warm_catalog = state.clone();
     tasks.push(tokio::spawn(async move {

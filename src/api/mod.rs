@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod health;
+pub mod jobs;
 pub mod params;
 pub mod redis;
 pub mod sources;
@@ -10,7 +11,7 @@ pub mod sources;
 use axum::Json;
 use axum::Router;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Serialize;
 use serde_json::json;
 
@@ -43,5 +44,15 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/analytics/cache/trends", get(cache::trends))
         .route("/admin/analytics/cache/invalidate", post(cache::invalidate))
         .route("/analytics/cache/query", get(cache::cached_query))
+        .route("/admin/analytics/cache/warm", post(jobs::warm))
+        .route("/admin/analytics/cache/warming/status", get(jobs::status))
+        .route("/admin/analytics/cache/warming/settings", get(jobs::get_settings).put(jobs::update_settings))
+        .route("/admin/analytics/cache/jobs/{id}", get(jobs::job))
+        .route("/admin/analytics/cache/jobs/{id}/pause", post(jobs::pause))
+        .route("/admin/analytics/cache/jobs/{id}/resume", post(jobs::resume))
+        .route("/admin/analytics/cache/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/admin/analytics/cache/schedules", get(jobs::list_schedules).post(jobs::create_schedule))
+        .route("/admin/analytics/cache/schedules/{id}", put(jobs::update_schedule).delete(jobs::delete_schedule))
+        .route("/admin/analytics/cache/schedules/{id}/run", post(jobs::run_schedule))
         .fallback(|| async { AppError::not_found("no such API route") })
 }

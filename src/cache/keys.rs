@@ -203,6 +203,47 @@ impl Keys {
     }
 }
 
+/// Keys of the jobs layer: one `{jobs}` hash tag, so its scripts touch a single cluster slot.
+impl Keys {
+    pub fn job(&self, id: &str) -> String {
+        self.key(&format!("hearth:{{jobs}}:job:{id}"))
+    }
+
+    /// What `job(id)` puts before the id: scripts append ids to it.
+    pub fn job_prefix(&self) -> String {
+        self.key("hearth:{jobs}:job:")
+    }
+
+    pub fn job_queue(&self) -> String {
+        self.key("hearth:{jobs}:queue")
+    }
+
+    /// Jobs holding a warm slot (warming, paused or swapping).
+    pub fn jobs_running(&self) -> String {
+        self.key("hearth:{jobs}:running")
+    }
+
+    /// Source id → its queued or running job.
+    pub fn jobs_by_source(&self) -> String {
+        self.key("hearth:{jobs}:by_source")
+    }
+
+    /// Finished jobs, scored by completion time.
+    pub fn jobs_history(&self) -> String {
+        self.key("hearth:{jobs}:history")
+    }
+
+    /// Memory-guard settings that override the configuration.
+    pub fn warming_settings(&self) -> String {
+        self.key("hearth:{jobs}:settings")
+    }
+
+    /// Schedule id → schedule JSON.
+    pub fn schedules(&self) -> String {
+        self.key("hearth:{jobs}:schedules")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

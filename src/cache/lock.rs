@@ -133,3 +133,15 @@ pub async fn holder(redis: &RedisConn, keys: &Keys, ds: i64) -> Result<Option<St
     let mut conn = redis.conn().await?;
     redis::cmd("GET").arg(keys.lock(ds)).query_async(&mut conn).await.ctx("reading the warm lock")
 }
+
+/// Deletes source `ds`'s lock if `token` still holds it (recovering a lost worker's lock).
+pub async fn release_if_owner(redis: &RedisConn, keys: &Keys, ds: i64, token: &str) -> Result<bool, AppError> {
+    let mut conn = redis.conn().await?;
+    let deleted: i64 = Script::new(RELEASE)
+        .key(keys.lock(ds))
+        .arg(token)
+        .invoke_async(&mut conn)
+        .await
+        .ctx("releasing a lost lock")?;
+    Ok(deleted == 1)
+}

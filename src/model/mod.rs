@@ -2,6 +2,7 @@
 //! the REST API serializes (camelCase, as SPEC §3 fixes).
 
 pub mod cache;
+pub mod jobs;
 pub mod redis;
 pub mod source;
 

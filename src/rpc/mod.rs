@@ -2,6 +2,7 @@
 //! under `/rpc/…` so they never collide with `/api/…`; polled reads are GET, mutations POST.
 
 pub mod cache;
+pub mod jobs;
 pub mod redis;
 pub mod session;
 pub mod sources;

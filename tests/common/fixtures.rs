@@ -179,7 +179,7 @@ pub fn generations(rows_json: &str) -> BTreeSet<String> {
     rows.iter().map(|r| r["generation"].as_str().unwrap_or("?").to_string()).collect()
 }
 
-/// Deletes source `ds`'s keys when dropped, so a failing test leaves nothing behind either.
+/// Deletes a test's keys when dropped, so a failing test leaves nothing behind either.
 pub struct Cleanup {
     prefix: String,
     sources: Vec<i64>,
@@ -196,8 +196,13 @@ impl Drop for Cleanup {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 let mut conn = super::raw_redis().await;
-                for ds in sources {
-                    let pattern = format!("{prefix}*{{ds:{ds}}}*");
+                // A test's own prefix goes whole (jobs, schedules…); a shared one only per source.
+                let patterns: Vec<String> = if prefix.starts_with("t:") {
+                    vec![format!("{prefix}*")]
+                } else {
+                    sources.iter().map(|ds| format!("{prefix}*{{ds:{ds}}}*")).collect()
+                };
+                for pattern in patterns {
                     let mut cursor = 0u64;
                     loop {
                         let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")

@@ -1,0 +1,306 @@
+//! Warm schedules, stored in Redis: per source a cron expression (UTC, via `croner`) or "every
+//! N hours", optionally only when the cache is older than X. Every instance checks for due
+//! schedules; a compare-and-set on the schedule claims each due run, so exactly one instance
+//! fires it. The next run is computed from the moment it fires, so runs missed during downtime
+//! fire once, not once per missed time. A run is skipped, not stacked, while a job is active.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use croner::Cron;
+use redis::Script;
+use serde::{Deserialize, Serialize};
+
+use super::service;
+use crate::error::AppError;
+use crate::model::jobs::{Schedule, ScheduleInput, WarmRequest, WarmResponse};
+use crate::redis_conn::RedisResultExt;
+use crate::state::AppState;
+
+static COMPARE_AND_SET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 else return 0 end",
+    )
+});
+
+const MAX_EVERY_HOURS: u32 = 24 * 30;
+const MAX_OLDER_THAN_MINUTES: u64 = 60 * 24 * 30;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stored {
+    id: String,
+    datasource_id: i64,
+    cron: Option<String>,
+    every_hours: Option<u32>,
+    only_if_older_than_minutes: Option<u64>,
+    enabled: bool,
+    next_run_at: Option<i64>,
+    last_run_at: Option<i64>,
+    last_result: Option<String>,
+    created_by: String,
+    updated_at: i64,
+}
+
+fn parse_cron(expr: &str) -> Result<Cron, AppError> {
+    Cron::from_str(expr.trim())
+        .map_err(|e| AppError::validation(format!("`{expr}` is not a valid cron expression: {e}")))
+}
+
+impl Stored {
+    /// The first run strictly after `now_ms`.
+    fn next_after(&self, now_ms: i64) -> Result<i64, AppError> {
+        if let Some(expr) = &self.cron {
+            let now: DateTime<Utc> = DateTime::from_timestamp_millis(now_ms).unwrap_or_else(Utc::now);
+            let next = parse_cron(expr)?
+                .find_next_occurrence(&now, false)
+                .map_err(|e| AppError::validation(format!("`{expr}` never runs: {e}")))?;
+            Ok(next.timestamp_millis())
+        } else {
+            Ok(now_ms + self.every_hours.unwrap_or(24) as i64 * 3_600_000)
+        }
+    }
+
+    fn view(&self) -> Schedule {
+        let mut description = match (&self.cron, self.every_hours) {
+            (Some(c), _) => parse_cron(c).map(|c| c.describe()).unwrap_or_else(|_| c.clone()),
+            (None, Some(h)) => format!("Every {h} hour{}", if h == 1 { "" } else { "s" }),
+            (None, None) => String::new(),
+        };
+        if let Some(m) = self.only_if_older_than_minutes {
+            description.push_str(&format!(", only when the cache is older than {m} minutes"));
+        }
+        Schedule {
+            id: self.id.clone(),
+            datasource_id: self.datasource_id,
+            cron: self.cron.clone(),
+            every_hours: self.every_hours,
+            only_if_older_than_minutes: self.only_if_older_than_minutes,
+            enabled: self.enabled,
+            next_run_at: self.next_run_at.filter(|_| self.enabled).map(crate::time::iso_from_ms),
+            last_run_at: self.last_run_at.map(crate::time::iso_from_ms),
+            last_result: self.last_result.clone(),
+            description,
+            created_by: self.created_by.clone(),
+            updated_at: crate::time::iso_from_ms(self.updated_at),
+        }
+    }
+}
+
+/// Applies `input` to `s` (a new or an existing schedule) and checks the result.
+async fn apply(state: &AppState, s: &mut Stored, input: &ScheduleInput) -> Result<(), AppError> {
+    if let Some(ds) = input.datasource_id {
+        if ds <= 0 {
+            return Err(AppError::validation("datasourceId must be a positive integer"));
+        }
+        state.catalog.get(ds).await?;
+        s.datasource_id = ds;
+    }
+    match (&input.cron, input.every_hours) {
+        (Some(_), Some(_)) => return Err(AppError::validation("give either cron or everyHours, not both")),
+        (Some(c), None) => {
+            parse_cron(c)?;
+            s.cron = Some(c.trim().to_string());
+            s.every_hours = None;
+        }
+        (None, Some(h)) => {
+            if h == 0 || h > MAX_EVERY_HOURS {
+                return Err(AppError::validation(format!("everyHours must be between 1 and {MAX_EVERY_HOURS}")));
+            }
+            s.every_hours = Some(h);
+            s.cron = None;
+        }
+        (None, None) => {}
+    }
+    if s.cron.is_none() && s.every_hours.is_none() {
+        return Err(AppError::validation("a schedule needs cron or everyHours"));
+    }
+    if let Some(m) = input.only_if_older_than_minutes {
+        if m > MAX_OLDER_THAN_MINUTES {
+            return Err(AppError::validation(format!(
+                "onlyIfOlderThanMinutes must be at most {MAX_OLDER_THAN_MINUTES}"
+            )));
+        }
+        s.only_if_older_than_minutes = (m > 0).then_some(m);
+    }
+    if let Some(e) = input.enabled {
+        s.enabled = e;
+    }
+    s.next_run_at = Some(s.next_after(crate::time::now_ms())?);
+    s.updated_at = crate::time::now_ms();
+    Ok(())
+}
+
+async fn load_all(state: &AppState) -> Result<Vec<(String, Stored)>, AppError> {
+    let mut conn = state.redis.conn().await?;
+    let raw: HashMap<String, String> =
+        redis::cmd("HGETALL").arg(state.keys.schedules()).query_async(&mut conn).await.ctx("reading schedules")?;
+    let mut out: Vec<(String, Stored)> =
+        raw.into_values().filter_map(|json| serde_json::from_str(&json).ok().map(|s: Stored| (json, s))).collect();
+    out.sort_by(|a, b| (a.1.datasource_id, &a.1.id).cmp(&(b.1.datasource_id, &b.1.id)));
+    Ok(out)
+}
+
+async fn load(state: &AppState, id: &str) -> Result<(String, Stored), AppError> {
+    if id.is_empty() || id.len() > 40 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AppError::validation(format!("`{id}` is not a schedule id")));
+    }
+    let mut conn = state.redis.conn().await?;
+    let raw: Option<String> = redis::cmd("HGET")
+        .arg(state.keys.schedules())
+        .arg(id)
+        .query_async(&mut conn)
+        .await
+        .ctx("reading a schedule")?;
+    let raw = raw.ok_or_else(|| AppError::not_found(format!("no schedule with id {id}")))?;
+    let stored = serde_json::from_str(&raw).map_err(|_| AppError::internal(format!("schedule {id} is unreadable")))?;
+    Ok((raw, stored))
+}
+
+async fn save(state: &AppState, s: &Stored) -> Result<(), AppError> {
+    let mut conn = state.redis.conn().await?;
+    let json = serde_json::to_string(s).map_err(|e| AppError::internal(e.to_string()))?;
+    let _: () = redis::cmd("HSET")
+        .arg(state.keys.schedules())
+        .arg(&s.id)
+        .arg(json)
+        .query_async(&mut conn)
+        .await
+        .ctx("saving a schedule")?;
+    Ok(())
+}
+
+/// Replaces `old` by `new` only if nobody changed it meanwhile.
+async fn compare_and_set(state: &AppState, id: &str, old: &str, new: &Stored) -> Result<bool, AppError> {
+    let json = serde_json::to_string(new).map_err(|e| AppError::internal(e.to_string()))?;
+    let mut conn = state.redis.conn().await?;
+    let set: u8 = COMPARE_AND_SET
+        .key(state.keys.schedules())
+        .arg(id)
+        .arg(old)
+        .arg(json)
+        .invoke_async(&mut conn)
+        .await
+        .ctx("claiming a schedule")?;
+    Ok(set == 1)
+}
+
+pub async fn list(state: &AppState) -> Result<Vec<Schedule>, AppError> {
+    Ok(load_all(state).await?.iter().map(|(_, s)| s.view()).collect())
+}
+
+pub async fn create(state: &AppState, input: &ScheduleInput, who: &str) -> Result<Schedule, AppError> {
+    if input.datasource_id.is_none() {
+        return Err(AppError::validation("datasourceId is required"));
+    }
+    let mut s = Stored {
+        id: format!("s{:012x}", rand::random::<u64>() >> 16),
+        datasource_id: 0,
+        cron: None,
+        every_hours: None,
+        only_if_older_than_minutes: None,
+        enabled: true,
+        next_run_at: None,
+        last_run_at: None,
+        last_result: None,
+        created_by: who.to_string(),
+        updated_at: 0,
+    };
+    apply(state, &mut s, input).await?;
+    save(state, &s).await?;
+    tracing::info!(action = "cache_schedule_created", who, schedule = %s.id, source = s.datasource_id, "schedule created");
+    Ok(s.view())
+}
+
+pub async fn update(state: &AppState, id: &str, input: &ScheduleInput, who: &str) -> Result<Schedule, AppError> {
+    let (_, mut s) = load(state, id).await?;
+    apply(state, &mut s, input).await?;
+    save(state, &s).await?;
+    tracing::info!(action = "cache_schedule_updated", who, schedule = id, "schedule updated");
+    Ok(s.view())
+}
+
+pub async fn delete(state: &AppState, id: &str, who: &str) -> Result<(), AppError> {
+    load(state, id).await?;
+    let mut conn = state.redis.conn().await?;
+    let _: () = redis::cmd("HDEL")
+        .arg(state.keys.schedules())
+        .arg(id)
+        .query_async(&mut conn)
+        .await
+        .ctx("deleting a schedule")?;
+    tracing::info!(action = "cache_schedule_deleted", who, schedule = id, "schedule deleted");
+    Ok(())
+}
+
+/// Queues the schedule's warm now (a recent warm does not stop it; an active one does).
+pub async fn run_now(state: &AppState, id: &str, who: &str) -> Result<WarmResponse, AppError> {
+    let (_, s) = load(state, id).await?;
+    let req = WarmRequest {
+        datasource_id: Some(s.datasource_id),
+        force: Some(true),
+        reason: Some(format!("schedule {id} run now")),
+    };
+    service::request_warm(state, &req, who, &format!("schedule:{id}")).await
+}
+
+/// Fires every due schedule once; returns how many this instance fired.
+pub async fn tick(state: &AppState, now_ms: i64) -> Result<u64, AppError> {
+    let mut fired = 0;
+    for (raw, s) in load_all(state).await? {
+        let due = s.enabled && s.next_run_at.is_some_and(|t| t <= now_ms);
+        if !due {
+            continue;
+        }
+        let mut claimed = s.clone();
+        claimed.next_run_at = Some(s.next_after(now_ms)?);
+        claimed.last_run_at = Some(now_ms);
+        claimed.last_result = Some("starting".into());
+        if !compare_and_set(state, &s.id, &raw, &claimed).await? {
+            continue; // another instance fired it
+        }
+        fired += 1;
+        let result = fire(state, &claimed).await;
+        let (_, mut latest) = load(state, &s.id).await?;
+        latest.last_result = Some(match result {
+            Ok(r) => r,
+            Err(e) => format!("failed: {}", e.message),
+        });
+        save(state, &latest).await?;
+    }
+    Ok(fired)
+}
+
+async fn fire(state: &AppState, s: &Stored) -> Result<String, AppError> {
+    if let Some(job) = super::store::job_of_source(state, s.datasource_id).await? {
+        return Ok(format!("skipped: job {} is still {}", job.job.job_id, job.job.status.as_str()));
+    }
+    if let Some(min) = s.only_if_older_than_minutes {
+        let mut conn = state.redis.conn().await?;
+        let raw: Option<String> = redis::cmd("GET")
+            .arg(state.keys.meta(s.datasource_id))
+            .query_async(&mut conn)
+            .await
+            .ctx("reading the cache age")?;
+        let warmed =
+            crate::cache::stats::parse_meta(raw.as_deref()).and_then(|m| crate::time::parse_iso_ms(&m.timestamp));
+        if let Some(at) = warmed {
+            let age = (crate::time::now_ms() - at).max(0) / 60_000;
+            if age < min as i64 {
+                return Ok(format!("skipped: the cache is {age} minutes old (runs when older than {min})"));
+            }
+        }
+    }
+    let req = WarmRequest {
+        datasource_id: Some(s.datasource_id),
+        force: Some(true),
+        reason: Some(format!("schedule {}", s.id)),
+    };
+    let reply = service::request_warm(state, &req, "scheduler", &format!("schedule:{}", s.id)).await?;
+    Ok(match (reply.datasources_queued, reply.job_id) {
+        (1, Some(job)) => format!("queued job {job}"),
+        _ => format!("skipped: {}", reply.message),
+    })
+}

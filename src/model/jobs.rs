@@ -1,0 +1,179 @@
+//! Warming jobs and schedules as the console and the REST API show them (SPEC §3 field names).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Warming,
+    Paused,
+    Swapping,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Warming => "warming",
+            JobStatus::Paused => "paused",
+            JobStatus::Swapping => "swapping",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => JobStatus::Queued,
+            "warming" => JobStatus::Warming,
+            "paused" => JobStatus::Paused,
+            "swapping" => JobStatus::Swapping,
+            "completed" => JobStatus::Completed,
+            "failed" => JobStatus::Failed,
+            "cancelled" => JobStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled)
+    }
+}
+
+/// One job; the SPEC's active-job fields, the recent-job ones once it finished, and Hearth's own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub job_id: String,
+    pub datasource_id: i64,
+    pub datasource_name: String,
+    pub status: JobStatus,
+    /// Where the warm is: preparing, reading, cutover, cleanup, done.
+    pub phase: String,
+    pub queued_at: String,
+    pub started_at: Option<String>,
+    pub progress: f64,
+    pub rows_processed: u64,
+    pub rows_total: u64,
+    pub entries_cached: u64,
+    pub bytes: u64,
+    /// Seconds left, from a smoothed throughput; `None` until there is enough signal.
+    pub eta_seconds: Option<u64>,
+    pub completed_at: Option<String>,
+    /// Milliseconds from start to end.
+    pub duration: Option<u64>,
+    pub success: Option<bool>,
+    pub error: Option<String>,
+    /// Why a paused job waits (asked by a user, or the memory guard).
+    pub paused_reason: Option<String>,
+    pub requested_by: String,
+    pub reason: Option<String>,
+    /// `manual`, `api` or `schedule:<id>`.
+    pub trigger: String,
+    pub worker: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarmingSummary {
+    pub active_count: u64,
+    /// Percent of finished jobs in the history that succeeded.
+    pub success_rate: f64,
+    /// Mean duration of finished successful jobs, ms.
+    pub avg_duration: f64,
+    pub currently_warming: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarmingStatus {
+    pub active_jobs: Vec<Job>,
+    pub recent_jobs: Vec<Job>,
+    pub summary: WarmingSummary,
+    pub timestamp: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarmRequest {
+    pub datasource_id: Option<i64>,
+    pub force: Option<bool>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarmSkip {
+    pub datasource_id: i64,
+    pub reason: String,
+    /// The job already warming this source, when that is why.
+    pub job_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarmResponse {
+    /// The job of a single-source request (new, or the one already running).
+    pub job_id: Option<String>,
+    /// The jobs of a warm-all request.
+    pub job_ids: Option<Vec<String>>,
+    pub datasources_queued: u64,
+    /// Seconds, from the sources' last warm durations (or their row counts).
+    pub estimated_duration: Option<u64>,
+    pub message: String,
+    pub skipped: Vec<WarmSkip>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Schedule {
+    pub id: String,
+    pub datasource_id: i64,
+    /// A cron expression (UTC), or `None` with `every_hours`.
+    pub cron: Option<String>,
+    pub every_hours: Option<u32>,
+    /// Skip a run when the cache is younger than this.
+    pub only_if_older_than_minutes: Option<u64>,
+    pub enabled: bool,
+    pub next_run_at: Option<String>,
+    pub last_run_at: Option<String>,
+    pub last_result: Option<String>,
+    pub description: String,
+    pub created_by: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleInput {
+    pub datasource_id: Option<i64>,
+    pub cron: Option<String>,
+    pub every_hours: Option<u32>,
+    pub only_if_older_than_minutes: Option<u64>,
+    pub enabled: Option<bool>,
+}
+
+/// The memory guard's thresholds, shared by every instance; stored values override the
+/// HEARTH_MEMORY_* defaults so an admin can raise a ceiling while a warm waits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarmingSettings {
+    /// `None`: Redis's maxmemory (and no guard when that is 0 too).
+    pub memory_ceiling_bytes: Option<u64>,
+    pub memory_pause_percent: u8,
+    pub memory_resume_percent: u8,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarmingSettingsInput {
+    /// A number sets the ceiling, 0 clears it (back to the default).
+    pub memory_ceiling_bytes: Option<u64>,
+    pub memory_pause_percent: Option<u8>,
+    pub memory_resume_percent: Option<u8>,
+}

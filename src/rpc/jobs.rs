@@ -1,0 +1,77 @@
+//! Server functions of the Warming tab.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use crate::error::AppError;
+use crate::model::jobs::{
+    Job, Schedule, ScheduleInput, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
+};
+
+/// Active and recent jobs; read permission; changes nothing.
+#[server(prefix = "/rpc", endpoint = "jobs/status", input = GetUrl)]
+pub async fn get_warming_status() -> Result<WarmingStatus, AppError> {
+    let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::jobs::service::status(&state).await
+}
+
+/// Queues a warm of one source or all; write permission; starts warms.
+#[server(prefix = "/rpc", endpoint = "jobs/warm")]
+pub async fn start_warm(request: WarmRequest) -> Result<WarmResponse, AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
+    crate::jobs::service::request_warm(&state, &request, &who.id, "manual").await
+}
+
+/// Pauses, resumes or cancels a job (`action`); write permission; changes the job.
+#[server(prefix = "/rpc", endpoint = "jobs/control")]
+pub async fn control_job(job_id: String, action: String) -> Result<Job, AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
+    match action.as_str() {
+        "pause" => crate::jobs::service::pause(&state, &job_id, &who.id).await,
+        "resume" => crate::jobs::service::resume(&state, &job_id, &who.id).await,
+        "cancel" => crate::jobs::service::cancel(&state, &job_id, &who.id).await,
+        other => Err(AppError::validation(format!("unknown action `{other}`: pause, resume or cancel"))),
+    }
+}
+
+/// Every schedule; read permission; changes nothing.
+#[server(prefix = "/rpc", endpoint = "schedules/list", input = GetUrl)]
+pub async fn list_schedules() -> Result<Vec<Schedule>, AppError> {
+    let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::jobs::schedules::list(&state).await
+}
+
+/// Creates (no `id`) or updates a schedule; write permission.
+#[server(prefix = "/rpc", endpoint = "schedules/save")]
+pub async fn save_schedule(id: Option<String>, input: ScheduleInput) -> Result<Schedule, AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
+    match id {
+        Some(id) => crate::jobs::schedules::update(&state, &id, &input, &who.id).await,
+        None => crate::jobs::schedules::create(&state, &input, &who.id).await,
+    }
+}
+
+/// Deletes a schedule (`action` = delete) or runs it now (`run`); write permission.
+#[server(prefix = "/rpc", endpoint = "schedules/act")]
+pub async fn act_on_schedule(id: String, action: String) -> Result<Option<WarmResponse>, AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
+    match action.as_str() {
+        "delete" => crate::jobs::schedules::delete(&state, &id, &who.id).await.map(|()| None),
+        "run" => crate::jobs::schedules::run_now(&state, &id, &who.id).await.map(Some),
+        other => Err(AppError::validation(format!("unknown action `{other}`: delete or run"))),
+    }
+}
+
+/// The memory guard's thresholds; read permission; changes nothing.
+#[server(prefix = "/rpc", endpoint = "jobs/settings", input = GetUrl)]
+pub async fn get_warming_settings() -> Result<WarmingSettings, AppError> {
+    let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::jobs::settings::get(&state).await
+}
+
+/// Changes the memory guard for every instance; write permission.
+#[server(prefix = "/rpc", endpoint = "jobs/settings/save")]
+pub async fn save_warming_settings(input: WarmingSettingsInput) -> Result<WarmingSettings, AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
+    crate::jobs::settings::update(&state, &input, &who.id).await
+}
