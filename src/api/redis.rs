@@ -1,16 +1,122 @@
-//! `/api/admin/redis/*`: the general Redis tool over REST.
+//! `/api/admin/redis/*`: the general Redis tool over REST, inside the configured prefix.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use serde::Deserialize;
 
+use super::params::{JsonBody, QueryPairs};
 use super::{ApiResult, Envelope};
 use crate::auth::Principal;
 use crate::model::Permission;
-use crate::model::redis::RedisOverview;
-use crate::redis_admin::overview;
+use crate::model::redis::{KeyDetail, KeyPage, PurgeRequest, PurgeResult, RedisOverview, TtlRequest, TtlResult};
+use crate::redis_admin::{browse, inspect, overview, patterns, purge, ttl};
 use crate::state::AppState;
 
 /// `GET /api/admin/redis/stats`: the INFO overview; read permission; changes nothing.
 pub async fn stats(State(state): State<AppState>, who: Principal) -> ApiResult<RedisOverview> {
     who.require(Permission::Read)?;
     Ok(Envelope(overview::overview(&state).await?))
+}
+
+fn limit(q: &QueryPairs) -> Result<usize, crate::error::AppError> {
+    match q.get("limit") {
+        None | Some("") => Ok(50),
+        Some(v) => {
+            v.parse().map_err(|_| crate::error::AppError::validation(format!("limit must be a number, not `{v}`")))
+        }
+    }
+}
+
+/// `GET /api/admin/redis/keys?pattern=&cursor=&limit=&type=`: one page of keys; read permission.
+pub async fn keys(State(state): State<AppState>, who: Principal, q: QueryPairs) -> ApiResult<KeyPage> {
+    who.require(Permission::Read)?;
+    let pattern = q.get("pattern").unwrap_or("*");
+    let kind = q.get("type").filter(|t| !t.is_empty());
+    Ok(Envelope(browse::browse(&state, pattern, q.get("cursor").unwrap_or("0"), limit(&q)?, kind).await?))
+}
+
+/// `GET /api/admin/redis/inspect?key=&start=&count=`: one exact key; read permission; recorded.
+pub async fn inspect(State(state): State<AppState>, who: Principal, q: QueryPairs) -> ApiResult<KeyDetail> {
+    who.require(Permission::Read)?;
+    let count = match q.get("count") {
+        None | Some("") => 100,
+        Some(v) => {
+            v.parse().map_err(|_| crate::error::AppError::validation(format!("count must be a number, not `{v}`")))?
+        }
+    };
+    Ok(Envelope(inspect::inspect(&state, q.required("key")?, q.get("start").unwrap_or(""), count, &who.id).await?))
+}
+
+/// `POST /api/admin/redis/purge`: preview, or delete by pattern with a reason; write permission.
+pub async fn purge(
+    State(state): State<AppState>,
+    who: Principal,
+    JsonBody(req): JsonBody<PurgeRequest>,
+) -> ApiResult<PurgeResult> {
+    who.require(Permission::Write)?;
+    Ok(Envelope(purge::purge(&state, &req, &who.id).await?))
+}
+
+/// `GET /api/admin/redis/purge/{id}`: progress of a background purge; read permission.
+pub async fn purge_status(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<PurgeResult> {
+    who.require(Permission::Read)?;
+    Ok(Envelope(purge::status(&state, &id).await?))
+}
+
+/// `POST /api/admin/redis/purge/{id}/abort`: stop a purge at its next page; write permission.
+pub async fn purge_abort(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<PurgeResult> {
+    who.require(Permission::Write)?;
+    Ok(Envelope(purge::abort(&state, &id, &who.id).await?))
+}
+
+/// `POST /api/admin/redis/ttl`: preview, or set/persist TTLs by pattern; write permission.
+pub async fn ttl(
+    State(state): State<AppState>,
+    who: Principal,
+    JsonBody(req): JsonBody<TtlRequest>,
+) -> ApiResult<TtlResult> {
+    who.require(Permission::Write)?;
+    Ok(Envelope(ttl::change(&state, &req, &who.id).await?))
+}
+
+#[derive(Deserialize)]
+pub struct KeyTtl {
+    key: String,
+    ttl: serde_json::Value,
+}
+
+/// `POST /api/admin/redis/key/ttl` `{key, ttl}`: one exact key (-1 persists); write permission.
+pub async fn key_ttl(
+    State(state): State<AppState>,
+    who: Principal,
+    JsonBody(req): JsonBody<KeyTtl>,
+) -> ApiResult<serde_json::Value> {
+    who.require(Permission::Write)?;
+    let ttl = patterns::parse_ttl(&req.ttl)?;
+    let now = inspect::set_key_ttl(&state, &req.key, ttl, &who.id).await?;
+    Ok(Envelope(serde_json::json!({ "key": req.key, "ttl": now })))
+}
+
+#[derive(Deserialize)]
+pub struct KeyDelete {
+    key: String,
+    reason: Option<String>,
+}
+
+/// `POST /api/admin/redis/key/delete` `{key, reason?}`: this exact key; write permission.
+pub async fn key_delete(
+    State(state): State<AppState>,
+    who: Principal,
+    JsonBody(req): JsonBody<KeyDelete>,
+) -> ApiResult<serde_json::Value> {
+    who.require(Permission::Write)?;
+    inspect::delete_key(&state, &req.key, req.reason.as_deref(), &who.id).await?;
+    Ok(Envelope(serde_json::json!({ "key": req.key, "deleted": true })))
 }

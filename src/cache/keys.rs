@@ -238,6 +238,17 @@ impl Keys {
         self.key("hearth:{jobs}:settings")
     }
 
+    /// Progress of one purge of the Redis tab.
+    pub fn purge(&self, id: &str) -> String {
+        self.key(&format!("hearth:purge:{id}"))
+    }
+
+    /// Keys a purge or TTL change by pattern leaves alone: warm locks (the command center's
+    /// and Hearth's) and the purges' own progress records.
+    pub fn is_protected(&self, key: &str) -> bool {
+        self.strip(key).is_some_and(|k| k.starts_with("lock:cache:warm:") || k.starts_with("hearth:purge:"))
+    }
+
     /// Schedule id → schedule JSON.
     pub fn schedules(&self) -> String {
         self.key("hearth:{jobs}:schedules")

@@ -1,4 +1,4 @@
-//! The Redis tab's shapes: the overview parsed from INFO.
+//! The Redis tab's shapes: the overview, the key browser, the inspector, purge and TTL changes.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,17 @@ pub struct RedisOverview {
     pub expired_keys: u64,
     pub total_keys: u64,
     pub sampled_at: String,
+    /// Most called commands (`INFO commandstats`).
+    #[serde(default)]
+    pub top_commands: Vec<CommandStat>,
+    /// Latest slow log entries.
+    #[serde(default)]
+    pub slowlog: Vec<SlowEntry>,
+    /// Keys per namespace, estimated from a random sample of the keyspace.
+    #[serde(default)]
+    pub namespaces: Vec<NamespaceCount>,
+    #[serde(default)]
+    pub namespace_sample: u64,
 }
 
 impl RedisOverview {
@@ -32,4 +43,154 @@ impl RedisOverview {
     pub fn memory_percent(&self) -> Option<f64> {
         (self.max_memory > 0).then(|| self.used_memory as f64 * 100.0 / self.max_memory as f64)
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandStat {
+    pub command: String,
+    pub calls: u64,
+    pub usec_per_call: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlowEntry {
+    pub id: u64,
+    pub at: String,
+    pub micros: u64,
+    /// The command and its first argument, shortened; values are never shown.
+    pub command: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceCount {
+    /// `cache:`, `cache:meta:`, `idx:`, `hearth:`, `other` (inside the prefix) or `outside prefix`.
+    pub namespace: String,
+    pub estimated_keys: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRow {
+    /// Without the configured prefix.
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Seconds; -1 without expiry, -2 when the key vanished meanwhile.
+    pub ttl: i64,
+    /// Bytes (`MEMORY USAGE`).
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyPage {
+    pub keys: Vec<KeyRow>,
+    /// Continue with this cursor; "0" when the scan is complete.
+    pub cursor: String,
+    pub pattern: String,
+    /// Keys Redis looked at for this page (bounded).
+    pub examined: u64,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum KeyValue {
+    String { text: String, json: bool, truncated: bool, total_bytes: u64 },
+    Hash { fields: Vec<(String, String)>, cursor: String },
+    List { items: Vec<String>, start: u64 },
+    Set { members: Vec<String>, cursor: String },
+    Zset { members: Vec<(String, f64)>, start: u64 },
+    Stream { entries: Vec<StreamEntry>, next: Option<String> },
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamEntry {
+    pub id: String,
+    pub fields: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyDetail {
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub ttl: i64,
+    pub size: Option<u64>,
+    pub encoding: String,
+    /// Elements (or bytes, for a string).
+    pub length: u64,
+    pub value: KeyValue,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PurgeRequest {
+    pub pattern: String,
+    pub preview: Option<bool>,
+    /// `true`; for `*` (everything under the prefix) the text `purge all`.
+    pub confirm: Option<serde_json::Value>,
+    pub reason: Option<String>,
+    /// Start the purge and answer at once with its id (progress at `…/purge/{id}`).
+    #[serde(rename = "async")]
+    pub run_async: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PurgeResult {
+    pub success: bool,
+    pub pattern: String,
+    pub preview: bool,
+    /// Matching keys (preview) or deleted keys (purge).
+    pub keys_deleted: u64,
+    pub matched: u64,
+    pub failed: u64,
+    /// Keys never purged: warm locks and purge progress records.
+    pub skipped_protected: u64,
+    pub estimated_bytes: Option<u64>,
+    /// The first matching keys (at most 100), without the prefix.
+    pub keys: Vec<String>,
+    pub duration_ms: u64,
+    /// Set when the purge runs in the background.
+    pub purge_id: Option<String>,
+    pub done: bool,
+    pub aborted: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TtlRequest {
+    pub pattern: String,
+    /// Seconds, or -1 to persist.
+    pub ttl: serde_json::Value,
+    pub preview: Option<bool>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TtlBucket {
+    pub label: String,
+    pub keys: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TtlResult {
+    pub pattern: String,
+    pub preview: bool,
+    pub matched: u64,
+    pub updated: u64,
+    pub ttl: i64,
+    /// Current TTLs of the matching keys.
+    pub distribution: Vec<TtlBucket>,
+    pub keys: Vec<String>,
+    pub duration_ms: u64,
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::error::AppError;
-use crate::model::redis::RedisOverview;
+use crate::model::redis::{CommandStat, NamespaceCount, RedisOverview, SlowEntry};
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
 
@@ -50,7 +50,102 @@ pub fn overview_from_info(info: &HashMap<String, String>) -> RedisOverview {
         expired_keys: num(info, "expired_keys"),
         total_keys: keyspace_total(info),
         sampled_at: crate::time::now_iso(),
+        ..Default::default()
     }
+}
+
+/// The most called commands from `INFO commandstats` (`cmdstat_get:calls=3,usec=9,…`).
+pub fn top_commands(info: &HashMap<String, String>, n: usize) -> Vec<CommandStat> {
+    let mut stats: Vec<CommandStat> = info
+        .iter()
+        .filter_map(|(k, v)| {
+            let command = k.strip_prefix("cmdstat_")?.to_string();
+            let field = |name: &str| v.split(',').find_map(|p| p.strip_prefix(name));
+            Some(CommandStat {
+                command,
+                calls: field("calls=")?.parse().ok()?,
+                usec_per_call: field("usec_per_call=").and_then(|u| u.parse().ok()).unwrap_or(0.0),
+            })
+        })
+        .collect();
+    stats.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.command.cmp(&b.command)));
+    stats.truncate(n);
+    stats
+}
+
+/// A namespace of a key (without the prefix): SPEC §1's kinds, Hearth's own, or other.
+pub fn namespace_of(key: &str) -> &'static str {
+    if key.starts_with("cache:meta:") {
+        "cache:meta:"
+    } else if key.starts_with("cache:") {
+        "cache:"
+    } else if key.starts_with("idx:") {
+        "idx:"
+    } else if key.starts_with("hearth:") {
+        "hearth:"
+    } else if key.starts_with("lock:") {
+        "lock:"
+    } else {
+        "other"
+    }
+}
+
+const NAMESPACE_SAMPLE: usize = 200;
+
+/// Keys per namespace estimated from RANDOMKEY samples scaled to the key count: O(1) per poll,
+/// however large the keyspace.
+async fn namespaces(state: &AppState, total: u64) -> Result<(Vec<NamespaceCount>, u64), AppError> {
+    if total == 0 || state.redis.is_cluster() {
+        return Ok((Vec::new(), 0));
+    }
+    let mut pipe = redis::pipe();
+    for _ in 0..NAMESPACE_SAMPLE.min(total as usize) {
+        pipe.cmd("RANDOMKEY");
+    }
+    let mut conn = state.redis.conn().await?;
+    let keys: Vec<Option<String>> = pipe.query_async(&mut conn).await.ctx("sampling keys")?;
+    let keys: Vec<String> = keys.into_iter().flatten().collect();
+    let mut counts: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for k in &keys {
+        let ns = match state.keys.strip(k) {
+            Some(inner) => namespace_of(inner),
+            None => "outside prefix",
+        };
+        *counts.entry(ns).or_default() += 1;
+    }
+    let n = keys.len().max(1) as u64;
+    let mut out: Vec<NamespaceCount> = counts
+        .into_iter()
+        .map(|(ns, c)| NamespaceCount { namespace: ns.to_string(), estimated_keys: (c * total + n / 2) / n })
+        .collect();
+    out.sort_by_key(|n| std::cmp::Reverse(n.estimated_keys));
+    Ok((out, keys.len() as u64))
+}
+
+async fn slowlog(state: &AppState) -> Result<Vec<SlowEntry>, AppError> {
+    let mut conn = state.redis.conn().await?;
+    let raw: Vec<redis::Value> =
+        redis::cmd("SLOWLOG").arg("GET").arg(10).query_async(&mut conn).await.ctx("reading the slow log")?;
+    Ok(raw
+        .into_iter()
+        .filter_map(|entry| {
+            let fields: Vec<redis::Value> = redis::from_redis_value(entry).ok()?;
+            let id: u64 = redis::from_redis_value(fields.first()?.clone()).ok()?;
+            let at: i64 = redis::from_redis_value(fields.get(1)?.clone()).ok()?;
+            let micros: u64 = redis::from_redis_value(fields.get(2)?.clone()).ok()?;
+            let args: Vec<String> = redis::from_redis_value(fields.get(3)?.clone()).unwrap_or_default();
+            // The command and its first argument (a key, usually); never the values.
+            let mut command: String = args.iter().take(2).cloned().collect::<Vec<_>>().join(" ");
+            if command.len() > 120 {
+                command.truncate(command.char_indices().nth(117).map(|(i, _)| i).unwrap_or(117));
+                command.push('…');
+            }
+            if args.len() > 2 {
+                command.push_str(&format!(" … ({} args)", args.len()));
+            }
+            Some(SlowEntry { id, at: crate::time::iso_from_ms(at * 1000), micros, command })
+        })
+        .collect())
 }
 
 pub async fn info(state: &AppState, sections: &[&str]) -> Result<HashMap<String, String>, AppError> {
@@ -59,10 +154,18 @@ pub async fn info(state: &AppState, sections: &[&str]) -> Result<HashMap<String,
     Ok(parse_info(&text))
 }
 
-/// The live overview: one `INFO` round trip.
+/// The live overview: INFO (commandstats asked for explicitly), the slow log and a sample of
+/// the keyspace for namespace counts.
 pub async fn overview(state: &AppState) -> Result<RedisOverview, AppError> {
-    let info = info(state, &["server", "clients", "memory", "stats", "replication", "keyspace"]).await?;
-    Ok(overview_from_info(&info))
+    let info =
+        info(state, &["server", "clients", "memory", "stats", "replication", "keyspace", "commandstats"]).await?;
+    let mut o = overview_from_info(&info);
+    o.top_commands = top_commands(&info, 10);
+    o.slowlog = slowlog(state).await?;
+    let (namespaces, sampled) = namespaces(state, o.total_keys).await?;
+    o.namespaces = namespaces;
+    o.namespace_sample = sampled;
+    Ok(o)
 }
 
 /// Readiness: Redis answers PING.
@@ -92,6 +195,25 @@ mod tests {
         assert_eq!(o.ops_per_sec, 7);
         assert_eq!(o.total_keys, 12);
         assert_eq!(o.fragmentation_ratio, 1.25);
+    }
+
+    #[test]
+    fn command_stats_are_ranked_by_calls() {
+        let info = parse_info(
+            "cmdstat_get:calls=30,usec=90,usec_per_call=3.00,rejected_calls=0\r\ncmdstat_set:calls=50,usec=100,usec_per_call=2.00\r\nother:1\r\n",
+        );
+        let top = top_commands(&info, 5);
+        assert_eq!(top.iter().map(|c| c.command.as_str()).collect::<Vec<_>>(), ["set", "get"]);
+        assert_eq!(top[1].usec_per_call, 3.0);
+    }
+
+    #[test]
+    fn namespaces_follow_the_spec_layout() {
+        assert_eq!(namespace_of("cache:meta:{ds:1}:last_warm"), "cache:meta:");
+        assert_eq!(namespace_of("cache:{ds:1}:m:x"), "cache:");
+        assert_eq!(namespace_of("idx:{ds:1}:master"), "idx:");
+        assert_eq!(namespace_of("hearth:{jobs}:queue"), "hearth:");
+        assert_eq!(namespace_of("session:abc"), "other");
     }
 
     #[test]

@@ -4,11 +4,74 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::model::redis::RedisOverview;
+use crate::model::redis::{KeyDetail, KeyPage, PurgeRequest, PurgeResult, RedisOverview, TtlRequest, TtlResult};
 
 /// The INFO overview card; read permission; changes nothing.
 #[server(prefix = "/rpc", endpoint = "redis/overview", input = GetUrl)]
 pub async fn get_redis_overview() -> Result<RedisOverview, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     crate::redis_admin::overview::overview(&state).await
+}
+
+/// One page of the key browser; read permission; changes nothing.
+#[server(prefix = "/rpc", endpoint = "redis/keys", input = GetUrl)]
+pub async fn browse_keys(
+    pattern: String,
+    cursor: String,
+    limit: usize,
+    kind: Option<String>,
+) -> Result<KeyPage, AppError> {
+    let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::redis_admin::browse::browse(&state, &pattern, &cursor, limit, kind.as_deref().filter(|k| !k.is_empty()))
+        .await
+}
+
+/// One exact key, type-aware and paged; read permission; the inspection is recorded.
+#[server(prefix = "/rpc", endpoint = "redis/inspect", input = GetUrl)]
+pub async fn inspect_key(key: String, start: String, count: u64) -> Result<KeyDetail, AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::redis_admin::inspect::inspect(&state, &key, &start, count, &who.id).await
+}
+
+/// Sets (ttl ≥ 1) or removes (-1) one key's expiry; write permission.
+#[server(prefix = "/rpc", endpoint = "redis/key/ttl")]
+pub async fn set_key_ttl(key: String, ttl: i64) -> Result<i64, AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
+    let ttl = crate::redis_admin::patterns::parse_ttl(&serde_json::json!(ttl))?;
+    crate::redis_admin::inspect::set_key_ttl(&state, &key, ttl, &who.id).await
+}
+
+/// Deletes one exact key; write permission.
+#[server(prefix = "/rpc", endpoint = "redis/key/delete")]
+pub async fn delete_key(key: String, reason: Option<String>) -> Result<(), AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
+    crate::redis_admin::inspect::delete_key(&state, &key, reason.as_deref(), &who.id).await
+}
+
+/// Previews or starts a purge by pattern; write permission; deletes keys unless previewing.
+#[server(prefix = "/rpc", endpoint = "redis/purge")]
+pub async fn purge_keys(request: PurgeRequest) -> Result<PurgeResult, AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
+    crate::redis_admin::purge::purge(&state, &request, &who.id).await
+}
+
+/// Progress of a purge; read permission; changes nothing.
+#[server(prefix = "/rpc", endpoint = "redis/purge/status", input = GetUrl)]
+pub async fn purge_status(id: String) -> Result<PurgeResult, AppError> {
+    let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::redis_admin::purge::status(&state, &id).await
+}
+
+/// Stops a running purge at its next page; write permission.
+#[server(prefix = "/rpc", endpoint = "redis/purge/abort")]
+pub async fn abort_purge(id: String) -> Result<PurgeResult, AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
+    crate::redis_admin::purge::abort(&state, &id, &who.id).await
+}
+
+/// Previews or applies a TTL change by pattern; write permission.
+#[server(prefix = "/rpc", endpoint = "redis/ttl")]
+pub async fn change_ttl(request: TtlRequest) -> Result<TtlResult, AppError> {
+    let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
+    crate::redis_admin::ttl::change(&state, &request, &who.id).await
 }

@@ -1,0 +1,99 @@
+//! The key browser: SCAN with MATCH, COUNT and an optional TYPE, inside the prefix only, with a
+//! hard cap on keys examined per request and a cursor to continue (never "page N" rescans).
+
+use super::patterns::validate_pattern;
+use crate::error::AppError;
+use crate::model::redis::{KeyPage, KeyRow};
+use crate::redis_conn::RedisResultExt;
+use crate::state::AppState;
+
+/// Keys Redis looks at per request, at most: one request stays a few milliseconds of Redis work.
+pub const EXAMINE_CAP: u64 = 20_000;
+const STEP: u64 = 1000;
+pub const TYPES: [&str; 6] = ["string", "hash", "list", "set", "zset", "stream"];
+
+pub fn single_server(state: &AppState) -> Result<(), AppError> {
+    if state.redis.is_cluster() {
+        return Err(AppError::validation(
+            "the Redis tab browses a single server; in cluster mode use redis-cli on each node",
+        ));
+    }
+    Ok(())
+}
+
+pub fn parse_cursor(cursor: &str) -> Result<u64, AppError> {
+    if cursor.is_empty() {
+        return Ok(0);
+    }
+    cursor.parse().map_err(|_| {
+        AppError::validation(format!("cursor must be the number a previous page returned, not `{cursor}`"))
+    })
+}
+
+/// TYPE, TTL and size of `keys` (prefixed), one pipeline.
+pub async fn describe(state: &AppState, keys: &[String]) -> Result<Vec<KeyRow>, AppError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for k in keys {
+        pipe.cmd("TYPE").arg(k).cmd("TTL").arg(k).cmd("MEMORY").arg("USAGE").arg(k).arg("SAMPLES").arg(0);
+    }
+    let mut conn = state.redis.conn().await?;
+    let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await.ctx("describing keys")?;
+    let mut rows = Vec::with_capacity(keys.len());
+    for (key, triple) in keys.iter().zip(flat.chunks(3)) {
+        let kind: String = redis::from_redis_value(triple[0].clone()).unwrap_or_else(|_| "none".into());
+        let ttl: i64 = redis::from_redis_value(triple[1].clone()).unwrap_or(-2);
+        let size: Option<u64> = redis::from_redis_value(triple[2].clone()).unwrap_or(None);
+        rows.push(KeyRow { key: state.keys.strip(key).unwrap_or(key).to_string(), kind, ttl, size });
+    }
+    Ok(rows)
+}
+
+pub async fn browse(
+    state: &AppState,
+    pattern: &str,
+    cursor: &str,
+    limit: usize,
+    kind: Option<&str>,
+) -> Result<KeyPage, AppError> {
+    single_server(state)?;
+    validate_pattern(pattern)?;
+    let mut cursor = parse_cursor(cursor)?;
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::validation("limit must be between 1 and 500"));
+    }
+    if let Some(k) = kind
+        && !TYPES.contains(&k)
+    {
+        return Err(AppError::validation(format!("type must be one of {}", TYPES.join(", "))));
+    }
+    let full = state.keys.pattern(pattern);
+    let mut conn = state.redis.conn().await?;
+    let (mut found, mut examined) = (Vec::new(), 0u64);
+    // Start with COUNT = the page size, so a dense pattern yields about one page; widen the
+    // step while matches are sparse.
+    let mut step = (limit as u64).max(10);
+    loop {
+        step = step.min(EXAMINE_CAP - examined);
+        let mut cmd = redis::cmd("SCAN");
+        cmd.arg(cursor).arg("MATCH").arg(&full).arg("COUNT").arg(step);
+        if let Some(k) = kind {
+            cmd.arg("TYPE").arg(k);
+        }
+        let (next, keys): (u64, Vec<String>) = cmd.query_async(&mut conn).await.ctx("scanning keys")?;
+        examined += step;
+        if (keys.len() as u64) < step / 4 {
+            step = (step * 2).min(STEP);
+        }
+        found.extend(keys);
+        cursor = next;
+        if cursor == 0 || found.len() >= limit || examined >= EXAMINE_CAP {
+            break;
+        }
+    }
+    // SCAN can return a little more than asked; the cursor has moved past them, so all are shown.
+    let keys = describe(state, &found).await?;
+    Ok(KeyPage { keys, cursor: cursor.to_string(), pattern: pattern.to_string(), examined, has_more: cursor != 0 })
+}

@@ -1,0 +1,207 @@
+//! The inspector: one exact key (never a pattern), type-aware and paged: strings (pretty JSON
+//! when they parse, truncated beyond a limit), hashes, lists, sets, sorted sets, streams; with
+//! TTL, memory and encoding. Plus the single-key actions: change its TTL, delete it.
+
+use super::patterns::validate_key;
+use crate::error::AppError;
+use crate::model::redis::{KeyDetail, KeyValue, StreamEntry};
+use crate::redis_conn::RedisResultExt;
+use crate::state::AppState;
+
+/// Bytes of a string value shown at most.
+pub const STRING_LIMIT: usize = 64 * 1024;
+/// Bytes of one element shown at most.
+const ELEMENT_LIMIT: usize = 4096;
+pub const PAGE_MAX: u64 = 500;
+
+fn shorten(mut s: String) -> String {
+    if s.len() > ELEMENT_LIMIT {
+        let mut cut = ELEMENT_LIMIT;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str(" …");
+    }
+    s
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    shorten(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn not_found(key: &str) -> AppError {
+    AppError::not_found(format!("no key named `{key}` under the prefix"))
+}
+
+/// A stream entry as XRANGE returns it: id and field/value pairs.
+type RawEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);
+
+/// `start` is a SCAN cursor (hash, set), an index (list, zset) or a stream id.
+pub async fn inspect(state: &AppState, key: &str, start: &str, count: u64, who: &str) -> Result<KeyDetail, AppError> {
+    validate_key(key)?;
+    if !(1..=PAGE_MAX).contains(&count) {
+        return Err(AppError::validation(format!("count must be between 1 and {PAGE_MAX}")));
+    }
+    let full = state.keys.key(key);
+    let mut conn = state.redis.conn().await?;
+    let (kind, ttl, size, encoding): (String, i64, Option<u64>, Option<String>) = redis::pipe()
+        .cmd("TYPE")
+        .arg(&full)
+        .cmd("TTL")
+        .arg(&full)
+        .cmd("MEMORY")
+        .arg("USAGE")
+        .arg(&full)
+        .cmd("OBJECT")
+        .arg("ENCODING")
+        .arg(&full)
+        .query_async(&mut conn)
+        .await
+        .ctx("inspecting a key")?;
+    if kind == "none" {
+        return Err(not_found(key));
+    }
+    let index = |s: &str| -> Result<u64, AppError> {
+        if s.is_empty() {
+            Ok(0)
+        } else {
+            s.parse().map_err(|_| AppError::validation("start must be a whole number for this type"))
+        }
+    };
+    let cursor = |s: &str| if s.is_empty() { "0".to_string() } else { s.to_string() };
+    let (length, value) = match kind.as_str() {
+        "string" => {
+            let total: u64 = redis::cmd("STRLEN").arg(&full).query_async(&mut conn).await.ctx("reading a string")?;
+            let shown: Vec<u8> = redis::cmd("GETRANGE")
+                .arg(&full)
+                .arg(0)
+                .arg(STRING_LIMIT as i64 - 1)
+                .query_async(&mut conn)
+                .await
+                .ctx("reading a string")?;
+            let truncated = total as usize > shown.len();
+            let raw = String::from_utf8_lossy(&shown).into_owned();
+            let pretty = if truncated {
+                None
+            } else {
+                serde_json::from_str::<serde_json::Value>(&raw).ok().and_then(|v| serde_json::to_string_pretty(&v).ok())
+            };
+            let json = pretty.is_some();
+            (total, KeyValue::String { text: pretty.unwrap_or(raw), json, truncated, total_bytes: total })
+        }
+        "hash" => {
+            let (next, flat): (String, Vec<Vec<u8>>) = redis::cmd("HSCAN")
+                .arg(&full)
+                .arg(cursor(start))
+                .arg("COUNT")
+                .arg(count)
+                .query_async(&mut conn)
+                .await
+                .ctx("reading a hash")?;
+            let len: u64 = redis::cmd("HLEN").arg(&full).query_async(&mut conn).await.ctx("reading a hash")?;
+            let mut it = flat.into_iter();
+            let mut fields = Vec::new();
+            while let (Some(f), Some(v)) = (it.next(), it.next()) {
+                fields.push((text(f), text(v)));
+            }
+            (len, KeyValue::Hash { fields, cursor: next })
+        }
+        "list" => {
+            let from = index(start)?;
+            let items: Vec<Vec<u8>> = redis::cmd("LRANGE")
+                .arg(&full)
+                .arg(from)
+                .arg(from + count - 1)
+                .query_async(&mut conn)
+                .await
+                .ctx("reading a list")?;
+            let len: u64 = redis::cmd("LLEN").arg(&full).query_async(&mut conn).await.ctx("reading a list")?;
+            (len, KeyValue::List { items: items.into_iter().map(text).collect(), start: from })
+        }
+        "set" => {
+            let (next, members): (String, Vec<Vec<u8>>) = redis::cmd("SSCAN")
+                .arg(&full)
+                .arg(cursor(start))
+                .arg("COUNT")
+                .arg(count)
+                .query_async(&mut conn)
+                .await
+                .ctx("reading a set")?;
+            let len: u64 = redis::cmd("SCARD").arg(&full).query_async(&mut conn).await.ctx("reading a set")?;
+            (len, KeyValue::Set { members: members.into_iter().map(text).collect(), cursor: next })
+        }
+        "zset" => {
+            let from = index(start)?;
+            let flat: Vec<(Vec<u8>, f64)> = redis::cmd("ZRANGE")
+                .arg(&full)
+                .arg(from)
+                .arg(from + count - 1)
+                .arg("WITHSCORES")
+                .query_async(&mut conn)
+                .await
+                .ctx("reading a sorted set")?;
+            let len: u64 = redis::cmd("ZCARD").arg(&full).query_async(&mut conn).await.ctx("reading a sorted set")?;
+            (len, KeyValue::Zset { members: flat.into_iter().map(|(m, s)| (text(m), s)).collect(), start: from })
+        }
+        "stream" => {
+            let from = if start.is_empty() { "-".to_string() } else { format!("({start}") };
+            let raw: Vec<RawEntry> = redis::cmd("XRANGE")
+                .arg(&full)
+                .arg(&from)
+                .arg("+")
+                .arg("COUNT")
+                .arg(count)
+                .query_async(&mut conn)
+                .await
+                .map_err(|_| AppError::validation("start must be a stream entry id"))?;
+            let len: u64 = redis::cmd("XLEN").arg(&full).query_async(&mut conn).await.ctx("reading a stream")?;
+            let next = (raw.len() as u64 == count).then(|| raw.last().map(|e| e.0.clone())).flatten();
+            let entries = raw
+                .into_iter()
+                .map(|(id, fields)| StreamEntry {
+                    id,
+                    fields: fields.into_iter().map(|(f, v)| (text(f), text(v))).collect(),
+                })
+                .collect();
+            (len, KeyValue::Stream { entries, next })
+        }
+        _ => (0, KeyValue::Other),
+    };
+    tracing::info!(action = "redis_key_inspected", who, key, kind = %kind, "key inspected");
+    Ok(KeyDetail { key: key.to_string(), kind, ttl, size, encoding: encoding.unwrap_or_default(), length, value })
+}
+
+/// Sets (ttl ≥ 1) or removes (-1) the expiry of one exact key.
+pub async fn set_key_ttl(state: &AppState, key: &str, ttl: i64, who: &str) -> Result<i64, AppError> {
+    validate_key(key)?;
+    let full = state.keys.key(key);
+    let mut conn = state.redis.conn().await?;
+    let changed: i64 = if ttl == -1 {
+        let exists: bool = redis::cmd("EXISTS").arg(&full).query_async(&mut conn).await.ctx("changing a TTL")?;
+        if !exists {
+            return Err(not_found(key));
+        }
+        redis::cmd("PERSIST").arg(&full).query_async(&mut conn).await.ctx("changing a TTL")?
+    } else {
+        redis::cmd("EXPIRE").arg(&full).arg(ttl).query_async(&mut conn).await.ctx("changing a TTL")?
+    };
+    if ttl != -1 && changed == 0 {
+        return Err(not_found(key));
+    }
+    tracing::info!(action = "redis_ttl_updated", who, key, ttl, "TTL of one key changed");
+    redis::cmd("TTL").arg(&full).query_async(&mut conn).await.ctx("reading a TTL")
+}
+
+/// Deletes exactly this key (its name is never read as a pattern).
+pub async fn delete_key(state: &AppState, key: &str, reason: Option<&str>, who: &str) -> Result<(), AppError> {
+    validate_key(key)?;
+    let mut conn = state.redis.conn().await?;
+    let removed: i64 =
+        redis::cmd("UNLINK").arg(state.keys.key(key)).query_async(&mut conn).await.ctx("deleting a key")?;
+    if removed == 0 {
+        return Err(not_found(key));
+    }
+    tracing::info!(action = "redis_key_deleted", who, key, reason = reason.unwrap_or(""), "key deleted");
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! Purge by pattern, inside the prefix: a preview first (how many, the first 100, estimated
+//! memory), then deletion by UNLINK a SCAN page at a time with progress and abort, and a final
+//! summary. Never KEYS, never FLUSHDB/FLUSHALL: "everything" means everything under the prefix,
+//! and needs the typed confirmation `purge all`. Warm locks and purge records are never purged.
+
+use std::time::Instant;
+
+use super::browse::single_server;
+use super::patterns::{matches_everything, validate_pattern};
+use crate::error::AppError;
+use crate::model::redis::{PurgeRequest, PurgeResult};
+use crate::redis_conn::RedisResultExt;
+use crate::state::AppState;
+
+pub const CONFIRM_ALL: &str = "purge all";
+const SAMPLE: usize = 100;
+const MEMORY_SAMPLES: usize = 50;
+const PAGE: u64 = 1000;
+
+fn check(state: &AppState, req: &PurgeRequest) -> Result<bool, AppError> {
+    single_server(state)?;
+    validate_pattern(&req.pattern)?;
+    if req.reason.as_deref().map(str::len).unwrap_or(0) > 500 {
+        return Err(AppError::validation("reason is longer than 500 characters"));
+    }
+    // Without an explicit confirmation a purge request is a preview.
+    let preview = req.preview.unwrap_or(req.confirm.is_none());
+    if preview {
+        return Ok(true);
+    }
+    let everything = matches_everything(&req.pattern);
+    let confirmed = match &req.confirm {
+        Some(serde_json::Value::String(s)) if everything => s.trim().eq_ignore_ascii_case(CONFIRM_ALL),
+        Some(serde_json::Value::Bool(true)) if !everything => true,
+        Some(serde_json::Value::String(s)) => !everything && (s == "true" || s == &req.pattern),
+        _ => false,
+    };
+    if !confirmed {
+        return Err(AppError::validation(if everything {
+            format!("`{}` deletes every key under the prefix: confirm by sending the text `{CONFIRM_ALL}`", req.pattern)
+        } else {
+            "confirm the purge (confirm: true) after looking at its preview".to_string()
+        }));
+    }
+    if req.reason.as_deref().unwrap_or("").trim().is_empty() {
+        return Err(AppError::validation("a reason is required to purge keys"));
+    }
+    Ok(false)
+}
+
+/// Every matching key (prefixed), a SCAN page at a time.
+struct Pager {
+    conn: crate::redis_conn::Conn,
+    pattern: String,
+    cursor: u64,
+    finished: bool,
+}
+
+impl Pager {
+    async fn new(state: &AppState, pattern: &str) -> Result<Pager, AppError> {
+        Ok(Pager { conn: state.redis.conn().await?, pattern: state.keys.pattern(pattern), cursor: 0, finished: false })
+    }
+
+    async fn next(&mut self) -> Result<Option<Vec<String>>, AppError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(self.cursor)
+            .arg("MATCH")
+            .arg(&self.pattern)
+            .arg("COUNT")
+            .arg(PAGE)
+            .query_async(&mut self.conn)
+            .await
+            .ctx("scanning keys")?;
+        self.cursor = next;
+        self.finished = next == 0;
+        Ok(Some(keys))
+    }
+}
+
+async fn preview(state: &AppState, pattern: &str) -> Result<PurgeResult, AppError> {
+    let started = Instant::now();
+    let (mut matched, mut locks, mut keys) = (0u64, 0u64, Vec::new());
+    let mut pager = Pager::new(state, pattern).await?;
+    while let Some(page) = pager.next().await? {
+        for k in page {
+            if state.keys.is_protected(&k) {
+                locks += 1;
+                continue;
+            }
+            matched += 1;
+            if keys.len() < SAMPLE {
+                keys.push(k);
+            }
+        }
+    }
+    let estimated = estimate(state, &keys, matched).await?;
+    Ok(PurgeResult {
+        success: true,
+        pattern: pattern.to_string(),
+        preview: true,
+        keys_deleted: 0,
+        matched,
+        failed: 0,
+        skipped_protected: locks,
+        estimated_bytes: Some(estimated),
+        keys: keys.iter().map(|k| state.keys.strip(k).unwrap_or(k).to_string()).collect(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        purge_id: None,
+        done: true,
+        aborted: false,
+    })
+}
+
+/// Sampled `MEMORY USAGE` scaled to `total` keys.
+async fn estimate(state: &AppState, sample: &[String], total: u64) -> Result<u64, AppError> {
+    let picked: Vec<&String> = sample.iter().take(MEMORY_SAMPLES).collect();
+    if picked.is_empty() {
+        return Ok(0);
+    }
+    let mut pipe = redis::pipe();
+    for k in &picked {
+        pipe.cmd("MEMORY").arg("USAGE").arg(*k);
+    }
+    let mut conn = state.redis.conn().await?;
+    let sizes: Vec<Option<u64>> = pipe.query_async(&mut conn).await.ctx("sampling memory")?;
+    let known: Vec<u64> = sizes.into_iter().flatten().collect();
+    Ok(if known.is_empty() { 0 } else { known.iter().sum::<u64>() * total / known.len() as u64 })
+}
+
+/// `POST /api/admin/redis/purge`: a preview, a purge run to the end, or (`async`) a purge
+/// started in the background whose progress `status` reports.
+pub async fn purge(state: &AppState, req: &PurgeRequest, who: &str) -> Result<PurgeResult, AppError> {
+    if check(state, req)? {
+        return preview(state, &req.pattern).await;
+    }
+    let id = format!("p{:012x}", rand::random::<u64>() >> 16);
+    let key = state.keys.purge(&id);
+    let mut conn = state.redis.conn().await?;
+    let _: () = redis::pipe()
+        .cmd("HSET")
+        .arg(&key)
+        .arg("pattern")
+        .arg(&req.pattern)
+        .arg("who")
+        .arg(who)
+        .arg("deleted")
+        .arg(0)
+        .arg("done")
+        .arg(0)
+        .ignore()
+        .cmd("EXPIRE")
+        .arg(&key)
+        .arg(86_400)
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .ctx("starting a purge")?;
+    tracing::info!(action = "redis_cache_purged", who, pattern = %req.pattern, reason = req.reason.as_deref().unwrap_or(""), purge = %id, "purge started");
+    if req.run_async.unwrap_or(false) {
+        let (task_state, pattern) = (state.clone(), req.pattern.clone());
+        let task_id = id.clone();
+        tokio::spawn(async move {
+            if let Err(e) = run(&task_state, &task_id, &pattern).await {
+                tracing::warn!(purge = %task_id, error = %e.message, "purge stopped by an error");
+            }
+        });
+        return status(state, &id).await;
+    }
+    run(state, &id, &req.pattern).await
+}
+
+/// Deletes page by page, recording progress and stopping at the next page when aborted.
+async fn run(state: &AppState, id: &str, pattern: &str) -> Result<PurgeResult, AppError> {
+    let started = Instant::now();
+    let record = state.keys.purge(id);
+    let (mut deleted, mut failed, mut locks, mut aborted, mut sample) = (0u64, 0u64, 0u64, false, Vec::new());
+    let outcome: Result<(), AppError> = async {
+        let mut pager = Pager::new(state, pattern).await?;
+        let mut conn = state.redis.bulk().await?;
+        while let Some(page) = pager.next().await? {
+            let abort: Option<String> =
+                redis::cmd("HGET").arg(&record).arg("abort").query_async(&mut conn).await.ctx("reading a purge")?;
+            if abort.is_some() {
+                aborted = true;
+                return Ok(());
+            }
+            let doomed: Vec<String> = page
+                .into_iter()
+                .filter(|k| {
+                    !state.keys.is_protected(k) || {
+                        locks += 1;
+                        false
+                    }
+                })
+                .collect();
+            if !doomed.is_empty() {
+                match redis::cmd("UNLINK").arg(&doomed).query_async::<u64>(&mut conn).await {
+                    Ok(n) => deleted += n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a purge batch failed");
+                        failed += doomed.len() as u64;
+                    }
+                }
+                for k in doomed.into_iter().take(SAMPLE.saturating_sub(sample.len())) {
+                    sample.push(k);
+                }
+            }
+            let _: () = redis::cmd("HSET")
+                .arg(&record)
+                .arg("deleted")
+                .arg(deleted)
+                .arg("failed")
+                .arg(failed)
+                .arg("locks")
+                .arg(locks)
+                .arg("ms")
+                .arg(started.elapsed().as_millis() as u64)
+                .query_async(&mut conn)
+                .await
+                .ctx("recording purge progress")?;
+        }
+        Ok(())
+    }
+    .await;
+    let mut conn = state.redis.conn().await?;
+    let _: () = redis::cmd("HSET")
+        .arg(&record)
+        .arg("done")
+        .arg(1)
+        .arg("aborted")
+        .arg(aborted as u8)
+        .arg("error")
+        .arg(outcome.as_ref().err().map(|e| e.message.clone()).unwrap_or_default())
+        .arg("ms")
+        .arg(started.elapsed().as_millis() as u64)
+        .query_async(&mut conn)
+        .await
+        .ctx("finishing a purge")?;
+    outcome?;
+    tracing::info!(
+        action = "redis_cache_purged",
+        purge = id,
+        deleted,
+        failed,
+        aborted,
+        ms = started.elapsed().as_millis() as u64,
+        "purge finished"
+    );
+    Ok(PurgeResult {
+        success: failed == 0 && !aborted,
+        pattern: pattern.to_string(),
+        preview: false,
+        keys_deleted: deleted,
+        matched: deleted + failed,
+        failed,
+        skipped_protected: locks,
+        estimated_bytes: None,
+        keys: sample.iter().map(|k| state.keys.strip(k).unwrap_or(k).to_string()).collect(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        purge_id: Some(id.to_string()),
+        done: true,
+        aborted,
+    })
+}
+
+fn check_id(id: &str) -> Result<(), AppError> {
+    if id.len() > 1 && id.len() <= 20 && id.starts_with('p') && id[1..].chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(AppError::validation(format!("`{id}` is not a purge id")))
+    }
+}
+
+/// Progress of a purge, from any instance.
+pub async fn status(state: &AppState, id: &str) -> Result<PurgeResult, AppError> {
+    check_id(id)?;
+    let mut conn = state.redis.conn().await?;
+    let m: std::collections::HashMap<String, String> =
+        redis::cmd("HGETALL").arg(state.keys.purge(id)).query_async(&mut conn).await.ctx("reading a purge")?;
+    if m.is_empty() {
+        return Err(AppError::not_found(format!("no purge with id {id}")));
+    }
+    let n = |k: &str| m.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let error = m.get("error").filter(|e| !e.is_empty());
+    Ok(PurgeResult {
+        success: error.is_none() && n("failed") == 0 && n("aborted") == 0,
+        pattern: m.get("pattern").cloned().unwrap_or_default(),
+        preview: false,
+        keys_deleted: n("deleted"),
+        matched: n("deleted") + n("failed"),
+        failed: n("failed"),
+        skipped_protected: n("locks"),
+        estimated_bytes: None,
+        keys: Vec::new(),
+        duration_ms: n("ms"),
+        purge_id: Some(id.to_string()),
+        done: n("done") == 1,
+        aborted: n("aborted") == 1,
+    })
+}
+
+/// Asks a running purge to stop at its next page.
+pub async fn abort(state: &AppState, id: &str, who: &str) -> Result<PurgeResult, AppError> {
+    let current = status(state, id).await?;
+    if !current.done {
+        let mut conn = state.redis.conn().await?;
+        let _: () = redis::cmd("HSET")
+            .arg(state.keys.purge(id))
+            .arg("abort")
+            .arg(who)
+            .query_async(&mut conn)
+            .await
+            .ctx("aborting a purge")?;
+        tracing::info!(purge = id, who, "purge abort requested");
+    }
+    status(state, id).await
+}

@@ -1,0 +1,111 @@
+//! TTL by pattern, inside the prefix: a preview (how many keys, their current TTLs) that changes
+//! nothing, then EXPIRE (or PERSIST for -1) a SCAN page at a time. Warm locks and purge records are left alone.
+
+use std::time::Instant;
+
+use super::browse::single_server;
+use super::patterns::{parse_ttl, validate_pattern};
+use crate::error::AppError;
+use crate::model::redis::{TtlBucket, TtlRequest, TtlResult};
+use crate::redis_conn::RedisResultExt;
+use crate::state::AppState;
+
+const BUCKETS: [(&str, i64); 5] = [
+    ("no expiry", -1),
+    ("under 1 hour", 3600),
+    ("under 1 day", 86_400),
+    ("under 7 days", 604_800),
+    ("7 days or more", i64::MAX),
+];
+
+fn bucket_of(ttl: i64) -> usize {
+    if ttl < 0 { 0 } else { BUCKETS.iter().skip(1).position(|(_, limit)| ttl < *limit).map(|i| i + 1).unwrap_or(4) }
+}
+
+pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<TtlResult, AppError> {
+    single_server(state)?;
+    validate_pattern(&req.pattern)?;
+    let ttl = parse_ttl(&req.ttl)?;
+    if req.reason.as_deref().map(str::len).unwrap_or(0) > 500 {
+        return Err(AppError::validation("reason is longer than 500 characters"));
+    }
+    let preview = req.preview.unwrap_or(false);
+    let started = Instant::now();
+    let full = state.keys.pattern(&req.pattern);
+    let mut conn = state.redis.bulk().await?;
+    let (mut cursor, mut matched, mut updated) = (0u64, 0u64, 0u64);
+    let mut counts = [0u64; 5];
+    let mut sample = Vec::new();
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&full)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await
+            .ctx("scanning keys")?;
+        let keys: Vec<String> = keys.into_iter().filter(|k| !state.keys.is_protected(k)).collect();
+        if !keys.is_empty() {
+            let mut pipe = redis::pipe();
+            for k in &keys {
+                pipe.cmd("TTL").arg(k);
+            }
+            let ttls: Vec<i64> = pipe.query_async(&mut conn).await.ctx("reading TTLs")?;
+            for t in ttls.iter().filter(|t| **t != -2) {
+                counts[bucket_of(*t)] += 1;
+            }
+            matched += keys.len() as u64;
+            if !preview {
+                let mut pipe = redis::pipe();
+                for k in &keys {
+                    if ttl == -1 {
+                        pipe.cmd("PERSIST").arg(k)
+                    } else {
+                        pipe.cmd("EXPIRE").arg(k).arg(ttl)
+                    };
+                }
+                let done: Vec<i64> = pipe.query_async(&mut conn).await.ctx("changing TTLs")?;
+                updated += done.iter().filter(|d| **d == 1).count() as u64;
+            }
+            sample.extend(keys.into_iter().take(100usize.saturating_sub(sample.len())));
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    if !preview {
+        tracing::info!(action = "redis_ttl_updated", who, pattern = %req.pattern, ttl, matched, updated, reason = req.reason.as_deref().unwrap_or(""), "TTL changed by pattern");
+    }
+    Ok(TtlResult {
+        pattern: req.pattern.clone(),
+        preview,
+        matched,
+        updated,
+        ttl,
+        distribution: BUCKETS
+            .iter()
+            .zip(counts)
+            .map(|((label, _), keys)| TtlBucket { label: label.to_string(), keys })
+            .collect(),
+        keys: sample.iter().map(|k| state.keys.strip(k).unwrap_or(k).to_string()).collect(),
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucket_of;
+
+    #[test]
+    fn ttls_fall_in_their_bucket() {
+        assert_eq!(bucket_of(-1), 0);
+        assert_eq!(bucket_of(59), 1);
+        assert_eq!(bucket_of(3600), 2);
+        assert_eq!(bucket_of(86_399), 2);
+        assert_eq!(bucket_of(600_000), 3);
+        assert_eq!(bucket_of(10_000_000), 4);
+    }
+}
