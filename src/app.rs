@@ -6,7 +6,10 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::ui::common::confirm::{ConfirmHost, provide_confirm};
 use crate::ui::common::header::Header;
+use crate::ui::common::session::provide_session;
+use crate::ui::common::toast::{ToastHost, provide_toasts};
 use crate::ui::dashboard::DashboardPage;
 use crate::ui::redis::RedisPage;
 use crate::ui::warming::WarmingPage;
@@ -32,6 +35,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_session();
+    provide_toasts();
+    provide_confirm();
     // Effects only run in the browser, after hydration: a stable signal for browser tests.
     Effect::new(|_| {
         if let Some(body) = document().body() {
@@ -51,6 +57,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/redis") view=RedisPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
+            <ToastHost/>
+            <ConfirmHost/>
         </Router>
     }
 }

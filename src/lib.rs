@@ -1,6 +1,8 @@
 //! Hearth: the console and engine for the command center's Redis analytics cache.
 //! Modules shared by server and browser come first; server-only ones are gated at the `mod` line.
 
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod cache;
 pub mod error;

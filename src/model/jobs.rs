@@ -167,6 +167,8 @@ pub struct WarmingSettings {
     pub memory_ceiling_bytes: Option<u64>,
     pub memory_pause_percent: u8,
     pub memory_resume_percent: u8,
+    /// Redis's maxmemory (0: none), the ceiling when none is configured.
+    pub redis_max_memory: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

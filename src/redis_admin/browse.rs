@@ -94,6 +94,9 @@ pub async fn browse(
         }
     }
     // SCAN can return a little more than asked; the cursor has moved past them, so all are shown.
+    // It may also return a key twice (while Redis rehashes): once is enough.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|k| seen.insert(k.clone()));
     let keys = describe(state, &found).await?;
     Ok(KeyPage { keys, cursor: cursor.to_string(), pattern: pattern.to_string(), examined, has_more: cursor != 0 })
 }

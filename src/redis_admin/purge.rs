@@ -83,9 +83,14 @@ impl Pager {
 async fn preview(state: &AppState, pattern: &str) -> Result<PurgeResult, AppError> {
     let started = Instant::now();
     let (mut matched, mut locks, mut keys) = (0u64, 0u64, Vec::new());
+    // SCAN may return a key twice (while Redis rehashes): count each once, by hash.
+    let mut seen = std::collections::HashSet::new();
     let mut pager = Pager::new(state, pattern).await?;
     while let Some(page) = pager.next().await? {
         for k in page {
+            if !seen.insert(super::key_hash(&k)) {
+                continue;
+            }
             if state.keys.is_protected(&k) {
                 locks += 1;
                 continue;

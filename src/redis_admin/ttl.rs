@@ -36,6 +36,8 @@ pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<Ttl
     let (mut cursor, mut matched, mut updated) = (0u64, 0u64, 0u64);
     let mut counts = [0u64; 5];
     let mut sample = Vec::new();
+    // SCAN may return a key twice (while Redis rehashes): count each once, by hash.
+    let mut seen = std::collections::HashSet::new();
     loop {
         let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
             .arg(cursor)
@@ -46,7 +48,8 @@ pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<Ttl
             .query_async(&mut conn)
             .await
             .ctx("scanning keys")?;
-        let keys: Vec<String> = keys.into_iter().filter(|k| !state.keys.is_protected(k)).collect();
+        let keys: Vec<String> =
+            keys.into_iter().filter(|k| !state.keys.is_protected(k) && seen.insert(super::key_hash(k))).collect();
         if !keys.is_empty() {
             let mut pipe = redis::pipe();
             for k in &keys {

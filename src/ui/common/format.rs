@@ -31,6 +31,11 @@ pub fn uptime(secs: u64) -> String {
     if d > 0 { format!("{d}d {h:02}:{m:02}:{s:02}") } else { format!("{h:02}:{m:02}:{s:02}") }
 }
 
+/// How long ago, for ages in minutes: "just now", "12m 05s ago", "3h 10m ago".
+pub fn ago_minutes(minutes: f64) -> String {
+    if minutes < 1.0 { "just now".into() } else { format!("{} ago", duration_secs((minutes * 60.0) as u64)) }
+}
+
 pub fn percent(p: Option<f64>) -> String {
     p.map(|p| format!("{p:.1} %")).unwrap_or_else(|| "–".into())
 }
@@ -64,5 +69,7 @@ mod tests {
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(999), "999");
         assert_eq!(percent(None), "–");
+        assert_eq!(ago_minutes(0.4), "just now");
+        assert_eq!(ago_minutes(90.0), "1h 30m ago");
     }
 }

@@ -5,15 +5,15 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use super::polling::use_polling;
+use super::session::use_session;
 use crate::error::ErrorCode;
-use crate::rpc::session::get_session;
 
 const TABS: [(&str, &str, &str); 3] =
     [("/", "Analytics Cache", "tab-cache"), ("/warming", "Warming", "tab-warming"), ("/redis", "Redis", "tab-redis")];
 
 #[component]
 pub fn Header() -> impl IntoView {
-    let session = Resource::new(|| (), |_| get_session());
+    let session = use_session().0;
     use_polling(Signal::derive(|| Some(10_000)), move || session.refetch());
     view! {
         <header class="top">

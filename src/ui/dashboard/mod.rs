@@ -1,15 +1,80 @@
-//! The Analytics Cache tab.
+//! The Analytics Cache tab: the summary, and per source its health, coverage, memory, entries,
+//! hit rate and query time, with warm and invalidate actions. Polls fast while a warm runs.
+
+mod invalidate;
+mod sources;
 
 use leptos::prelude::*;
 
+use crate::model::cache::CacheStats;
+use crate::rpc::cache::get_cache_stats;
+use crate::rpc::jobs::get_warming_status;
+use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::format;
+use crate::ui::common::polling::use_polling;
+use sources::SourceTable;
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
+    let stats = Resource::new(|| (), |_| get_cache_stats());
+    let jobs = Resource::new(|| (), |_| get_warming_status());
+    let busy =
+        Signal::derive(move || jobs.get().and_then(|r| r.ok()).map(|s| !s.active_jobs.is_empty()).unwrap_or(false));
+    use_polling(Signal::derive(move || Some(if busy.get() { 2000 } else { 15_000 })), move || {
+        stats.refetch();
+        jobs.refetch();
+    });
+    let refresh = Callback::new(move |_: ()| {
+        stats.refetch();
+        jobs.refetch();
+    });
     view! {
-        <section class="card" data-testid="cache-page">
-            <h2>"Analytics Cache"</h2>
-            <p class="coming">
-                "Not built yet: per-source health, coverage, memory, entries, hit rate and query time arrive with the cache engine."
-            </p>
+        <div class="page" data-testid="cache-page">
+            <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading the cache…"</p></section> }>
+                {move || stats.get().map(|r| match r {
+                    Ok(s) => view! {
+                        <Summary stats=s.clone()/>
+                        <SourceTable stats=s jobs=jobs refresh=refresh/>
+                    }.into_any(),
+                    Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn Summary(stats: CacheStats) -> impl IntoView {
+    let s = stats.summary;
+    let d = s.health_distribution.clone();
+    view! {
+        <section class="card" aria-labelledby="summary-title" data-testid="cache-summary">
+            <div class="card-head">
+                <h2 id="summary-title">"Analytics cache"</h2>
+                <span class="muted small">"as of " {stats.timestamp.clone()}</span>
+            </div>
+            <dl class="stats">
+                <div><dt>"Sources warm"</dt><dd data-testid="summary-warm">{s.warm_datasources}" / "{s.total_datasources}</dd></div>
+                <div><dt>"Entries"</dt><dd data-testid="summary-entries">{format::thousands(s.total_cache_entries)}</dd></div>
+                <div><dt>"Index sets"</dt><dd>{format::thousands(s.total_indexes)}</dd></div>
+                <div><dt>"Memory (est.)"</dt><dd>{format!("{:.1} MB", s.total_memory_mb)}</dd></div>
+                <div><dt>"Hit rate"</dt><dd data-testid="summary-hit-rate">{format!("{:.1} %", s.overall_cache_hit_rate)}</dd></div>
+                <div>
+                    <dt>"Average age"</dt>
+                    <dd>{s.avg_cache_age.map(|m| format::duration_secs((m * 60.0) as u64)).unwrap_or_else(|| "–".into())}</dd>
+                    <dd class="muted small">{s.oldest_cache.clone().map(|t| format!("oldest from {t}")).unwrap_or_default()}</dd>
+                </div>
+                <div>
+                    <dt>"Health"</dt>
+                    <dd class="small distribution" data-testid="summary-health">
+                        <span class="badge health-excellent" title="excellent">{d.excellent}" excellent"</span>
+                        <span class="badge health-good" title="good">{d.good}" good"</span>
+                        <span class="badge health-degraded" title="degraded">{d.degraded}" degraded"</span>
+                        <span class="badge health-stale" title="stale">{d.stale}" stale"</span>
+                        <span class="badge health-cold" title="cold">{d.cold}" cold"</span>
+                    </dd>
+                </div>
+            </dl>
         </section>
     }
 }

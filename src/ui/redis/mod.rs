@@ -1,16 +1,38 @@
-//! The Redis tab: a general Redis tool scoped to Hearth's key prefix.
+//! The Redis tab: a general Redis tool scoped to Hearth's key prefix: overview, key browser,
+//! inspector, purge and TTL by pattern.
 
+mod browser;
+mod inspector;
 mod overview;
+mod purge;
+mod ttl;
 
 use leptos::prelude::*;
 
 pub use overview::RedisOverviewCard;
 
+/// A TTL as an admin reads it.
+pub fn human_ttl(ttl: i64) -> String {
+    match ttl {
+        -1 => "no expiry".into(),
+        t if t < 0 => "gone".into(),
+        t => crate::ui::common::format::duration_secs(t as u64),
+    }
+}
+
 #[component]
 pub fn RedisPage() -> impl IntoView {
+    let selected = RwSignal::new(None::<String>);
+    let reload_keys = RwSignal::new(0u32);
     view! {
         <div class="page" data-testid="redis-page">
             <RedisOverviewCard/>
+            <div class="split">
+                <browser::KeyBrowser selected reload=reload_keys/>
+                <inspector::Inspector selected reload_keys/>
+            </div>
+            <purge::PurgePanel reload_keys/>
+            <ttl::TtlPanel/>
         </div>
     }
 }

@@ -59,6 +59,55 @@ fn OverviewStats(o: RedisOverview) -> impl IntoView {
                 <dd class="muted small">{format!("{} hits · {} misses", format::thousands(o.keyspace_hits), format::thousands(o.keyspace_misses))}</dd>
             </div>
             <div><dt>"Keys"</dt><dd data-testid="overview-keys">{format::thousands(o.total_keys)}</dd></div>
+            <div>
+                <dt>"Peak · fragmentation"</dt>
+                <dd>{format::bytes(o.used_memory_peak)}</dd>
+                <dd class="muted small">{format!("fragmentation {:.2} · policy {}", o.fragmentation_ratio, o.max_memory_policy)}</dd>
+            </div>
+            <div>
+                <dt>"Evicted · expired"</dt>
+                <dd>{format::thousands(o.evicted_keys)}</dd>
+                <dd class="muted small">{format!("{} expired", format::thousands(o.expired_keys))}</dd>
+            </div>
         </dl>
+        <div class="overview-lists">
+            <div>
+                <h3>"Keys by namespace"</h3>
+                {if o.namespaces.is_empty() {
+                    view! { <p class="muted small">"No keys."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="small" data-testid="overview-namespaces">
+                            <tbody>
+                                {o.namespaces.iter().map(|n| view! { <tr><td class="mono">{n.namespace.clone()}</td><td class="num">{format!("≈ {}", format::thousands(n.estimated_keys))}</td></tr> }).collect_view()}
+                            </tbody>
+                        </table>
+                        <p class="muted small">{format!("estimated from {} random keys", o.namespace_sample)}</p>
+                    }.into_any()
+                }}
+            </div>
+            <div>
+                <h3>"Top commands"</h3>
+                <table class="small" data-testid="overview-commands">
+                    <tbody>
+                        {o.top_commands.iter().map(|c| view! { <tr><td class="mono">{c.command.clone()}</td><td class="num">{format::thousands(c.calls)}</td><td class="num muted">{format!("{:.1} µs", c.usec_per_call)}</td></tr> }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <div>
+                <h3>"Slow log"</h3>
+                {if o.slowlog.is_empty() {
+                    view! { <p class="muted small">"Empty."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="small" data-testid="overview-slowlog">
+                            <tbody>
+                                {o.slowlog.iter().map(|e| view! { <tr><td class="mono">{e.command.clone()}</td><td class="num">{format!("{} µs", format::thousands(e.micros))}</td></tr> }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }}
+            </div>
+        </div>
     }
 }

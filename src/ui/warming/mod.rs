@@ -1,15 +1,107 @@
-//! The Warming tab.
+//! The Warming tab: start warms, watch them live (rows, percent, ETA), pause, resume or cancel
+//! them, read the history, and manage schedules and the memory guard. Polls every second while
+//! a job is active, every five seconds otherwise.
+
+mod jobs;
+mod schedules;
+mod settings;
 
 use leptos::prelude::*;
 
+use crate::model::jobs::WarmRequest;
+use crate::rpc::jobs::{get_warming_status, start_warm};
+use crate::rpc::sources::list_sources;
+use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::polling::use_polling;
+use crate::ui::common::session::use_session;
+use crate::ui::common::toast::use_toasts;
+use jobs::{ActiveJobs, RecentJobs};
+use schedules::Schedules;
+use settings::GuardSettings;
+
 #[component]
 pub fn WarmingPage() -> impl IntoView {
+    let status = Resource::new(|| (), |_| get_warming_status());
+    let sources = Resource::new(|| (), |_| list_sources());
+    let busy =
+        Signal::derive(move || status.get().and_then(|r| r.ok()).map(|s| !s.active_jobs.is_empty()).unwrap_or(false));
+    use_polling(Signal::derive(move || Some(if busy.get() { 1000 } else { 5000 })), move || status.refetch());
+    let refresh = Callback::new(move |_: ()| status.refetch());
     view! {
-        <section class="card" data-testid="warming-page">
-            <h2>"Warming"</h2>
-            <p class="coming">
-                "Not built yet: warm one or all sources, live progress with rows and ETA, pause, resume, cancel, history and schedules arrive with the jobs layer."
-            </p>
+        <div class="page" data-testid="warming-page">
+            <StartWarm sources refresh/>
+            <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading jobs…"</p></section> }>
+                {move || status.get().map(|r| match r {
+                    Ok(s) => view! {
+                        <ActiveJobs jobs=s.active_jobs.clone() refresh/>
+                        <RecentJobs jobs=s.recent_jobs.clone() summary=s.summary.clone()/>
+                    }.into_any(),
+                    Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
+                })}
+            </Transition>
+            <Schedules sources/>
+            <GuardSettings/>
+        </div>
+    }
+}
+
+#[component]
+fn StartWarm(
+    sources: Resource<Result<Vec<crate::model::source::SourceInfo>, crate::error::AppError>>,
+    refresh: Callback<()>,
+) -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let selected = RwSignal::new(String::new());
+    let force = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let send = move |all: bool| {
+        let ds = selected.get_untracked().parse::<i64>().ok();
+        if !all && ds.is_none() {
+            toasts.push(crate::ui::common::toast::ToastKind::Info, "Pick a source first.");
+            return;
+        }
+        let request = WarmRequest {
+            datasource_id: if all { None } else { ds },
+            force: Some(force.get_untracked()),
+            reason: Some(reason.get_untracked()).filter(|r| !r.trim().is_empty()),
+        };
+        leptos::task::spawn_local(async move {
+            match start_warm(request).await {
+                Ok(r) => toasts.ok(r.message),
+                Err(e) => toasts.error(&e),
+            }
+            refresh.run(());
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="start-title">
+            <div class="card-head"><h2 id="start-title">"Warm"</h2></div>
+            <Show
+                when=move || session.can_write()
+                fallback=|| view! { <p class="muted">"Warming needs the write permission."</p> }
+            >
+                <div class="form-row">
+                    <label>
+                        "Source "
+                        <select data-testid="warm-source-select" on:change=move |ev| selected.set(event_target_value(&ev))>
+                            <option value="">"Choose…"</option>
+                            <Transition fallback=|| ()>
+                                {move || sources.get().and_then(|r| r.ok()).map(|list| {
+                                    list.into_iter()
+                                        .filter(|s| s.warmable)
+                                        .map(|s| view! { <option value=s.id.to_string()>{format!("{} (#{})", s.name, s.id)}</option> })
+                                        .collect_view()
+                                })}
+                            </Transition>
+                        </select>
+                    </label>
+                    <label class="check"><input type="checkbox" on:change=move |ev| force.set(event_target_checked(&ev))/>" even if warmed recently"</label>
+                    <label>"Reason " <input placeholder="optional" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/></label>
+                    <button class="primary" data-testid="warm-start" on:click=move |_| send(false)>"Warm source"</button>
+                    <button data-testid="warm-all-sources" on:click=move |_| send(true)>"Warm all"</button>
+                </div>
+            </Show>
         </section>
     }
 }

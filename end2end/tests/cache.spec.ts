@@ -1,0 +1,34 @@
+// The Analytics Cache and Warming tabs on the embedded demo sources: warm from the console,
+// watch the job, and see the source become warm with real numbers.
+import { test, expect } from '@playwright/test';
+
+test.setTimeout(180_000);
+
+test('a warm started from the Warming tab runs live and fills the dashboard', async ({ page }) => {
+  await page.goto('/warming');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByTestId('warm-source-select').selectOption('3');
+  await page.getByTestId('warm-start').click();
+  await expect(page.getByTestId('toast').first()).toContainText('warming');
+  // Live, then done: the history records it as completed.
+  const done = page.getByTestId('recent-job').filter({ hasText: 'Infusion Operations' }).first();
+  await expect(done).toContainText('completed', { timeout: 150_000 });
+  await page.screenshot({ path: 'output/screenshots/warming-done.png', fullPage: true });
+
+  await page.getByTestId('tab-cache').click();
+  await expect(page).toHaveURL(/\/$/);
+  const row = page.getByTestId('source-3');
+  await expect(row.getByTestId('entries')).not.toHaveText('0');
+  await expect(row.getByTestId('health-badge')).toContainText('excellent');
+  await page.screenshot({ path: 'output/screenshots/cache-warm.png', fullPage: true });
+
+  // Invalidate a slice: preview first, nothing changes until confirmed with a reason.
+  await row.getByTestId('invalidate-source').click();
+  await page.getByTestId('inv-measure').fill('No Shows');
+  await page.getByTestId('inv-preview').click();
+  await expect(page.getByTestId('inv-result')).toContainText('Would delete');
+  await page.getByTestId('inv-confirm').click();
+  await page.getByTestId('confirm-reason').fill('e2e slice');
+  await page.getByTestId('confirm-ok').click();
+  await expect(page.getByTestId('toast').filter({ hasText: 'Invalidated slice measure No Shows' })).toBeVisible();
+});

@@ -1,0 +1,53 @@
+// The Redis tab: browse with a pattern, inspect a hash and a JSON string, change a TTL,
+// preview then purge with a reason. Keys live under the browser tests' own prefix.
+import { test, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+
+const prefix = process.env.HEARTH_E2E_PREFIX!;
+const url = process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redis = (...args: string[]) => execFileSync('redis-cli', ['-u', url, ...args]).toString().trim();
+
+test.beforeAll(() => {
+  redis('SET', `${prefix}demo:json`, JSON.stringify({ measure: 'Charges', rows: [1, 2, 3] }));
+  redis('HSET', `${prefix}demo:hash`, 'user', 'ada', 'role', 'admin');
+  redis('RPUSH', `${prefix}demo:list`, 'a', 'b');
+  for (let i = 0; i < 20; i++) redis('SET', `${prefix}purge:${i}`, 'x');
+});
+
+test('browse, inspect, change a TTL, preview and purge', async ({ page }) => {
+  await page.goto('/redis');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+
+  await page.getByTestId('browse-pattern').fill('demo:*');
+  const rows = page.getByTestId('key-row');
+  await expect(rows).toHaveCount(3);
+
+  await page.locator('[data-testid="key-row"][data-key="demo:hash"]').click();
+  const detail = page.getByTestId('key-detail');
+  await expect(detail).toHaveAttribute('data-type', 'hash');
+  await expect(page.getByTestId('inspector-value')).toContainText('ada');
+
+  await page.locator('[data-testid="key-row"][data-key="demo:json"]').click();
+  await expect(detail).toHaveAttribute('data-type', 'string');
+  await expect(detail.getByText('JSON', { exact: true })).toBeVisible();
+  await expect(page.getByTestId('inspector-value')).toContainText('"measure": "Charges"');
+
+  await page.getByTestId('ttl-input').fill('600');
+  await page.getByTestId('ttl-set').click();
+  await expect(page.getByTestId('inspector-ttl')).toHaveText(/^(10m 00s|9m 5\ds)$/);
+  expect(Number(redis('TTL', `${prefix}demo:json`))).toBeGreaterThan(590);
+  await page.screenshot({ path: 'output/screenshots/redis-inspector.png', fullPage: true });
+
+  await page.getByTestId('purge-pattern').fill('purge:*');
+  await page.getByTestId('purge-preview').click();
+  await expect(page.getByTestId('purge-matched')).toHaveText('20');
+  expect(Number(redis('EXISTS', `${prefix}purge:3`))).toBe(1);
+  await page.getByTestId('purge-start').click();
+  await expect(page.getByTestId('confirm-dialog')).toBeVisible();
+  await expect(page.getByTestId('confirm-ok')).toBeDisabled();
+  await page.getByTestId('confirm-reason').fill('clearing test keys');
+  await page.getByTestId('confirm-ok').click();
+  await expect(page.getByTestId('purge-summary')).toContainText('Done: 20 keys deleted');
+  expect(Number(redis('EXISTS', `${prefix}purge:3`))).toBe(0);
+  expect(Number(redis('EXISTS', `${prefix}demo:hash`))).toBe(1);
+});

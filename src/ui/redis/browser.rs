@@ -1,0 +1,122 @@
+//! The key browser: a debounced pattern, a type filter, a page at a time by SCAN cursor.
+
+use leptos::prelude::*;
+
+use super::human_ttl;
+use crate::model::redis::KeyRow;
+use crate::rpc::redis::browse_keys;
+use crate::ui::common::format;
+
+const PAGE: usize = 50;
+
+#[component]
+pub fn KeyBrowser(selected: RwSignal<Option<String>>, reload: RwSignal<u32>) -> impl IntoView {
+    let draft = RwSignal::new("*".to_string());
+    let pattern = RwSignal::new("*".to_string());
+    let kind = RwSignal::new(String::new());
+    let rows = RwSignal::new(Vec::<KeyRow>::new());
+    let cursor = RwSignal::new("0".to_string());
+    let has_more = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(false);
+    let examined = RwSignal::new(0u64);
+
+    let load = move |fresh: bool| {
+        let (p, k) = (pattern.get_untracked(), kind.get_untracked());
+        let from = if fresh { "0".to_string() } else { cursor.get_untracked() };
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            match browse_keys(p, from, PAGE, Some(k)).await {
+                Ok(page) => {
+                    error.set(None);
+                    if fresh {
+                        rows.set(page.keys);
+                        examined.set(page.examined);
+                    } else {
+                        // A later SCAN page may repeat a key already shown.
+                        rows.update(|r| {
+                            for k in page.keys {
+                                if !r.iter().any(|x| x.key == k.key) {
+                                    r.push(k);
+                                }
+                            }
+                        });
+                        examined.update(|e| *e += page.examined);
+                    }
+                    cursor.set(page.cursor);
+                    has_more.set(page.has_more);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            loading.set(false);
+        });
+    };
+    // First page after hydration, and again whenever pattern, type or a purge changes things.
+    Effect::new(move |_| {
+        pattern.track();
+        kind.track();
+        reload.track();
+        load(true);
+    });
+    // Typing waits 300 ms of quiet before it scans.
+    let timer: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
+    let on_input = move |ev| {
+        draft.set(event_target_value(&ev));
+        if let Some(t) = timer.get_value() {
+            t.clear();
+        }
+        let handle =
+            set_timeout_with_handle(move || pattern.set(draft.get_untracked()), std::time::Duration::from_millis(300))
+                .ok();
+        timer.set_value(handle);
+    };
+    view! {
+        <section class="card browser" aria-labelledby="browser-title">
+            <div class="card-head">
+                <h2 id="browser-title">"Keys"</h2>
+                <span class="muted small">{move || format!("{} shown · {} examined", rows.get().len(), format::thousands(examined.get()))}</span>
+            </div>
+            <div class="form-row">
+                <label class="grow">
+                    "Pattern "
+                    <input data-testid="browse-pattern" class="mono" prop:value=move || draft.get() on:input=on_input/>
+                </label>
+                <label>
+                    "Type "
+                    <select data-testid="browse-type" on:change=move |ev| kind.set(event_target_value(&ev))>
+                        <option value="">"any"</option>
+                        {["string", "hash", "list", "set", "zset", "stream"].map(|t| view! { <option value=t>{t}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error-inline" role="alert" data-testid="browse-error">{e}</p> })}
+            <ul class="keys" data-testid="key-list">
+                <For each=move || rows.get() key=|r| r.key.clone() let:r>
+                    {
+                        let key = r.key.clone();
+                        let is_selected = {
+                            let key = key.clone();
+                            move || selected.get().as_deref() == Some(key.as_str())
+                        };
+                        view! {
+                            <li class:selected=is_selected>
+                                <button class="key" data-testid="key-row" data-key=key.clone() on:click=move |_| selected.set(Some(key.clone()))>
+                                    <span class="mono">{r.key.clone()}</span>
+                                    <span class=format!("type type-{}", r.kind)>{r.kind.clone()}</span>
+                                    <span class="small muted">{human_ttl(r.ttl)}</span>
+                                    <span class="small muted">{r.size.map(format::bytes).unwrap_or_default()}</span>
+                                </button>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+            <Show when=move || has_more.get()>
+                <button data-testid="browse-more" disabled=move || loading.get() on:click=move |_| load(false)>"More"</button>
+            </Show>
+            <Show when=move || !loading.get() && rows.get().is_empty() && error.get().is_none()>
+                <p class="muted">"No key matches."</p>
+            </Show>
+        </section>
+    }
+}

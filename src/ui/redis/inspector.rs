@@ -1,0 +1,177 @@
+//! The inspector of one key: type-aware value view with paging, TTL editing, delete.
+
+use leptos::prelude::*;
+
+use super::human_ttl;
+use crate::model::redis::{KeyDetail, KeyValue};
+use crate::rpc::redis::{delete_key, inspect_key, set_key_ttl};
+use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
+use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::format;
+use crate::ui::common::session::use_session;
+use crate::ui::common::toast::use_toasts;
+
+const COUNT: u64 = 100;
+
+#[component]
+pub fn Inspector(selected: RwSignal<Option<String>>, reload_keys: RwSignal<u32>) -> impl IntoView {
+    let start = RwSignal::new(String::new());
+    let version = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        selected.track();
+        start.set(String::new());
+    });
+    let detail = Resource::new(
+        move || (selected.get(), start.get(), version.get()),
+        |(key, start, _)| async move {
+            match key {
+                Some(k) => Some(inspect_key(k, start, COUNT).await),
+                None => None,
+            }
+        },
+    );
+    view! {
+        <section class="card inspector" aria-labelledby="inspector-title" data-testid="inspector">
+            <div class="card-head"><h2 id="inspector-title">"Inspector"</h2></div>
+            <Transition fallback=|| view! { <p class="muted">"…"</p> }>
+                {move || match detail.get().flatten() {
+                    None => view! { <p class="muted">"Pick a key on the left."</p> }.into_any(),
+                    Some(Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
+                    Some(Ok(d)) => view! { <KeyView d selected start version reload_keys/> }.into_any(),
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn KeyView(
+    d: KeyDetail,
+    selected: RwSignal<Option<String>>,
+    start: RwSignal<String>,
+    version: RwSignal<u32>,
+    reload_keys: RwSignal<u32>,
+) -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let confirm = use_confirm();
+    let ttl_input = RwSignal::new(if d.ttl > 0 { d.ttl.to_string() } else { String::new() });
+    let key = d.key.clone();
+    let apply_ttl = Callback::new(move |ttl: i64| {
+        let key = key.clone();
+        leptos::task::spawn_local(async move {
+            match set_key_ttl(key, ttl).await {
+                Ok(now) => toasts.ok(format!("TTL is now {}", human_ttl(now))),
+                Err(e) => toasts.error(&e),
+            }
+            version.update(|v| *v += 1);
+            reload_keys.update(|v| *v += 1);
+        });
+    });
+    let set_ttl = move |_| match ttl_input.get_untracked().trim().parse::<i64>() {
+        Ok(t) => apply_ttl.run(t),
+        Err(_) => {
+            toasts.push(crate::ui::common::toast::ToastKind::Error, "TTL must be a whole number of seconds, or -1.")
+        }
+    };
+    let del_key = d.key.clone();
+    let delete = move |_| {
+        let key = del_key.clone();
+        confirm.ask(ConfirmRequest {
+            title: format!("Delete {key}"),
+            body: format!("This deletes exactly the key `{key}` (the name is not a pattern)."),
+            action_label: "Delete key".into(),
+            require_text: None,
+            reason_required: true,
+            on_confirm: Callback::new(move |reason: String| {
+                let key = key.clone();
+                leptos::task::spawn_local(async move {
+                    match delete_key(key.clone(), Some(reason)).await {
+                        Ok(()) => toasts.ok(format!("Deleted {key}")),
+                        Err(e) => toasts.error(&e),
+                    }
+                    selected.set(None);
+                    reload_keys.update(|v| *v += 1);
+                });
+            }),
+        })
+    };
+    let next: Option<String> = match &d.value {
+        KeyValue::Hash { cursor, .. } | KeyValue::Set { cursor, .. } => (cursor != "0").then(|| cursor.clone()),
+        KeyValue::List { start, .. } | KeyValue::Zset { start, .. } => {
+            (start + COUNT < d.length).then(|| (start + COUNT).to_string())
+        }
+        KeyValue::Stream { next, .. } => next.clone(),
+        _ => None,
+    };
+    view! {
+        <div data-testid="key-detail" data-key=d.key.clone() data-type=d.kind.clone()>
+            <p class="mono key-name">{d.key.clone()}</p>
+            <dl class="facts small">
+                <div><dt>"Type"</dt><dd data-testid="inspector-type">{d.kind.clone()}</dd></div>
+                <div><dt>"TTL"</dt><dd data-testid="inspector-ttl">{human_ttl(d.ttl)}</dd></div>
+                <div><dt>"Memory"</dt><dd>{d.size.map(format::bytes).unwrap_or_default()}</dd></div>
+                <div><dt>"Encoding"</dt><dd>{d.encoding.clone()}</dd></div>
+                <div><dt>{if d.kind == "string" { "Bytes" } else { "Length" }}</dt><dd>{format::thousands(d.length)}</dd></div>
+            </dl>
+            <Value value=d.value.clone()/>
+            {next.map(|n| view! { <button data-testid="inspector-next" on:click=move |_| start.set(n.clone())>"Next page"</button> })}
+            <Show when=move || session.can_write()>
+                <div class="form-row ttl-edit">
+                    <label>"TTL (s) " <input class="short" data-testid="ttl-input" prop:value=move || ttl_input.get() on:input=move |ev| ttl_input.set(event_target_value(&ev))/></label>
+                    <button data-testid="ttl-set" on:click=set_ttl>"Set TTL"</button>
+                    <button data-testid="ttl-persist" on:click=move |_| apply_ttl.run(-1)>"Remove expiry"</button>
+                    <button class="danger-outline" data-testid="key-delete" on:click=delete.clone()>"Delete key"</button>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn Value(value: KeyValue) -> impl IntoView {
+    match value {
+        KeyValue::String { text, json, truncated, total_bytes } => view! {
+            <div>
+                {json.then(|| view! { <span class="badge">"JSON"</span> })}
+                {truncated.then(|| view! { <span class="badge warn">{format!("first {} of {}", format::bytes(text.len() as u64), format::bytes(total_bytes))}</span> })}
+                <pre class="value" data-testid="inspector-value">{text}</pre>
+            </div>
+        }
+        .into_any(),
+        KeyValue::Hash { fields, .. } => view! {
+            <table class="value" data-testid="inspector-value">
+                <thead><tr><th scope="col">"Field"</th><th scope="col">"Value"</th></tr></thead>
+                <tbody>{fields.into_iter().map(|(f, v)| view! { <tr><td class="mono">{f}</td><td class="mono">{v}</td></tr> }).collect_view()}</tbody>
+            </table>
+        }
+        .into_any(),
+        KeyValue::List { items, start } => view! {
+            <ol class="value mono" start=start + 1 data-testid="inspector-value">{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ol>
+        }
+        .into_any(),
+        KeyValue::Set { members, .. } => view! {
+            <ul class="value mono" data-testid="inspector-value">{members.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}</ul>
+        }
+        .into_any(),
+        KeyValue::Zset { members, .. } => view! {
+            <table class="value" data-testid="inspector-value">
+                <thead><tr><th scope="col">"Member"</th><th scope="col" class="num">"Score"</th></tr></thead>
+                <tbody>{members.into_iter().map(|(m, s)| view! { <tr><td class="mono">{m}</td><td class="num">{s}</td></tr> }).collect_view()}</tbody>
+            </table>
+        }
+        .into_any(),
+        KeyValue::Stream { entries, .. } => view! {
+            <table class="value" data-testid="inspector-value">
+                <thead><tr><th scope="col">"Id"</th><th scope="col">"Fields"</th></tr></thead>
+                <tbody>
+                    {entries.into_iter().map(|e| view! {
+                        <tr><td class="mono">{e.id}</td><td class="mono">{e.fields.iter().map(|(f, v)| format!("{f}={v}")).collect::<Vec<_>>().join(" ")}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }
+        .into_any(),
+        KeyValue::Other => view! { <p class="muted">"This type is not shown."</p> }.into_any(),
+    }
+}

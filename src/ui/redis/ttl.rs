@@ -1,0 +1,80 @@
+//! TTL by pattern: preview how many keys and their current TTLs, then apply (-1 persists).
+
+use leptos::prelude::*;
+
+use crate::model::redis::{TtlRequest, TtlResult};
+use crate::rpc::redis::change_ttl;
+use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
+use crate::ui::common::format;
+use crate::ui::common::session::use_session;
+use crate::ui::common::toast::use_toasts;
+
+#[component]
+pub fn TtlPanel() -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let confirm = use_confirm();
+    let pattern = RwSignal::new(String::new());
+    let ttl = RwSignal::new("3600".to_string());
+    let preview = RwSignal::new(None::<TtlResult>);
+    let request = move |preview: bool, reason: Option<String>| TtlRequest {
+        pattern: pattern.get_untracked(),
+        ttl: serde_json::Value::String(ttl.get_untracked()),
+        preview: Some(preview),
+        reason,
+    };
+    let run_preview = move |_| {
+        leptos::task::spawn_local(async move {
+            match change_ttl(request(true, None)).await {
+                Ok(r) => preview.set(Some(r)),
+                Err(e) => toasts.error(&e),
+            }
+        });
+    };
+    let apply = move |_| {
+        let Some(p) = preview.get_untracked() else { return };
+        confirm.ask(ConfirmRequest {
+            title: format!("Change the TTL of `{}`", p.pattern),
+            body: format!(
+                "{} keys get {}.",
+                format::thousands(p.matched),
+                if p.ttl == -1 {
+                    "no expiry".to_string()
+                } else {
+                    format!("a TTL of {}", format::duration_secs(p.ttl as u64))
+                }
+            ),
+            action_label: "Apply".into(),
+            require_text: None,
+            reason_required: true,
+            on_confirm: Callback::new(move |reason: String| {
+                leptos::task::spawn_local(async move {
+                    match change_ttl(request(false, Some(reason))).await {
+                        Ok(r) => toasts.ok(format!("{} of {} keys updated", r.updated, r.matched)),
+                        Err(e) => toasts.error(&e),
+                    }
+                    preview.set(None);
+                });
+            }),
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="ttl-title" data-testid="ttl-panel">
+            <div class="card-head"><h2 id="ttl-title">"TTL by pattern"</h2></div>
+            <Show when=move || session.can_write() fallback=|| view! { <p class="muted">"Changing TTLs needs the write permission."</p> }>
+                <div class="form-row">
+                    <label class="grow">"Pattern " <input class="mono" data-testid="ttlp-pattern" prop:value=move || pattern.get() on:input=move |ev| { pattern.set(event_target_value(&ev)); preview.set(None) }/></label>
+                    <label>"TTL (s, -1 = none) " <input class="short" data-testid="ttlp-ttl" prop:value=move || ttl.get() on:input=move |ev| { ttl.set(event_target_value(&ev)); preview.set(None) }/></label>
+                    <button data-testid="ttlp-preview" on:click=run_preview>"Preview"</button>
+                </div>
+                {move || preview.get().map(|p| view! {
+                    <div class="preview" data-testid="ttlp-result">
+                        <p>{format!("{} keys match. Their TTLs now:", format::thousands(p.matched))}</p>
+                        <ul class="small">{p.distribution.iter().map(|b| view! { <li>{format!("{}: {}", b.label, format::thousands(b.keys))}</li> }).collect_view()}</ul>
+                        <button class="danger" data-testid="ttlp-apply" disabled=p.matched == 0 on:click=apply>"Apply…"</button>
+                    </div>
+                })}
+            </Show>
+        </section>
+    }
+}

@@ -1,0 +1,128 @@
+//! Live jobs with progress, rows, ETA and controls; the history of finished ones.
+
+use leptos::prelude::*;
+
+use crate::model::jobs::{Job, JobStatus, WarmingSummary};
+use crate::rpc::jobs::control_job;
+use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
+use crate::ui::common::format;
+use crate::ui::common::session::use_session;
+use crate::ui::common::toast::use_toasts;
+use crate::ui::common::widgets::{ProgressBar, StatusBadge};
+
+#[component]
+pub fn ActiveJobs(jobs: Vec<Job>, refresh: Callback<()>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="active-title" data-testid="active-jobs">
+            <div class="card-head"><h2 id="active-title">"Running and queued"</h2></div>
+            {if jobs.is_empty() {
+                view! { <p class="muted" data-testid="no-active-jobs">"No warm is running."</p> }.into_any()
+            } else {
+                view! { <div class="jobs">{jobs.into_iter().map(|j| view! { <JobProgress job=j refresh/> }).collect_view()}</div> }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn JobProgress(job: Job, refresh: Callback<()>) -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let confirm = use_confirm();
+    let id = job.job_id.clone();
+    let act = Callback::new(move |action: &'static str| {
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            match control_job(id, action.to_string()).await {
+                Ok(j) => toasts.ok(format!("{action}: job {} is {}", j.job_id, j.status.as_str())),
+                Err(e) => toasts.error(&e),
+            }
+            refresh.run(());
+        });
+    });
+    let name = job.datasource_name.clone();
+    let cancel = move |_| {
+        confirm.ask(ConfirmRequest {
+            title: format!("Cancel the warm of {name}"),
+            body: "The warm stops at its next batch and its shadow copy is discarded. The live cache stays exactly as it is.".into(),
+            action_label: "Cancel the warm".into(),
+            require_text: None,
+            reason_required: false,
+            on_confirm: Callback::new(move |_reason: String| act.run("cancel")),
+        })
+    };
+    let status = job.status;
+    let percent = job.progress;
+    view! {
+        <article class="job" data-testid="job" data-job-id=job.job_id.clone()>
+            <header>
+                <strong>{job.datasource_name.clone()}</strong>
+                <StatusBadge status=status/>
+                <span class="muted small">{format!("{} · {}", job.job_id, job.phase)}</span>
+            </header>
+            <ProgressBar percent=Signal::derive(move || percent) label=format!("warm of {}", job.datasource_name)/>
+            <p class="small" data-testid="job-numbers">
+                <span data-testid="job-percent">{format!("{percent:.1} %")}</span>
+                {format!(" · {} / {} rows · {} entries · {}", format::thousands(job.rows_processed), format::thousands(job.rows_total), format::thousands(job.entries_cached), format::bytes(job.bytes))}
+                " · ETA "
+                <span data-testid="job-eta">{job.eta_seconds.map(format::duration_secs).unwrap_or_else(|| "estimating…".into())}</span>
+            </p>
+            {job.paused_reason.clone().map(|r| view! { <p class="paused-reason small" data-testid="paused-reason">{r}</p> })}
+            <Show when=move || session.can_write()>
+                <div class="actions">
+                    <Show when=move || status == JobStatus::Warming>
+                        <button data-testid="job-pause" on:click=move |_| act.run("pause")>"Pause"</button>
+                    </Show>
+                    <Show when=move || status == JobStatus::Paused>
+                        <button data-testid="job-resume" on:click=move |_| act.run("resume")>"Resume"</button>
+                    </Show>
+                    <button class="danger-outline" data-testid="job-cancel" on:click=cancel.clone()>"Cancel"</button>
+                </div>
+            </Show>
+        </article>
+    }
+}
+
+#[component]
+pub fn RecentJobs(jobs: Vec<Job>, summary: WarmingSummary) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="recent-title" data-testid="recent-jobs">
+            <div class="card-head">
+                <h2 id="recent-title">"History"</h2>
+                <span class="small muted">
+                    {format!("{:.0} % succeeded · average {}", summary.success_rate, format::duration_secs((summary.avg_duration / 1000.0) as u64))}
+                </span>
+            </div>
+            <div class="table-wrap">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Source"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Finished"</th>
+                            <th scope="col" class="num">"Took"</th>
+                            <th scope="col" class="num">"Rows"</th>
+                            <th scope="col" class="num">"Entries"</th>
+                            <th scope="col">"By"</th>
+                            <th scope="col">"Note"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {jobs.into_iter().map(|j| view! {
+                            <tr data-testid="recent-job">
+                                <td>{j.datasource_name.clone()}</td>
+                                <td><StatusBadge status=j.status/></td>
+                                <td class="small">{j.completed_at.clone().unwrap_or_default()}</td>
+                                <td class="num">{j.duration.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_default()}</td>
+                                <td class="num">{format::thousands(j.rows_processed)}</td>
+                                <td class="num">{format::thousands(j.entries_cached)}</td>
+                                <td class="small">{format!("{} ({})", j.requested_by, j.trigger)}</td>
+                                <td class="small">{j.error.clone().or(j.reason.clone()).unwrap_or_default()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

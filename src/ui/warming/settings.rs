@@ -1,0 +1,71 @@
+//! The memory guard: the ceiling and thresholds every instance uses; raising the ceiling lets
+//! paused warms go on.
+
+use leptos::prelude::*;
+
+use crate::model::jobs::WarmingSettingsInput;
+use crate::rpc::jobs::{get_warming_settings, save_warming_settings};
+use crate::ui::common::format;
+use crate::ui::common::session::use_session;
+use crate::ui::common::toast::use_toasts;
+
+#[component]
+pub fn GuardSettings() -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let settings = Resource::new(|| (), |_| get_warming_settings());
+    let ceiling_mb = RwSignal::new(String::new());
+    let pause = RwSignal::new(String::new());
+    let resume = RwSignal::new(String::new());
+    let save = move |_| {
+        let input = WarmingSettingsInput {
+            memory_ceiling_bytes: ceiling_mb
+                .get_untracked()
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .map(|mb| (mb * 1_048_576.0) as u64),
+            memory_pause_percent: pause.get_untracked().trim().parse().ok(),
+            memory_resume_percent: resume.get_untracked().trim().parse().ok(),
+        };
+        leptos::task::spawn_local(async move {
+            match save_warming_settings(input).await {
+                Ok(_) => toasts.ok("Memory guard updated for every instance."),
+                Err(e) => toasts.error(&e),
+            }
+            settings.refetch();
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="guard-title" data-testid="guard-settings">
+            <div class="card-head"><h2 id="guard-title">"Memory guard"</h2></div>
+            <Transition fallback=|| ()>
+                {move || settings.get().and_then(|r| r.ok()).map(|s| {
+                    let ceiling = s.memory_ceiling_bytes.or((s.redis_max_memory > 0).then_some(s.redis_max_memory));
+                    view! {
+                        <p class="small" data-testid="guard-text">
+                            {match ceiling {
+                                Some(c) => format!(
+                                    "A warm pauses itself when Redis memory plus the rest of its shadow copy passes {} % of {} ({}), and goes on below {} %.",
+                                    s.memory_pause_percent,
+                                    format::bytes(c),
+                                    if s.memory_ceiling_bytes.is_some() { "the configured ceiling" } else { "Redis's maxmemory" },
+                                    s.memory_resume_percent
+                                ),
+                                None => "Off: Redis has no maxmemory and no ceiling is set. Set a ceiling to protect Redis during warms.".to_string(),
+                            }}
+                        </p>
+                    }
+                })}
+            </Transition>
+            <Show when=move || session.can_write()>
+                <div class="form-row">
+                    <label>"Ceiling " <input class="short" placeholder="MB (0 = maxmemory)" prop:value=move || ceiling_mb.get() on:input=move |ev| ceiling_mb.set(event_target_value(&ev))/>" MB"</label>
+                    <label>"Pause at " <input class="short" prop:value=move || pause.get() on:input=move |ev| pause.set(event_target_value(&ev))/>" %"</label>
+                    <label>"Resume below " <input class="short" prop:value=move || resume.get() on:input=move |ev| resume.set(event_target_value(&ev))/>" %"</label>
+                    <button on:click=save>"Save"</button>
+                </div>
+            </Show>
+        </section>
+    }
+}
