@@ -73,7 +73,9 @@ async fn commands_processed(state: &AppState) -> Result<u64, AppError> {
 fn spawn_stall_probe(redis_url: String, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<f64> {
     tokio::spawn(async move {
         let Ok(client) = redis::Client::open(redis_url) else { return 0.0 };
-        let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return 0.0 };
+        // A long response timeout: a stall must be measured, not cut off at the default 0.5 s.
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(30)));
+        let Ok(mut conn) = client.get_multiplexed_async_connection_with_config(&config).await else { return 0.0 };
         let mut worst: f64 = 0.0;
         while !stop.load(Ordering::Relaxed) {
             let t = Instant::now();

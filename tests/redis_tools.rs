@@ -107,17 +107,11 @@ async fn seed(state: &AppState) -> (String, String) {
     (p, outside)
 }
 
-async fn cleanup(prefix: &str) {
-    let mut conn = raw_redis().await;
-    for k in dump_all(&mut conn, &format!("{prefix}*")).await.into_keys() {
-        let _: () = redis::cmd("DEL").arg(k).query_async(&mut conn).await.unwrap();
-    }
-}
-
 #[tokio::test]
 async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
     let state = state_with("rtools", &[]);
     let (prefix, outside) = seed(&state).await;
+    let _cleanup = (common::fixtures::cleanup_prefix_on_drop(&prefix), common::fixtures::cleanup_prefix_on_drop(&outside));
     let app = hearth::server::router(state.clone());
     let mut conn = raw_redis().await;
 
@@ -225,8 +219,6 @@ async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
     );
     let kept = dump_all(&mut conn, &format!("{outside}*")).await;
     assert_eq!(kept.len(), 2, "keys outside the prefix are untouched");
-    cleanup(&prefix).await;
-    cleanup(&outside).await;
 }
 
 #[tokio::test]

@@ -185,6 +185,12 @@ pub struct Cleanup {
     sources: Vec<i64>,
 }
 
+/// Deletes every key starting with `prefix` (a test's own `t:` prefix) when dropped.
+pub fn cleanup_prefix_on_drop(prefix: &str) -> Cleanup {
+    assert!(prefix.starts_with("t:"), "only test prefixes are cleaned whole");
+    Cleanup { prefix: prefix.to_string(), sources: Vec::new() }
+}
+
 pub fn cleanup_on_drop(state: &AppState, sources: &[i64]) -> Cleanup {
     Cleanup { prefix: state.keys.prefix().to_string(), sources: sources.to_vec() }
 }
