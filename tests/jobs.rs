@@ -378,44 +378,11 @@ fn a_killed_instance_is_noticed_and_its_job_fails_as_worker_lost() {
     });
 }
 
-struct PrivateRedis(std::process::Child, u16);
-
-impl PrivateRedis {
-    fn start() -> PrivateRedis {
-        let port = 24000 + rand::random::<u16>() % 5000;
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--maxmemory-policy",
-                "noeviction",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        std::thread::sleep(Duration::from_millis(300));
-        PrivateRedis(child, port)
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_memory_guard_pauses_a_warm_and_resumes_it_when_the_ceiling_rises() {
     // A Redis of its own, so no other test moves its memory.
-    let redis = PrivateRedis::start();
-    let url = format!("redis://127.0.0.1:{}", redis.1);
+    let redis = PrivateRedis::start(&["--maxmemory-policy", "noeviction"]);
+    let url = redis.url();
     let dir = TempDir::new("guard");
     let pool = sqlite_pool(&dir.0).await;
     create_table(&pool, "g", &big_grid("A")).await;

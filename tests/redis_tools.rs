@@ -111,7 +111,8 @@ async fn seed(state: &AppState) -> (String, String) {
 async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
     let state = state_with("rtools", &[]);
     let (prefix, outside) = seed(&state).await;
-    let _cleanup = (common::fixtures::cleanup_prefix_on_drop(&prefix), common::fixtures::cleanup_prefix_on_drop(&outside));
+    let _cleanup =
+        (common::fixtures::cleanup_prefix_on_drop(&prefix), common::fixtures::cleanup_prefix_on_drop(&outside));
     let app = hearth::server::router(state.clone());
     let mut conn = raw_redis().await;
 
@@ -283,39 +284,12 @@ async fn redis_tool_routes_refuse_the_wrong_caller() {
     }
 }
 
-struct PrivateRedis(std::process::Child);
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A keyspace of a million keys on a Redis of the test's own: browsing stays bounded and a purge
 /// of 100k keys runs in small steps, with progress, while a PING loop records the longest stall.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_million_keys_browse_bounded_and_purge_in_small_steps() {
-    let port = 26000 + rand::random::<u16>() % 4000;
-    let child = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--enable-debug-command",
-            "local",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server is installed");
-    let _redis = PrivateRedis(child);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let url = format!("redis://127.0.0.1:{port}");
+    let redis = PrivateRedis::start(&["--enable-debug-command", "local"]);
+    let url = redis.url();
     let state = state_with("million", &[("HEARTH_REDIS_URL", &url), ("HEARTH_KEY_PREFIX", "app:")]);
     let slow = redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(60)));
     let mut conn =

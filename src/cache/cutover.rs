@@ -486,26 +486,15 @@ async fn refresh_index_ttls_if_unchanged(state: &AppState, input: &CutoverInput<
         return Ok(());
     }
     let ttl_ms = state.config.cache_ttl_secs * 1000;
-    let mut cursor = 0u64;
-    loop {
-        let (next, names): (u64, Vec<String>) = redis::cmd("SSCAN")
-            .arg(keys.index_list(ds))
-            .arg(cursor)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
-            .await
-            .ctx("listing live index sets")?;
+    let names = scan::set_members(&mut conn, &keys.index_list(ds)).await?;
+    for chunk in names.chunks(1000) {
         let mut pipe = redis::pipe();
-        for n in &names {
+        for n in chunk {
             pipe.cmd("PEXPIRE").arg(keys.key(n)).arg(ttl_ms).ignore();
         }
         let _: () = pipe.query_async(&mut conn).await.ctx("refreshing index TTLs")?;
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
     }
+    Ok(())
 }
 
 /// First warm over a layout Hearth did not write (or an empty one): find every live data key and
@@ -554,22 +543,8 @@ pub async fn cleanup_after(state: &AppState, ds: i64, run_id: &str, report: &Cut
     if report.fast_path {
         let shadow = keys.shadow_prefix(ds, run_id);
         let mut conn = state.redis.bulk().await?;
-        let mut cursor = 0u64;
-        loop {
-            let (next, names): (u64, Vec<String>) = redis::cmd("SSCAN")
-                .arg(keys.index_list(ds))
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .ctx("listing leftover shadows")?;
-            leftovers.extend(names.iter().map(|n| format!("{shadow}{n}")));
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
+        let names = scan::set_members(&mut conn, &keys.index_list(ds)).await?;
+        leftovers.extend(names.iter().map(|n| format!("{shadow}{n}")));
     }
     scan::unlink(&state.redis, &leftovers).await?;
     Ok(())

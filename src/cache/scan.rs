@@ -72,3 +72,24 @@ pub async fn unlink_matching(redis: &RedisConn, pattern: &str, slot_key: &str) -
         cursor = next;
     }
 }
+
+/// Every member of a set, read with SSCAN a thousand at a time (never one SMEMBERS that could
+/// stall Redis on a large set).
+pub async fn set_members(conn: &mut Conn, key: &str) -> Result<Vec<String>, AppError> {
+    let (mut cursor, mut out) = (0u64, Vec::new());
+    loop {
+        let (next, names): (u64, Vec<String>) = redis::cmd("SSCAN")
+            .arg(key)
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await
+            .ctx("reading a set")?;
+        out.extend(names);
+        if next == 0 {
+            return Ok(out);
+        }
+        cursor = next;
+    }
+}

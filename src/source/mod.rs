@@ -13,6 +13,8 @@ pub mod sqlite;
 
 use tokio::sync::mpsc;
 
+use crate::sql_ident::quote;
+
 use crate::error::AppError;
 pub use crate::model::source::SourceKind;
 use encode::Column;
@@ -260,6 +262,53 @@ pub async fn count(def: &SourceDef) -> Result<u64, AppError> {
         Db::Postgres(pool) => postgres::count(pool, def).await,
         Db::Sqlite(pool) => sqlite::count(pool, def).await,
     }
+}
+
+/// `SELECT <the grouping values as text>, <every column> FROM s.t AS src ORDER BY <grouping>`:
+/// the one statement both backends read with. The ORDER BY is qualified so it means the table's
+/// columns, not the same-named outputs.
+pub(crate) fn select_statement(def: &SourceDef, as_text: impl Fn(&str) -> String, columns: Vec<String>) -> String {
+    let group: Vec<String> = def.columns.all().iter().map(|c| as_text(&quote(c))).collect();
+    let order: Vec<String> = def.columns.all().iter().map(|c| format!("src.{}", quote(c))).collect();
+    format!(
+        "SELECT {}, {} FROM {}.{} AS src ORDER BY {}",
+        group.join(", "),
+        columns.join(", "),
+        quote(&def.schema),
+        quote(&def.table),
+        order.join(", ")
+    )
+}
+
+pub(crate) fn count_statement(def: &SourceDef) -> String {
+    format!("SELECT count(*) FROM {}.{}", quote(&def.schema), quote(&def.table))
+}
+
+/// Gathers fetched rows into batches for the consumer; stops quietly when the consumer went away
+/// (cancel, failure). `cell(row, i)` reads column `i` as text.
+pub(crate) async fn pump<R, S>(
+    mut rows: S,
+    def: &SourceDef,
+    shape: &TableShape,
+    tx: &mpsc::Sender<Result<RowBatch, AppError>>,
+    cell: impl for<'r> Fn(&'r R, usize) -> Option<&'r str>,
+) -> Result<(), AppError>
+where
+    S: futures::Stream<Item = Result<R, sqlx::Error>> + Unpin,
+{
+    use futures::TryStreamExt;
+    let width = 4 + shape.columns.len();
+    let mut batch = RowBatch::default();
+    while let Some(row) = rows.try_next().await.map_err(|e| sql_error(def, "reading rows", e))? {
+        batch.push(shape, (0..width).map(|i| cell(&row, i)));
+        if batch.is_full() && tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
+            return Ok(());
+        }
+    }
+    if batch.rows > 0 || batch.skipped > 0 {
+        let _ = tx.send(Ok(batch)).await;
+    }
+    Ok(())
 }
 
 /// A database error as the admin should read it: which source, what went wrong.

@@ -2,12 +2,11 @@
 //! to text by the server (dates with `to_char` in UTC), rows streamed as they arrive, never
 //! collected. Identifiers are validated before and quoted in every statement.
 
-use futures::TryStreamExt;
 use sqlx::{PgPool, Row, ValueRef};
 use tokio::sync::mpsc;
 
 use super::encode::{Column, ColumnKind};
-use super::{RowBatch, SourceDef, TableShape, sql_error};
+use super::{RowBatch, SourceDef, TableShape, count_statement, pump, select_statement, sql_error};
 use crate::error::AppError;
 use crate::sql_ident::quote;
 
@@ -68,29 +67,21 @@ pub async fn introspect(pool: &PgPool, def: &SourceDef) -> Result<TableShape, Ap
     Ok(TableShape { columns })
 }
 
-/// `SELECT <4 grouping values as text>, <every column formatted> … ORDER BY <grouping columns>`.
+/// The statement that reads the rows, every value formatted by PostgreSQL.
 pub fn select_sql(def: &SourceDef, shape: &TableShape) -> String {
-    let group: Vec<String> = def.columns.all().iter().map(|c| format!("{}::text", quote(c))).collect();
-    let cols: Vec<String> = shape
+    let cols = shape
         .columns
         .iter()
         .map(|c| column_expr(&c.name, &c.sql_type).expect("introspect accepted only supported types").0)
         .collect();
-    // Qualified, so ORDER BY means the table's columns, not the same-named outputs.
-    let order: Vec<String> = def.columns.all().iter().map(|c| format!("src.{}", quote(c))).collect();
-    format!(
-        "SELECT {}, {} FROM {}.{} AS src ORDER BY {}",
-        group.join(", "),
-        cols.join(", "),
-        quote(&def.schema),
-        quote(&def.table),
-        order.join(", ")
-    )
+    select_statement(def, |q| format!("{q}::text"), cols)
 }
 
 pub async fn count(pool: &PgPool, def: &SourceDef) -> Result<u64, AppError> {
-    let sql = format!("SELECT count(*) FROM {}.{}", quote(&def.schema), quote(&def.table));
-    let n: i64 = sqlx::query_scalar(&sql).fetch_one(pool).await.map_err(|e| sql_error(def, "counting rows", e))?;
+    let n: i64 = sqlx::query_scalar(&count_statement(def))
+        .fetch_one(pool)
+        .await
+        .map_err(|e| sql_error(def, "counting rows", e))?;
     Ok(n as u64)
 }
 
@@ -101,24 +92,10 @@ pub(super) async fn stream_rows(
     tx: &mpsc::Sender<Result<RowBatch, AppError>>,
 ) -> Result<(), AppError> {
     let sql = select_sql(def, shape);
-    let width = 4 + shape.columns.len();
-    let mut rows = sqlx::query(&sql).fetch(pool);
-    let mut batch = RowBatch::default();
-    while let Some(row) = rows.try_next().await.map_err(|e| sql_error(def, "reading rows", e))? {
-        let cells = (0..width).map(|i| {
-            let raw = row.try_get_raw(i).ok()?;
-            if raw.is_null() { None } else { raw.as_str().ok() }
-        });
-        batch.push(shape, cells);
-        if batch.is_full() {
-            let full = std::mem::take(&mut batch);
-            if tx.send(Ok(full)).await.is_err() {
-                return Ok(()); // the consumer stopped (cancel, failure): stop reading
-            }
-        }
-    }
-    if batch.rows > 0 || batch.skipped > 0 {
-        let _ = tx.send(Ok(batch)).await;
-    }
-    Ok(())
+    let rows = sqlx::query(&sql).fetch(pool);
+    pump(rows, def, shape, tx, |row: &sqlx::postgres::PgRow, i| {
+        let raw = row.try_get_raw(i).ok()?;
+        if raw.is_null() { None } else { raw.as_str().ok() }
+    })
+    .await
 }

@@ -1,12 +1,11 @@
 //! SQLite row sources (the embedded demo, or a file source): column kinds from the declared
 //! types, values read as text with dates normalised by `strftime`, rows streamed in order.
 
-use futures::TryStreamExt;
 use sqlx::{Row, SqlitePool};
 use tokio::sync::mpsc;
 
 use super::encode::{Column, ColumnKind};
-use super::{RowBatch, SourceDef, TableShape, sql_error};
+use super::{RowBatch, SourceDef, TableShape, count_statement, pump, select_statement, sql_error};
 use crate::error::AppError;
 use crate::sql_ident::quote;
 
@@ -80,23 +79,14 @@ pub async fn introspect(pool: &SqlitePool, def: &SourceDef) -> Result<TableShape
 }
 
 pub fn select_sql(def: &SourceDef, shape: &TableShape) -> String {
-    let group: Vec<String> = def.columns.all().iter().map(|c| format!("CAST({} AS TEXT)", quote(c))).collect();
-    let cols: Vec<String> = shape.columns.iter().map(column_expr).collect();
-    // Qualified, so ORDER BY means the table's columns, not the same-named outputs.
-    let order: Vec<String> = def.columns.all().iter().map(|c| format!("src.{}", quote(c))).collect();
-    format!(
-        "SELECT {}, {} FROM {}.{} AS src ORDER BY {}",
-        group.join(", "),
-        cols.join(", "),
-        quote(&def.schema),
-        quote(&def.table),
-        order.join(", ")
-    )
+    select_statement(def, |q| format!("CAST({q} AS TEXT)"), shape.columns.iter().map(column_expr).collect())
 }
 
 pub async fn count(pool: &SqlitePool, def: &SourceDef) -> Result<u64, AppError> {
-    let sql = format!("SELECT count(*) FROM {}.{}", quote(&def.schema), quote(&def.table));
-    let n: i64 = sqlx::query_scalar(&sql).fetch_one(pool).await.map_err(|e| sql_error(def, "counting rows", e))?;
+    let n: i64 = sqlx::query_scalar(&count_statement(def))
+        .fetch_one(pool)
+        .await
+        .map_err(|e| sql_error(def, "counting rows", e))?;
     Ok(n as u64)
 }
 
@@ -107,21 +97,7 @@ pub(super) async fn stream_rows(
     tx: &mpsc::Sender<Result<RowBatch, AppError>>,
 ) -> Result<(), AppError> {
     let sql = select_sql(def, shape);
-    let width = 4 + shape.columns.len();
-    let mut rows = sqlx::query(&sql).fetch(pool);
-    let mut batch = RowBatch::default();
-    while let Some(row) = rows.try_next().await.map_err(|e| sql_error(def, "reading rows", e))? {
-        let cells = (0..width).map(|i| row.try_get::<Option<&str>, _>(i).ok().flatten());
-        batch.push(shape, cells);
-        if batch.is_full() {
-            let full = std::mem::take(&mut batch);
-            if tx.send(Ok(full)).await.is_err() {
-                return Ok(());
-            }
-        }
-    }
-    if batch.rows > 0 || batch.skipped > 0 {
-        let _ = tx.send(Ok(batch)).await;
-    }
-    Ok(())
+    let rows = sqlx::query(&sql).fetch(pool);
+    pump(rows, def, shape, tx, |row: &sqlx::sqlite::SqliteRow, i| row.try_get::<Option<&str>, _>(i).ok().flatten())
+        .await
 }

@@ -214,4 +214,42 @@ pub async fn read_all(def: &hearth::source::SourceDef) -> (Vec<hearth::source::G
     (groups, skipped)
 }
 
+/// A redis-server of the test's own on a random loopback port, killed when dropped: for tests
+/// that fill, limit or stop Redis.
+pub struct PrivateRedis {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl PrivateRedis {
+    pub fn start(extra: &[&str]) -> PrivateRedis {
+        let port = 24000 + rand::random::<u16>() % 8000;
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        let redis = PrivateRedis { child, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return redis;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("the private redis-server on port {port} did not start");
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub mod fixtures;
