@@ -1,8 +1,6 @@
 //! Foundation: probes, the Redis stats endpoint, identity and permissions, start-up validation.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hearth::server::router;
 use http::StatusCode;
 
@@ -97,11 +95,12 @@ async fn jwt_mode_refuses_another_secret_and_expired_tokens() {
 async fn server_functions_check_the_caller_too() {
     let app = router(jwt_state("rpcauth"));
     let r = get(&app, "/rpc/redis/overview", None).await;
-    assert_ne!(r.status, StatusCode::OK);
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.body["code"], "UNAUTHORIZED", "{}", r.text);
 
     let no_read = token(SECRET, "user-7", &[], 600);
     let r = get(&app, "/rpc/redis/overview", Some(&no_read)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(r.body["code"], "FORBIDDEN", "{}", r.text);
 
     let reader = token(SECRET, "user-7", &["settings:read:all"], 600);

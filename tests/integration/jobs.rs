@@ -2,13 +2,11 @@
 //! concurrency limit, live progress with an ETA, pause/resume/cancel, crash recovery, the memory
 //! guard, schedules that fire exactly once, and input validation.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::fixtures::*;
-use common::*;
+use crate::common::fixtures::*;
+use crate::common::*;
 use hearth::jobs::{schedules, service, store, worker};
 use hearth::model::jobs::{JobStatus, ScheduleInput, WarmRequest};
 use hearth::state::AppState;

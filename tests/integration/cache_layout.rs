@@ -2,12 +2,10 @@
 //! metadata after a warm; and entries written by hand in the command center's layout are read by
 //! `query`. Each test runs with an empty prefix and with `bcos:test:`.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::fixtures::*;
-use common::*;
+use crate::common::fixtures::*;
+use crate::common::*;
 use hearth::cache::keys::Keys;
 use hearth::cache::query::{CacheQuery, query};
 use hearth::cache::warm::{NoHooks, lock_token, warm};

@@ -1,9 +1,7 @@
 //! Data sources: exact JSON of every column type, grouping order, registry and file discovery,
 //! the demo database, and errors that name the source.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hearth::config::Config;
 use hearth::source::catalog::Catalog;
 use hearth::source::{Db, GroupColumns, SourceDef, SourceKind};

@@ -2,13 +2,11 @@
 //! stopped afterwards. Warm (first and fast-path), query, slice and whole invalidation all run
 //! on the source's `{ds:N}` slot.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::fixtures::*;
-use common::*;
+use crate::common::fixtures::*;
+use crate::common::*;
 use hearth::cache::query::{CacheQuery, query};
 use hearth::cache::warm::{NoHooks, lock_token, warm};
 use hearth::model::cache::InvalidateRequest;

@@ -1,12 +1,10 @@
 //! The Redis tab's tools over REST: browse, inspect, purge and TTL inside the configured
 //! prefix only, previews that change nothing, bounded work on a large keyspace, bad input.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use hearth::state::AppState;
 use http::StatusCode;
 use serde_json::json;
@@ -111,8 +109,10 @@ async fn seed(state: &AppState) -> (String, String) {
 async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
     let state = state_with("rtools", &[]);
     let (prefix, outside) = seed(&state).await;
-    let _cleanup =
-        (common::fixtures::cleanup_prefix_on_drop(&prefix), common::fixtures::cleanup_prefix_on_drop(&outside));
+    let _cleanup = (
+        crate::common::fixtures::cleanup_prefix_on_drop(&prefix),
+        crate::common::fixtures::cleanup_prefix_on_drop(&outside),
+    );
     let app = hearth::server::router(state.clone());
     let mut conn = raw_redis().await;
 

@@ -1,12 +1,10 @@
 //! Invalidation (whole, slices, dry runs), statistics and health over REST, cached queries over
 //! REST, and the permission checks of every cache route.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::fixtures::*;
-use common::*;
+use crate::common::fixtures::*;
+use crate::common::*;
 use hearth::cache::keys::Keys;
 use hearth::cache::query::{CacheQuery, query};
 use hearth::cache::warm::{NoHooks, lock_token, warm};

@@ -2,14 +2,12 @@
 //! the live cache byte-for-byte unchanged, and the lock that lets one warm run and never deletes
 //! another owner's lock.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::fixtures::*;
-use common::*;
+use crate::common::fixtures::*;
+use crate::common::*;
 use hearth::cache::query::{CacheQuery, query};
 use hearth::cache::warm::{NoHooks, Stop, WarmFailure, WarmHooks, WarmProgress, lock_token, warm};
 use hearth::error::ErrorCode;
