@@ -102,6 +102,23 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
             other => AppError::internal(other.to_string()),
         }
     }
+
+    /// Encodes the error for the browser and, on the server, gives the response the error's own
+    /// status (server_fn would answer 500 for every error, so a 403 or 404 would look like a crash
+    /// in access logs and monitoring).
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                ::http::StatusCode::from_u16(self.status()).unwrap_or(::http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        // The same JSON that `JsonEncoding` (this type's decoder in the browser) reads.
+        let json = serde_json::to_vec(self)
+            .or_else(|e| serde_json::to_vec(&AppError::internal(format!("an error could not be encoded: {e}"))))
+            .unwrap_or_default();
+        leptos::server_fn::Bytes::from(json)
+    }
 }
 
 #[cfg(feature = "ssr")]

@@ -112,11 +112,15 @@ async fn seed_postgres(args: &[String]) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{}", usage());
+        return ExitCode::SUCCESS;
+    }
     match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("seed-postgres") => seed_postgres(&args[1..]).await,
         Some("bench") => bench(&args[1..]).await,
-        Some("-h" | "--help" | "help") => {
+        Some("help") => {
             println!("{}", usage());
             ExitCode::SUCCESS
         }

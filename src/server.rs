@@ -2,7 +2,10 @@
 //! every response carries. `main` and the integration tests both build it from here.
 
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -43,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate_server_fns))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, frame_ancestors))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
@@ -52,4 +56,20 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Server functions authenticate before their arguments are parsed: an anonymous or badly signed
+/// call to `/rpc/…` ends here with 401, whatever its body. Each function then checks its own
+/// permission (read or write) with the same [`crate::auth::authenticate`].
+async fn authenticate_server_fns(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !path.starts_with("/rpc/") {
+        return next.run(request).await;
+    }
+    let path = path.to_string();
+    let (parts, body) = request.into_parts();
+    if let Err(e) = crate::auth::authenticate(&state, &parts) {
+        return e.into_server_fn_response(&path);
+    }
+    next.run(Request::from_parts(parts, body)).await
 }

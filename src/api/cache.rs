@@ -7,28 +7,24 @@ use serde_json::value::RawValue;
 
 use super::params::{JsonBody, QueryPairs};
 use super::{ApiResult, Envelope};
-use crate::auth::Principal;
+use crate::auth::{Reader, Writer};
 use crate::cache::{invalidate, query, stats};
 use crate::error::AppError;
-use crate::model::Permission;
 use crate::model::cache::{CacheStats, HealthReport, InvalidateRequest, InvalidateResult, Trends};
 use crate::state::AppState;
 
 /// `GET …/cache/stats`: summary and per-source metrics; read permission; changes nothing.
-pub async fn stats(State(state): State<AppState>, who: Principal) -> ApiResult<CacheStats> {
-    who.require(Permission::Read)?;
+pub async fn stats(State(state): State<AppState>, _: Reader) -> ApiResult<CacheStats> {
     Ok(Envelope(stats::cache_stats(&state).await?))
 }
 
 /// `GET …/cache/health`: overall health, issues, recommendations; read permission; changes nothing.
-pub async fn health(State(state): State<AppState>, who: Principal) -> ApiResult<HealthReport> {
-    who.require(Permission::Read)?;
+pub async fn health(State(state): State<AppState>, _: Reader) -> ApiResult<HealthReport> {
     Ok(Envelope(stats::health_report(&state).await?))
 }
 
 /// `GET …/cache/trends?datasourceId=&range=1h|24h|7d`: query series; read permission; changes nothing.
-pub async fn trends(State(state): State<AppState>, who: Principal, q: QueryPairs) -> ApiResult<Trends> {
-    who.require(Permission::Read)?;
+pub async fn trends(State(state): State<AppState>, _: Reader, q: QueryPairs) -> ApiResult<Trends> {
     let ds = q.id("datasourceId")?;
     Ok(Envelope(stats::trends(&state, ds, q.get("range").unwrap_or("1h")).await?))
 }
@@ -37,10 +33,9 @@ pub async fn trends(State(state): State<AppState>, who: Principal, q: QueryPairs
 /// deletes cache keys (never with a dry run).
 pub async fn invalidate(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     JsonBody(req): JsonBody<InvalidateRequest>,
 ) -> ApiResult<InvalidateResult> {
-    who.require(Permission::Write)?;
     Ok(Envelope(invalidate::invalidate(&state, &req, &who.id).await?))
 }
 
@@ -56,8 +51,7 @@ struct QueryReply<'a> {
 /// `GET /api/analytics/cache/query?datasourceId=&measure=&frequency=&practice=&provider=`:
 /// cached rows (practice and provider repeat or are comma-separated; `*` is the NULL provider);
 /// read permission; changes nothing but the query counters.
-pub async fn cached_query(State(state): State<AppState>, who: Principal, q: QueryPairs) -> Result<Response, AppError> {
-    who.require(Permission::Read)?;
+pub async fn cached_query(State(state): State<AppState>, _: Reader, q: QueryPairs) -> Result<Response, AppError> {
     let request = query::CacheQuery {
         datasource_id: q.id("datasourceId")?,
         measure: q.required("measure")?.to_string(),

@@ -4,9 +4,8 @@ use axum::extract::{Path, State};
 
 use super::params::JsonBody;
 use super::{ApiResult, Envelope};
-use crate::auth::Principal;
+use crate::auth::{Reader, Writer};
 use crate::jobs::{schedules, service, settings};
-use crate::model::Permission;
 use crate::model::jobs::{
     Job, Schedule, ScheduleInput, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
 };
@@ -16,46 +15,39 @@ use crate::state::AppState;
 /// permission; starts warms (a source already warming answers with its running job).
 pub async fn warm(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     JsonBody(req): JsonBody<WarmRequest>,
 ) -> ApiResult<WarmResponse> {
-    who.require(Permission::Write)?;
     Ok(Envelope(service::request_warm(&state, &req, &who.id, "api").await?))
 }
 
 /// `GET …/cache/warming/status`: active and recent jobs with a summary; read permission.
-pub async fn status(State(state): State<AppState>, who: Principal) -> ApiResult<WarmingStatus> {
-    who.require(Permission::Read)?;
+pub async fn status(State(state): State<AppState>, _: Reader) -> ApiResult<WarmingStatus> {
     Ok(Envelope(service::status(&state).await?))
 }
 
 /// `GET …/cache/jobs/{id}`: one job; read permission; changes nothing.
-pub async fn job(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Job> {
-    who.require(Permission::Read)?;
+pub async fn job(State(state): State<AppState>, _: Reader, Path(id): Path<String>) -> ApiResult<Job> {
     Ok(Envelope(service::job(&state, &id).await?))
 }
 
 /// `POST …/cache/jobs/{id}/pause`: pause at the next batch; write permission.
-pub async fn pause(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Job> {
-    who.require(Permission::Write)?;
+pub async fn pause(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
     Ok(Envelope(service::pause(&state, &id, &who.id).await?))
 }
 
 /// `POST …/cache/jobs/{id}/resume`: resume a paused warm; write permission.
-pub async fn resume(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Job> {
-    who.require(Permission::Write)?;
+pub async fn resume(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
     Ok(Envelope(service::resume(&state, &id, &who.id).await?))
 }
 
 /// `POST …/cache/jobs/{id}/cancel`: dequeue or stop a warm (live cache untouched); write permission.
-pub async fn cancel(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Job> {
-    who.require(Permission::Write)?;
+pub async fn cancel(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
     Ok(Envelope(service::cancel(&state, &id, &who.id).await?))
 }
 
 /// `GET …/cache/schedules`: every schedule with next and last run; read permission.
-pub async fn list_schedules(State(state): State<AppState>, who: Principal) -> ApiResult<Vec<Schedule>> {
-    who.require(Permission::Read)?;
+pub async fn list_schedules(State(state): State<AppState>, _: Reader) -> ApiResult<Vec<Schedule>> {
     Ok(Envelope(schedules::list(&state).await?))
 }
 
@@ -63,31 +55,28 @@ pub async fn list_schedules(State(state): State<AppState>, who: Principal) -> Ap
 /// write permission; creates a schedule.
 pub async fn create_schedule(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     JsonBody(input): JsonBody<ScheduleInput>,
 ) -> ApiResult<Schedule> {
-    who.require(Permission::Write)?;
     Ok(Envelope(schedules::create(&state, &input, &who.id).await?))
 }
 
 /// `PUT …/cache/schedules/{id}`: change timing or enable/disable; write permission.
 pub async fn update_schedule(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<ScheduleInput>,
 ) -> ApiResult<Schedule> {
-    who.require(Permission::Write)?;
     Ok(Envelope(schedules::update(&state, &id, &input, &who.id).await?))
 }
 
 /// `DELETE …/cache/schedules/{id}`; write permission; removes the schedule.
 pub async fn delete_schedule(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<serde_json::Value> {
-    who.require(Permission::Write)?;
     schedules::delete(&state, &id, &who.id).await?;
     Ok(Envelope(serde_json::json!({ "deleted": id })))
 }
@@ -95,25 +84,22 @@ pub async fn delete_schedule(
 /// `POST …/cache/schedules/{id}/run`: queue the schedule's warm now; write permission.
 pub async fn run_schedule(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<WarmResponse> {
-    who.require(Permission::Write)?;
     Ok(Envelope(schedules::run_now(&state, &id, &who.id).await?))
 }
 
 /// `GET …/cache/warming/settings`: the memory guard's thresholds; read permission.
-pub async fn get_settings(State(state): State<AppState>, who: Principal) -> ApiResult<WarmingSettings> {
-    who.require(Permission::Read)?;
+pub async fn get_settings(State(state): State<AppState>, _: Reader) -> ApiResult<WarmingSettings> {
     Ok(Envelope(settings::get(&state).await?))
 }
 
 /// `PUT …/cache/warming/settings`: change the memory guard for every instance; write permission.
 pub async fn update_settings(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     JsonBody(input): JsonBody<WarmingSettingsInput>,
 ) -> ApiResult<WarmingSettings> {
-    who.require(Permission::Write)?;
     Ok(Envelope(settings::update(&state, &input, &who.id).await?))
 }

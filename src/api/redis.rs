@@ -5,15 +5,13 @@ use serde::Deserialize;
 
 use super::params::{JsonBody, QueryPairs};
 use super::{ApiResult, Envelope};
-use crate::auth::Principal;
-use crate::model::Permission;
+use crate::auth::{Reader, Writer};
 use crate::model::redis::{KeyDetail, KeyPage, PurgeRequest, PurgeResult, RedisOverview, TtlRequest, TtlResult};
 use crate::redis_admin::{browse, inspect, overview, patterns, purge, ttl};
 use crate::state::AppState;
 
 /// `GET /api/admin/redis/stats`: the INFO overview; read permission; changes nothing.
-pub async fn stats(State(state): State<AppState>, who: Principal) -> ApiResult<RedisOverview> {
-    who.require(Permission::Read)?;
+pub async fn stats(State(state): State<AppState>, _: Reader) -> ApiResult<RedisOverview> {
     Ok(Envelope(overview::overview(&state).await?))
 }
 
@@ -27,16 +25,14 @@ fn limit(q: &QueryPairs) -> Result<usize, crate::error::AppError> {
 }
 
 /// `GET /api/admin/redis/keys?pattern=&cursor=&limit=&type=`: one page of keys; read permission.
-pub async fn keys(State(state): State<AppState>, who: Principal, q: QueryPairs) -> ApiResult<KeyPage> {
-    who.require(Permission::Read)?;
+pub async fn keys(State(state): State<AppState>, _: Reader, q: QueryPairs) -> ApiResult<KeyPage> {
     let pattern = q.get("pattern").unwrap_or("*");
     let kind = q.get("type").filter(|t| !t.is_empty());
     Ok(Envelope(browse::browse(&state, pattern, q.get("cursor").unwrap_or("0"), limit(&q)?, kind).await?))
 }
 
 /// `GET /api/admin/redis/inspect?key=&start=&count=`: one exact key; read permission; recorded.
-pub async fn inspect(State(state): State<AppState>, who: Principal, q: QueryPairs) -> ApiResult<KeyDetail> {
-    who.require(Permission::Read)?;
+pub async fn inspect(State(state): State<AppState>, Reader(who): Reader, q: QueryPairs) -> ApiResult<KeyDetail> {
     let count = match q.get("count") {
         None | Some("") => 100,
         Some(v) => {
@@ -49,40 +45,32 @@ pub async fn inspect(State(state): State<AppState>, who: Principal, q: QueryPair
 /// `POST /api/admin/redis/purge`: preview, or delete by pattern with a reason; write permission.
 pub async fn purge(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     JsonBody(req): JsonBody<PurgeRequest>,
 ) -> ApiResult<PurgeResult> {
-    who.require(Permission::Write)?;
     Ok(Envelope(purge::purge(&state, &req, &who.id).await?))
 }
 
 /// `GET /api/admin/redis/purge/{id}`: progress of a background purge; read permission.
-pub async fn purge_status(
-    State(state): State<AppState>,
-    who: Principal,
-    Path(id): Path<String>,
-) -> ApiResult<PurgeResult> {
-    who.require(Permission::Read)?;
+pub async fn purge_status(State(state): State<AppState>, _: Reader, Path(id): Path<String>) -> ApiResult<PurgeResult> {
     Ok(Envelope(purge::status(&state, &id).await?))
 }
 
 /// `POST /api/admin/redis/purge/{id}/abort`: stop a purge at its next page; write permission.
 pub async fn purge_abort(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<PurgeResult> {
-    who.require(Permission::Write)?;
     Ok(Envelope(purge::abort(&state, &id, &who.id).await?))
 }
 
 /// `POST /api/admin/redis/ttl`: preview, or set/persist TTLs by pattern; write permission.
 pub async fn ttl(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     JsonBody(req): JsonBody<TtlRequest>,
 ) -> ApiResult<TtlResult> {
-    who.require(Permission::Write)?;
     Ok(Envelope(ttl::change(&state, &req, &who.id).await?))
 }
 
@@ -95,10 +83,9 @@ pub struct KeyTtl {
 /// `POST /api/admin/redis/key/ttl` `{key, ttl}`: one exact key (-1 persists); write permission.
 pub async fn key_ttl(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     JsonBody(req): JsonBody<KeyTtl>,
 ) -> ApiResult<serde_json::Value> {
-    who.require(Permission::Write)?;
     let ttl = patterns::parse_ttl(&req.ttl)?;
     let now = inspect::set_key_ttl(&state, &req.key, ttl, &who.id).await?;
     Ok(Envelope(serde_json::json!({ "key": req.key, "ttl": now })))
@@ -113,10 +100,9 @@ pub struct KeyDelete {
 /// `POST /api/admin/redis/key/delete` `{key, reason?}`: this exact key; write permission.
 pub async fn key_delete(
     State(state): State<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     JsonBody(req): JsonBody<KeyDelete>,
 ) -> ApiResult<serde_json::Value> {
-    who.require(Permission::Write)?;
     inspect::delete_key(&state, &req.key, req.reason.as_deref(), &who.id).await?;
     Ok(Envelope(serde_json::json!({ "key": req.key, "deleted": true })))
 }

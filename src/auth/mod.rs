@@ -1,5 +1,7 @@
-//! Who is calling and what they may do. Every REST route and server function extracts a
-//! [`Principal`] and calls [`Principal::require`] before touching anything.
+//! Who is calling and what they may do. Every REST route takes a [`Reader`] or [`Writer`], which
+//! authenticate and check the permission while extracting, before a body or query is parsed;
+//! every server function calls [`server_fn_caller`] first (and `/rpc/…` is authenticated by a
+//! layer before its arguments are read, see `server.rs`).
 
 mod jwt;
 
@@ -83,6 +85,32 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         authenticate(state, parts)
+    }
+}
+
+/// A caller holding the read permission; extracting it answers 401/403 otherwise.
+pub struct Reader(pub Principal);
+
+/// A caller holding the write permission; extracting it answers 401/403 otherwise.
+pub struct Writer(pub Principal);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let who = authenticate(state, parts)?;
+        who.require(Permission::Read)?;
+        Ok(Reader(who))
+    }
+}
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let who = authenticate(state, parts)?;
+        who.require(Permission::Write)?;
+        Ok(Writer(who))
     }
 }
 

@@ -7,10 +7,11 @@
 //!
 //! Two ways to do it, same result:
 //! - a MULTI/EXEC transaction (default): the control keys are WATCHed, the shadow is checked with
-//!   pipelined EXISTS, and EXEC runs the renames at native speed (about 2 µs each here). Shadow
-//!   data keys are not WATCHed one by one (in Redis 7.0 each WATCH scans the client's watched list,
-//!   O(n²) for n keys), so the only thing that could remove one between check and EXEC is an
-//!   eviction; that is why `auto` uses it only while Redis is far from `maxmemory`;
+//!   pipelined EXISTS, and EXEC runs the renames at native speed (3.5 to 7 µs each here, freeing
+//!   the old value included). Shadow data keys are not WATCHed one by one (in Redis 7.0 each
+//!   WATCH scans the client's watched list, O(n²) for n keys), so the only thing that could
+//!   remove one between check and EXEC is an eviction; that is why `auto` uses it only while
+//!   Redis is far from `maxmemory`;
 //! - one Lua script that checks and switches in a single call: immune to that window, but every
 //!   key name becomes a Lua string, about three times the cost per entry.
 //!

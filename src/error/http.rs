@@ -25,3 +25,17 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+impl AppError {
+    /// The same error as a server function sends it: the [`AppError`] itself as JSON with the
+    /// status of its code, which the browser's server function client decodes into this type.
+    pub fn into_server_fn_response(self, path: &str) -> Response {
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if let Ok(path) = HeaderValue::from_str(path) {
+            response.headers_mut().insert(leptos::server_fn::error::SERVER_FN_ERROR_HEADER, path);
+        }
+        response
+    }
+}
