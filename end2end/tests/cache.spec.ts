@@ -1,6 +1,6 @@
 // The Analytics Cache and Warming tabs on the embedded demo sources: warm from the console,
 // watch the job, and see the source become warm with real numbers.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 
 test.setTimeout(180_000);
 

@@ -1,5 +1,5 @@
 // Redis goes away while the page is open: the card and the header say so, then recover alone.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

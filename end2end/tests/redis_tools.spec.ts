@@ -1,6 +1,6 @@
 // The Redis tab: browse with a pattern, inspect a hash and a JSON string, change a TTL,
 // preview then purge with a reason. Keys live under the browser tests' own prefix.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { execFileSync } from 'node:child_process';
 
 const prefix = process.env.HEARTH_E2E_PREFIX!;
@@ -20,6 +20,16 @@ test('browse, inspect, change a TTL, preview and purge', async ({ page }) => {
 
   await page.getByTestId('browse-pattern').fill('demo:*');
   const rows = page.getByTestId('key-row');
+  // Each request examines a bounded number of keys; on a large keyspace the matches may need
+  // a few "More" clicks, as they would for a user.
+  await expect(page.locator('[data-testid="key-row"]:not([data-key^="demo:"])')).toHaveCount(0);
+  const more = page.getByRole('button', { name: 'More' });
+  const examined = page.getByText(/ examined$/);
+  for (let i = 0; i < 50 && (await rows.count()) < 3 && (await more.isVisible()); i++) {
+    const before = await examined.innerText();
+    await more.click();
+    await expect(examined).not.toHaveText(before);
+  }
   await expect(rows).toHaveCount(3);
 
   await page.locator('[data-testid="key-row"][data-key="demo:hash"]').click();

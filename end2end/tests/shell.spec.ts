@@ -1,5 +1,5 @@
 // The shell: server rendering, hydration, the live Redis overview, keyboard tabs, dev banner.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import * as fs from 'node:fs';
 
 const shots = 'output/screenshots';
@@ -75,3 +75,15 @@ test('development mode says so on screen', async ({ page }) => {
   await expect(page.getByTestId('dev-banner')).toContainText('Development mode, no login');
   await expect(page.getByTestId('connection-status')).toHaveText(/Redis connected/);
 });
+
+// Each tab opened directly (not reached by a client-side link) must hydrate cleanly and offer the
+// admin's write actions at once: the server drew them, and hydration has to agree with it.
+for (const [path, testId] of [['/', 'warm-all'], ['/warming', 'warm-start'], ['/redis', 'purge-preview']]) {
+  test(`${path} opened directly hydrates and offers the write actions`, async ({ page, request }) => {
+    const html = await (await request.get(path)).text();
+    expect(html, 'the server draws the write action').toContain(`data-testid="${testId}"`);
+    await page.goto(path);
+    await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+    await expect(page.getByTestId(testId).first()).toBeVisible();
+  });
+}

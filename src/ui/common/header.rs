@@ -13,7 +13,7 @@ const TABS: [(&str, &str, &str); 3] =
 
 #[component]
 pub fn Header() -> impl IntoView {
-    let session = use_session().0;
+    let session = use_session().info;
     use_polling(Signal::derive(|| Some(10_000)), move || session.refetch());
     view! {
         <header class="top">

@@ -1,4 +1,8 @@
-//! The signed-in session, fetched once by the shell and shared with every tab (who may write).
+//! The signed-in session, fetched by the shell and shared with every tab (who may write).
+//!
+//! Whether to offer write actions must be known while the page is first drawn: the server draws
+//! it into the HTML and hydration has to draw exactly the same. So the server's answer travels
+//! with the page ([`SharedValue`]) and seeds a signal; the polled session keeps it current after.
 
 use leptos::prelude::*;
 
@@ -7,21 +11,53 @@ use crate::model::SessionInfo;
 use crate::rpc::session::get_session;
 
 #[derive(Clone, Copy)]
-pub struct Session(pub Resource<Result<SessionInfo, AppError>>);
+pub struct Session {
+    /// The caller, Redis reachability and dev mode; read it inside a `<Transition>`.
+    pub info: Resource<Result<SessionInfo, AppError>>,
+    can_write: RwSignal<bool>,
+}
 
 impl Session {
-    /// Whether write actions should be offered (the server checks again).
+    /// Whether write actions should be offered (the server checks again). Safe to read anywhere.
     pub fn can_write(&self) -> bool {
-        self.0.get().and_then(|r| r.ok()).map(|s| s.can_write).unwrap_or(false)
+        self.can_write.get()
     }
 }
 
 pub fn provide_session() -> Session {
-    let session = Session(Resource::new(|| (), |_| get_session()));
+    let can_write = RwSignal::new(SharedValue::new(caller_can_write).into_inner());
+    let info = Resource::new(|| (), |_| get_session());
+    // Effects run only in the browser, after hydration: later changes cannot cause a mismatch.
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = info.get()
+            && can_write.get_untracked() != s.can_write
+        {
+            can_write.set(s.can_write);
+        }
+    });
+    let session = Session { info, can_write };
     provide_context(session);
     session
 }
 
 pub fn use_session() -> Session {
     expect_context::<Session>()
+}
+
+/// On the server: whether the request's caller holds the write permission.
+#[cfg(feature = "ssr")]
+fn caller_can_write() -> bool {
+    let state = use_context::<crate::state::AppState>();
+    let parts = use_context::<http::request::Parts>();
+    match (state, parts) {
+        (Some(state), Some(parts)) => crate::auth::authenticate(&state, &parts)
+            .is_ok_and(|who| who.permissions.contains(&crate::model::Permission::Write)),
+        _ => false,
+    }
+}
+
+/// In the browser this only runs outside hydration, where the polled session decides.
+#[cfg(not(feature = "ssr"))]
+fn caller_can_write() -> bool {
+    false
 }
