@@ -5,6 +5,8 @@ import { defineConfig } from '@playwright/test';
 const port = Number(process.env.HEARTH_E2E_PORT ?? 3107);
 // A second Hearth whose Redis the outage test stops and starts (see tests/outage.spec.ts).
 export const outagePort = port + 1;
+// The release build by default: it is what `make run` serves (see .ci/test).
+const bin = process.env.HEARTH_E2E_BIN ?? 'target/release/hearth';
 export const outageRedisPort = Number(process.env.HEARTH_E2E_OUTAGE_REDIS_PORT ?? 16_479);
 export const prefix = process.env.HEARTH_E2E_PREFIX ?? `e2e:${process.pid}:`;
 process.env.HEARTH_E2E_PREFIX = prefix;
@@ -35,7 +37,7 @@ export default defineConfig({
     },
   },
   webServer: [{
-    command: 'target/debug/hearth serve',
+    command: `${bin} serve`,
     cwd: '..',
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
@@ -50,7 +52,7 @@ export default defineConfig({
       HEARTH_LOG: 'warn',
     },
   }, {
-    command: 'target/debug/hearth serve',
+    command: `${bin} serve`,
     cwd: '..',
     url: `http://127.0.0.1:${outagePort}/healthz`,
     reuseExistingServer: false,

@@ -4,10 +4,12 @@
 //! listed with its error; it never hides the others.
 
 use std::collections::HashMap;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use tokio::sync::OnceCell;
 
@@ -15,6 +17,11 @@ use super::{Db, SourceDef, SourceKind};
 use crate::config::{Config, SourcesSpec};
 use crate::error::{AppError, ErrorCode};
 use crate::model::source::SourceInfo;
+
+/// A warm streams a whole table in one statement, so seconds are normal: sqlx's slow-statement
+/// warnings would fire on every warm. They stay available at debug level.
+pub(crate) const SLOW_STATEMENT_LOG: log::LevelFilter = log::LevelFilter::Debug;
+pub(crate) const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 
 const DEFINITIONS_TTL: Duration = Duration::from_secs(30);
 const INFO_TTL: Duration = Duration::from_secs(60);
@@ -91,14 +98,19 @@ impl Catalog {
             return Ok(db.clone());
         }
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|_| AppError::validation("the URL is not a valid PostgreSQL URL"))?
+                .log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT);
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(self.config.sql_connect_timeout)
-                .connect_lazy(url)
-                .map_err(|_| AppError::validation("the URL is not a valid PostgreSQL URL"))?;
+                .connect_lazy_with(options);
             Db::Postgres(pool)
         } else if let Some(path) = url.strip_prefix("sqlite://") {
-            let options = SqliteConnectOptions::new().filename(path).read_only(true);
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .read_only(true)
+                .log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT);
             Db::Sqlite(SqlitePoolOptions::new().max_connections(4).connect_lazy_with(options))
         } else {
             return Err(AppError::validation("the URL must start with postgres:// or sqlite://"));

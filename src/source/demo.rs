@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use chrono::{Datelike, Duration, NaiveDate};
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 
@@ -130,7 +131,10 @@ pub async fn open(data_dir: &Path) -> Result<SqlitePool, AppError> {
     if current_version(&path).await != Some(VERSION) {
         create(data_dir, &path).await?;
     }
-    let options = SqliteConnectOptions::new().filename(&path).read_only(true);
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .read_only(true)
+        .log_slow_statements(super::catalog::SLOW_STATEMENT_LOG, super::catalog::SLOW_STATEMENT);
     Ok(SqlitePoolOptions::new().max_connections(4).connect_lazy_with(options))
 }
 
