@@ -27,11 +27,12 @@ impl IntoResponse for AppError {
 }
 
 impl AppError {
-    /// The same error as a server function sends it: the [`AppError`] itself as JSON with the
-    /// status of its code, which the browser's server function client decodes into this type.
+    /// The same error as a server function sends it (the body of [`FromServerFnError::ser`],
+    /// the status of its code), for a layer that answers before the server function runs.
     pub fn into_server_fn_response(self, path: &str) -> Response {
+        use leptos::server_fn::error::FromServerFnError;
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let body = self.ser();
         let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if let Ok(path) = HeaderValue::from_str(path) {
             response.headers_mut().insert(leptos::server_fn::error::SERVER_FN_ERROR_HEADER, path);
