@@ -80,27 +80,24 @@ fn bearer_token(parts: &Parts) -> Result<&str, AppError> {
     Ok(token.trim())
 }
 
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(state, parts)
-    }
-}
-
 /// A caller holding the read permission; extracting it answers 401/403 otherwise.
 pub struct Reader(pub Principal);
 
 /// A caller holding the write permission; extracting it answers 401/403 otherwise.
 pub struct Writer(pub Principal);
 
+/// The authenticated caller, checked for `permission`: what every entry point starts with.
+fn caller(state: &AppState, parts: &Parts, permission: Permission) -> Result<Principal, AppError> {
+    let who = authenticate(state, parts)?;
+    who.require(permission)?;
+    Ok(who)
+}
+
 impl FromRequestParts<AppState> for Reader {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let who = authenticate(state, parts)?;
-        who.require(Permission::Read)?;
-        Ok(Reader(who))
+        caller(state, parts, Permission::Read).map(Reader)
     }
 }
 
@@ -108,9 +105,7 @@ impl FromRequestParts<AppState> for Writer {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let who = authenticate(state, parts)?;
-        who.require(Permission::Write)?;
-        Ok(Writer(who))
+        caller(state, parts, Permission::Write).map(Writer)
     }
 }
 
