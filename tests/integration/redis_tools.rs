@@ -37,6 +37,32 @@ async fn dump_all(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -
     }
 }
 
+/// Every key a browse lists, following its cursor page after page until the scan is complete, as
+/// the console's "More" does: a request examines a bounded number of keys, so on a busy shared
+/// Redis this test's keys may turn up on any page, or only after a few empty ones. A key listed
+/// on two pages (SCAN may repeat one) counts once, as in the console.
+async fn browse_all(app: &axum::Router, query: &str) -> Vec<serde_json::Value> {
+    let (mut cursor, mut rows, mut pages) = ("0".to_string(), Vec::<serde_json::Value>::new(), 0u32);
+    loop {
+        let r = get(app, &format!("/api/admin/redis/keys?{query}&cursor={cursor}"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{query} from cursor {cursor}: {}", r.text);
+        let page = &r.body["data"];
+        assert!(page["examined"].as_u64().unwrap() <= hearth::redis_admin::browse::EXAMINE_CAP, "{}", r.text);
+        for row in page["keys"].as_array().unwrap() {
+            if !rows.iter().any(|k| k["key"] == row["key"]) {
+                rows.push(row.clone());
+            }
+        }
+        cursor = page["cursor"].as_str().unwrap().to_string();
+        if !page["hasMore"].as_bool().unwrap() {
+            assert_eq!(cursor, "0", "a finished scan hands back cursor 0: {}", r.text);
+            return rows;
+        }
+        pages += 1;
+        assert!(pages < 100_000, "{query}: the scan never finished");
+    }
+}
+
 /// A prefix of this test and a sibling prefix that must never be touched.
 async fn seed(state: &AppState) -> (String, String) {
     let p = state.keys.prefix().to_string();
@@ -116,11 +142,9 @@ async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
     let app = hearth::server::router(state.clone());
     let mut conn = raw_redis().await;
 
-    // Browse: only keys under the prefix, named without it, with type and TTL. The sibling
-    // prefix starts with the same characters but is outside.
-    let r = get(&app, "/api/admin/redis/keys?pattern=*&limit=100", None).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let keys = r.body["data"]["keys"].as_array().unwrap().clone();
+    // Browse to the end: only keys under the prefix, named without it, with type and TTL. The
+    // sibling prefix starts with the same characters but is outside.
+    let keys = browse_all(&app, "pattern=*&limit=100").await;
     let names: Vec<&str> = keys.iter().map(|k| k["key"].as_str().unwrap()).collect();
     assert_eq!(names.len(), 8, "{names:?}");
     let row = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap_or_else(|| panic!("{name} listed")).clone();
@@ -132,10 +156,12 @@ async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
     let ttl = row("cache:{ds:1}:m:Visits:p:1:prov:*:freq:Monthly")["ttl"].as_i64().unwrap();
     assert!(ttl > 3500 && ttl <= 3600);
     assert!(row("session:42")["size"].as_u64().unwrap() > 0);
-    let hashes = get(&app, "/api/admin/redis/keys?pattern=*&type=hash", None).await;
-    assert_eq!(hashes.body["data"]["keys"].as_array().unwrap().len(), 1);
-    let by_pattern = get(&app, "/api/admin/redis/keys?pattern=cache%3A%7Bds%3A1%7D%3A*", None).await;
-    assert_eq!(by_pattern.body["data"]["keys"].as_array().unwrap().len(), 1, "{}", by_pattern.text);
+    let hashes = browse_all(&app, "pattern=*&type=hash").await;
+    assert_eq!(hashes.len(), 1, "{hashes:?}");
+    assert_eq!(hashes[0]["key"], "session:42");
+    let by_pattern = browse_all(&app, "pattern=cache%3A%7Bds%3A1%7D%3A*").await;
+    assert_eq!(by_pattern.len(), 1, "{by_pattern:?}");
+    assert_eq!(by_pattern[0]["key"], "cache:{ds:1}:m:Visits:p:1:prov:*:freq:Monthly");
 
     // Inspect by the name shown: JSON pretty-printed, a hash's fields, a list page.
     let i = get(
