@@ -35,7 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_session();
+    let embed = provide_session().embed;
     provide_toasts();
     provide_confirm();
     // Effects only run in the browser, after hydration: a stable signal for browser tests.
@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/hearth.css"/>
         <Title text="Hearth"/>
         <Router>
+          <div class="shell" class:embed=embed data-testid="shell" data-layout={if embed { "embed" } else { "full" }}>
             <Header/>
             <main id="main" role="tabpanel" aria-labelledby="active-tab">
                 // Async: each page is sent once its data is ready, so it reads fully without scripts.
@@ -59,6 +60,7 @@ pub fn App() -> impl IntoView {
             </main>
             <ToastHost/>
             <ConfirmHost/>
+          </div>
         </Router>
     }
 }

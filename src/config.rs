@@ -39,8 +39,17 @@ pub enum LogFormat {
 pub enum AuthMode {
     /// No login; everyone is an admin. Refused unless bound to a loopback address.
     Dev,
-    /// `Authorization: Bearer <JWT>` signed with a shared HS256 secret.
-    JwtHs256 { secret: Vec<u8> },
+    /// Tokens minted by the command center: bearer, its cookie, or a hand-off into a session.
+    Jwt(JwtKey),
+}
+
+/// What verifies a token's signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwtKey {
+    /// A secret shared with the command center.
+    Hs256(Vec<u8>),
+    /// The command center's RSA public key, PEM (checked at start).
+    Rs256(Vec<u8>),
 }
 
 #[derive(Debug, Clone)]
@@ -51,16 +60,33 @@ pub struct AuthConfig {
     pub read_permissions: Vec<String>,
     /// Any of these permission names grants write.
     pub write_permissions: Vec<String>,
+    /// Required in `jwt` mode (checked at start); `None` only in dev mode.
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub leeway_secs: u64,
+    /// Longest `exp - iat` accepted from any token.
+    pub max_token_lifetime_secs: u64,
+    /// Longest `exp - iat` accepted from a hand-off token.
+    pub max_handoff_lifetime_secs: u64,
+    /// The command center's own cookie, verified like a bearer token (`access-token`).
+    pub jwt_cookie: Option<String>,
+    /// A session ends after this long without a request…
+    pub session_idle_secs: u64,
+    /// …and after this long in any case.
+    pub session_max_secs: u64,
+    /// Cookies for a cross-site iframe (`SameSite=None; Secure; Partitioned`).
+    pub embed: bool,
+    /// Where "open Hearth again" points when a session has ended.
+    pub login_url: Option<String>,
+    /// Other origins allowed to send state-changing requests with Hearth's cookie.
+    pub trusted_origins: Vec<String>,
 }
 
 impl AuthConfig {
     pub fn mode_name(&self) -> &'static str {
         match self.mode {
             AuthMode::Dev => "dev",
-            AuthMode::JwtHs256 { .. } => "jwt",
+            AuthMode::Jwt(_) => "jwt",
         }
     }
 }
@@ -116,7 +142,10 @@ pub struct Config {
     pub job_history: usize,
     pub worker_lost_after: Duration,
     pub workers_enabled: bool,
+    /// Validated `frame-ancestors` sources (origins, `'self'` or `'none'`).
     pub frame_ancestors: String,
+    /// Longest a request may take before it is answered 408.
+    pub request_timeout: Duration,
 }
 
 /// Every variable with its default and meaning; the README table is written from this list.
@@ -135,16 +164,46 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "HEARTH_JWT_SECRET",
         "(none)",
-        "HS256 secret shared with the command center; required for `jwt`, at least 32 bytes",
+        "HS256 secret shared with the command center, at least 32 bytes; `jwt` needs this or a public key",
+    ),
+    (
+        "HEARTH_JWT_PUBLIC_KEY_FILE",
+        "(none)",
+        "PEM file of the command center's RSA public key, for RS256 tokens (instead of the secret)",
     ),
     (
         "HEARTH_JWT_PERMISSIONS_CLAIM",
         "permissions",
         "claim holding the caller's permission names (array or space-separated string)",
     ),
-    ("HEARTH_JWT_ISSUER", "(unset)", "if set, tokens must carry this `iss`"),
-    ("HEARTH_JWT_AUDIENCE", "(unset)", "if set, tokens must carry this `aud`"),
-    ("HEARTH_JWT_LEEWAY_SECS", "30", "clock skew allowed when checking `exp`"),
+    ("HEARTH_JWT_ISSUER", "(none)", "the `iss` every token must carry; required for `jwt`"),
+    ("HEARTH_JWT_AUDIENCE", "(none)", "the `aud` every token must carry; required for `jwt`"),
+    ("HEARTH_JWT_LEEWAY_SECS", "30", "clock skew allowed when checking `exp` and `nbf`"),
+    ("HEARTH_JWT_MAX_LIFETIME_SECS", "86400", "tokens valid for longer than this (`exp - iat`) are refused"),
+    (
+        "HEARTH_JWT_COOKIE",
+        "(none)",
+        "name of the command center's JWT cookie (e.g. `access-token`), accepted like a bearer token",
+    ),
+    (
+        "HEARTH_HANDOFF_MAX_LIFETIME_SECS",
+        "300",
+        "longest lifetime of a hand-off token (`POST /auth/handoff`); each `jti` works once",
+    ),
+    ("HEARTH_SESSION_IDLE_SECS", "1800", "a session ends after this long without a request"),
+    ("HEARTH_SESSION_MAX_SECS", "43200", "and after this long in any case"),
+    (
+        "HEARTH_EMBED",
+        "off",
+        "`on` when Hearth runs in a cross-site iframe: session cookie `SameSite=None; Secure; Partitioned`",
+    ),
+    ("HEARTH_LOGIN_URL", "(none)", "where \"open Hearth again\" points when a session has ended"),
+    (
+        "HEARTH_TRUSTED_ORIGINS",
+        "(none)",
+        "comma-separated origins besides Hearth's own allowed to send cookie-authenticated writes",
+    ),
+    ("HEARTH_REQUEST_TIMEOUT_SECS", "30", "a request still running after this long is answered 408"),
     ("HEARTH_READ_PERMISSION", "settings:read:all", "comma-separated permission names that grant read"),
     (
         "HEARTH_WRITE_PERMISSION",
@@ -186,7 +245,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("HEARTH_JOB_HISTORY", "500", "finished jobs kept in the history"),
     ("HEARTH_WORKER_LOST_SECS", "30", "a job whose worker has not been heard from for this long is failed"),
     ("HEARTH_WORKERS", "true", "run warm workers and the scheduler in this instance"),
-    ("HEARTH_FRAME_ANCESTORS", "'self'", "who may embed Hearth in an iframe (CSP frame-ancestors)"),
+    (
+        "HEARTH_FRAME_ANCESTORS",
+        "'self'",
+        "who may embed Hearth in an iframe (CSP frame-ancestors): space-separated origins, `'self'` or `'none'`",
+    ),
 ];
 
 /// A source of variable values: the process environment or, in tests, a map.
@@ -363,7 +426,8 @@ impl Config {
             job_history: r.ranged("HEARTH_JOB_HISTORY", 500, 10, 100_000)? as usize,
             worker_lost_after: Duration::from_secs(r.ranged("HEARTH_WORKER_LOST_SECS", 30, 3, 3600)?),
             workers_enabled: r.bool("HEARTH_WORKERS", true)?,
-            frame_ancestors: r.string("HEARTH_FRAME_ANCESTORS", "'self'"),
+            frame_ancestors: parse_frame_ancestors(&r.string("HEARTH_FRAME_ANCESTORS", "'self'"))?,
+            request_timeout: Duration::from_secs(r.ranged("HEARTH_REQUEST_TIMEOUT_SECS", 30, 1, 3600)?),
         })
     }
 
@@ -386,15 +450,7 @@ fn read_auth(r: &Reader<'_>, bind: SocketAddr) -> Result<AuthConfig, ConfigError
             }
             AuthMode::Dev
         }
-        "jwt" => {
-            let secret = r
-                .get("HEARTH_JWT_SECRET")
-                .ok_or_else(|| bad("HEARTH_JWT_SECRET", "required when HEARTH_AUTH_MODE=jwt"))?;
-            if secret.len() < 32 {
-                return Err(bad("HEARTH_JWT_SECRET", "must be at least 32 bytes"));
-            }
-            AuthMode::JwtHs256 { secret: secret.into_bytes() }
-        }
+        "jwt" => AuthMode::Jwt(read_jwt_key(r)?),
         other => return Err(bad("HEARTH_AUTH_MODE", format!("`{other}` is not `dev` or `jwt`"))),
     };
     let read_permissions = r.list("HEARTH_READ_PERMISSION", "settings:read:all");
@@ -405,15 +461,118 @@ fn read_auth(r: &Reader<'_>, bind: SocketAddr) -> Result<AuthConfig, ConfigError
     if write_permissions.is_empty() {
         return Err(bad("HEARTH_WRITE_PERMISSION", "at least one permission name is needed"));
     }
+    let issuer = r.get("HEARTH_JWT_ISSUER");
+    let audience = r.get("HEARTH_JWT_AUDIENCE");
+    if matches!(mode, AuthMode::Jwt(_)) {
+        // A token minted for another service of the same issuer must not open Hearth.
+        if issuer.is_none() {
+            return Err(bad("HEARTH_JWT_ISSUER", "required when HEARTH_AUTH_MODE=jwt"));
+        }
+        if audience.is_none() {
+            return Err(bad("HEARTH_JWT_AUDIENCE", "required when HEARTH_AUTH_MODE=jwt"));
+        }
+    }
+    let jwt_cookie = r.get("HEARTH_JWT_COOKIE");
+    if let Some(name) = &jwt_cookie
+        && !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(bad("HEARTH_JWT_COOKIE", format!("`{name}` is not a cookie name (letters, digits, - _ .)")));
+    }
+    let session_idle_secs = r.ranged("HEARTH_SESSION_IDLE_SECS", 1800, 60, 7 * 86_400)?;
+    let session_max_secs = r.ranged("HEARTH_SESSION_MAX_SECS", 43_200, 60, 30 * 86_400)?;
+    if session_max_secs < session_idle_secs {
+        return Err(bad("HEARTH_SESSION_MAX_SECS", "must not be below HEARTH_SESSION_IDLE_SECS"));
+    }
+    let login_url = r.get("HEARTH_LOGIN_URL");
+    if let Some(url) = &login_url
+        && !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
+    {
+        return Err(bad("HEARTH_LOGIN_URL", format!("`{url}` is not an http(s) URL or an absolute path")));
+    }
+    let trusted_origins = r.list("HEARTH_TRUSTED_ORIGINS", "");
+    if let Some(o) = trusted_origins.iter().find(|o| !is_origin(o)) {
+        return Err(bad("HEARTH_TRUSTED_ORIGINS", format!("`{o}` is not an origin like https://admin.example.com")));
+    }
     Ok(AuthConfig {
         mode,
         permissions_claim: r.string("HEARTH_JWT_PERMISSIONS_CLAIM", "permissions"),
         read_permissions,
         write_permissions,
-        issuer: r.get("HEARTH_JWT_ISSUER"),
-        audience: r.get("HEARTH_JWT_AUDIENCE"),
+        issuer,
+        audience,
         leeway_secs: r.ranged("HEARTH_JWT_LEEWAY_SECS", 30, 0, 3600)?,
+        max_token_lifetime_secs: r.ranged("HEARTH_JWT_MAX_LIFETIME_SECS", 86_400, 60, 30 * 86_400)?,
+        max_handoff_lifetime_secs: r.ranged("HEARTH_HANDOFF_MAX_LIFETIME_SECS", 300, 10, 3600)?,
+        jwt_cookie,
+        session_idle_secs,
+        session_max_secs,
+        embed: r.bool("HEARTH_EMBED", false)?,
+        login_url,
+        trusted_origins,
     })
+}
+
+/// The signature key of `jwt` mode: exactly one of the HS256 secret and the RS256 public key.
+fn read_jwt_key(r: &Reader<'_>) -> Result<JwtKey, ConfigError> {
+    match (r.get("HEARTH_JWT_SECRET"), r.get("HEARTH_JWT_PUBLIC_KEY_FILE")) {
+        (Some(_), Some(_)) => Err(bad(
+            "HEARTH_JWT_PUBLIC_KEY_FILE",
+            "set either HEARTH_JWT_SECRET (HS256) or HEARTH_JWT_PUBLIC_KEY_FILE (RS256), not both",
+        )),
+        (Some(secret), None) if secret.len() < 32 => Err(bad("HEARTH_JWT_SECRET", "must be at least 32 bytes")),
+        (Some(secret), None) => Ok(JwtKey::Hs256(secret.into_bytes())),
+        (None, Some(path)) => {
+            let pem = std::fs::read(&path)
+                .map_err(|e| bad("HEARTH_JWT_PUBLIC_KEY_FILE", format!("cannot read {path}: {e}")))?;
+            jsonwebtoken::DecodingKey::from_rsa_pem(&pem).map_err(|e| {
+                bad("HEARTH_JWT_PUBLIC_KEY_FILE", format!("{path} is not an RSA public key in PEM: {e}"))
+            })?;
+            Ok(JwtKey::Rs256(pem))
+        }
+        (None, None) => Err(bad(
+            "HEARTH_JWT_SECRET",
+            "required when HEARTH_AUTH_MODE=jwt (or HEARTH_JWT_PUBLIC_KEY_FILE for RS256)",
+        )),
+    }
+}
+
+/// `scheme://host[:port]` with nothing after it.
+fn is_origin(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once("://") else { return false };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && rest.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+}
+
+/// `HEARTH_FRAME_ANCESTORS` as it goes into the CSP: each source an origin, a `https:`-style
+/// host source with at most a leading `*.` wildcard, `'self'` or `'none'` (alone). A `*` alone
+/// would let any site frame the console, and a `;` would smuggle in another directive.
+fn parse_frame_ancestors(text: &str) -> Result<String, ConfigError> {
+    let var = "HEARTH_FRAME_ANCESTORS";
+    let sources: Vec<&str> = text.split_whitespace().collect();
+    if sources.is_empty() {
+        return Err(bad(var, "give at least one source, or 'none'"));
+    }
+    for s in &sources {
+        let ok = match *s {
+            "'self'" => true,
+            "'none'" => sources.len() == 1,
+            other => {
+                let host_part = other.split_once("://").map(|(_, h)| h).unwrap_or("");
+                let wildcard_ok = host_part.strip_prefix("*.").unwrap_or(host_part);
+                is_origin(&other.replacen("*.", "", 1)) && !wildcard_ok.contains('*')
+            }
+        };
+        if !ok {
+            return Err(bad(
+                var,
+                format!(
+                    "`{s}` is not an origin like https://admin.example.com, 'self' or 'none' ('none' stands alone)"
+                ),
+            ));
+        }
+    }
+    Ok(sources.join(" "))
 }
 
 fn parse_sources(text: &str) -> Result<SourcesSpec, ConfigError> {
@@ -465,16 +624,79 @@ mod tests {
             ("HEARTH_BIND", "0.0.0.0:3000"),
             ("HEARTH_AUTH_MODE", "jwt"),
             ("HEARTH_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("HEARTH_JWT_ISSUER", "command-center"),
+            ("HEARTH_JWT_AUDIENCE", "hearth"),
         ]);
-        assert!(ok.is_ok());
+        assert!(ok.is_ok(), "{:?}", ok.err());
+    }
+
+    const JWT: [(&str, &str); 4] = [
+        ("HEARTH_AUTH_MODE", "jwt"),
+        ("HEARTH_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("HEARTH_JWT_ISSUER", "command-center"),
+        ("HEARTH_JWT_AUDIENCE", "hearth"),
+    ];
+
+    fn jwt_with(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut vars: HashMap<String, String> = JWT.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        Config::from_vars(&vars)
     }
 
     #[test]
-    fn jwt_mode_requires_a_long_secret() {
+    fn jwt_mode_requires_a_long_secret_or_a_public_key() {
         let e = Config::from_vars(&[("HEARTH_AUTH_MODE", "jwt")]).unwrap_err();
         assert_eq!(e.var, "HEARTH_JWT_SECRET");
-        let e = Config::from_vars(&[("HEARTH_AUTH_MODE", "jwt"), ("HEARTH_JWT_SECRET", "short")]).unwrap_err();
-        assert_eq!(e.var, "HEARTH_JWT_SECRET");
+        assert_eq!(jwt_with(&[("HEARTH_JWT_SECRET", "short")]).unwrap_err().var, "HEARTH_JWT_SECRET");
+        let e = jwt_with(&[("HEARTH_JWT_PUBLIC_KEY_FILE", "/nonexistent.pem")]).unwrap_err();
+        assert_eq!(e.var, "HEARTH_JWT_PUBLIC_KEY_FILE", "both at once: {e}");
+        let e = jwt_with(&[("HEARTH_JWT_SECRET", ""), ("HEARTH_JWT_PUBLIC_KEY_FILE", "Cargo.toml")]).unwrap_err();
+        assert!(e.to_string().contains("not an RSA public key"), "{e}");
+    }
+
+    #[test]
+    fn jwt_mode_refuses_to_start_without_issuer_and_audience() {
+        assert!(jwt_with(&[]).is_ok());
+        assert_eq!(jwt_with(&[("HEARTH_JWT_ISSUER", "")]).unwrap_err().var, "HEARTH_JWT_ISSUER");
+        assert_eq!(jwt_with(&[("HEARTH_JWT_AUDIENCE", " ")]).unwrap_err().var, "HEARTH_JWT_AUDIENCE");
+    }
+
+    #[test]
+    fn session_login_and_origin_settings_are_validated() {
+        let e = jwt_with(&[("HEARTH_SESSION_IDLE_SECS", "3600"), ("HEARTH_SESSION_MAX_SECS", "600")]).unwrap_err();
+        assert_eq!(e.var, "HEARTH_SESSION_MAX_SECS");
+        assert_eq!(jwt_with(&[("HEARTH_LOGIN_URL", "javascript:alert(1)")]).unwrap_err().var, "HEARTH_LOGIN_URL");
+        assert_eq!(
+            jwt_with(&[("HEARTH_TRUSTED_ORIGINS", "https://a.example/x")]).unwrap_err().var,
+            "HEARTH_TRUSTED_ORIGINS"
+        );
+        assert_eq!(jwt_with(&[("HEARTH_JWT_COOKIE", "a;b")]).unwrap_err().var, "HEARTH_JWT_COOKIE");
+        let c = jwt_with(&[("HEARTH_JWT_COOKIE", "access-token"), ("HEARTH_EMBED", "on")]).unwrap();
+        assert_eq!(c.auth.jwt_cookie.as_deref(), Some("access-token"));
+        assert!(c.auth.embed);
+    }
+
+    #[test]
+    fn frame_ancestors_accept_origins_and_keywords_only() {
+        for good in
+            ["'self'", "'none'", "https://admin.example.com 'self'", "https://*.example.com", "http://localhost:3200"]
+        {
+            assert!(Config::from_vars(&[("HEARTH_FRAME_ANCESTORS", good)]).is_ok(), "{good}");
+        }
+        for evil in [
+            "*",
+            "https://a.example; script-src *",
+            "'none' 'self'",
+            "https:",
+            "'unsafe-inline'",
+            "a.example",
+            "https://*",
+        ] {
+            let e = Config::from_vars(&[("HEARTH_FRAME_ANCESTORS", evil)]).unwrap_err();
+            assert_eq!(e.var, "HEARTH_FRAME_ANCESTORS", "{evil}");
+        }
     }
 
     #[test]

@@ -166,6 +166,8 @@ async fn serve() -> ExitCode {
     let background = hearth::server::spawn_background(&state, stop_rx);
     let app = hearth::server::router(state.clone());
     tracing::info!(auth = state.config.auth.mode_name(), prefix = %state.config.key_prefix, "Hearth listening on http://{bind}");
+    // The peer address lets dev mode check that its caller is on this machine.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
     // Background tasks finish their step (flush counters, hand back jobs) before the process ends.
     let _ = stop_tx.send(true);

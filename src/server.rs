@@ -2,13 +2,13 @@
 //! every response carries. `main` and the integration tests both build it from here.
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::{self, Next};
-use axum::response::Response;
-use axum::routing::get;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::routing::{get, post};
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
@@ -33,21 +33,27 @@ pub fn spawn_background(
     tasks
 }
 
+/// The largest request body accepted (server function arguments, REST JSON, the hand-off form):
+/// refused with 413 before anything reads it.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let frame_ancestors = HeaderValue::from_str(&format!("frame-ancestors {}", state.config.frame_ancestors))
-        .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'self'"));
     Router::new()
         .route("/healthz", get(crate::api::health::healthz))
         .route("/readyz", get(crate::api::health::readyz))
+        .route("/auth/handoff", post(crate::auth::handoff::handoff))
+        .route("/auth/logout", post(crate::auth::handoff::logout))
+        .route("/auth/signed-out", get(crate::auth::handoff::signed_out))
         .nest("/api", crate::api::routes())
-        .leptos_routes(&state, routes, {
+        .leptos_routes_with_context(&state, routes, provide_request_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate_server_fns))
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, frame_ancestors))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_request_nonce, shell))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -58,18 +64,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Server functions authenticate before their arguments are parsed: an anonymous or badly signed
-/// call to `/rpc/…` ends here with 401, whatever its body. Each function then checks its own
-/// permission (read or write) with the same [`crate::auth::authenticate`].
-async fn authenticate_server_fns(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if !path.starts_with("/rpc/") {
-        return next.run(request).await;
+/// Page renders use the nonce the guard put in the CSP header for this request.
+fn provide_request_nonce() {
+    use leptos::prelude::{provide_context, use_context};
+    if let Some(parts) = use_context::<http::request::Parts>()
+        && let Some(nonce) = parts.extensions.get::<crate::auth::guard::CspNonce>()
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
     }
-    let path = path.to_string();
-    let (parts, body) = request.into_parts();
-    if let Err(e) = crate::auth::authenticate(&state, &parts) {
-        return e.into_server_fn_response(&path);
-    }
-    next.run(Request::from_parts(parts, body)).await
 }

@@ -6,12 +6,13 @@ pub mod health;
 pub mod jobs;
 pub mod params;
 pub mod redis;
+pub mod sessions;
 pub mod sources;
 
 use axum::Json;
 use axum::Router;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use serde::Serialize;
 use serde_json::json;
 
@@ -62,5 +63,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/analytics/cache/schedules", get(jobs::list_schedules).post(jobs::create_schedule))
         .route("/admin/analytics/cache/schedules/{id}", put(jobs::update_schedule).delete(jobs::delete_schedule))
         .route("/admin/analytics/cache/schedules/{id}/run", post(jobs::run_schedule))
+        .route("/admin/analytics/cache/sessions", get(sessions::list))
+        .route("/admin/analytics/cache/sessions/{id}", delete(sessions::revoke))
         .fallback(|| async { AppError::not_found("no such API route") })
 }

@@ -1,16 +1,19 @@
-//! Who is calling and what they may do. Every REST route takes a [`Reader`] or [`Writer`], which
-//! authenticate and check the permission while extracting, before a body or query is parsed;
-//! every server function calls [`server_fn_caller`] first (and `/rpc/…` is authenticated by a
-//! layer before its arguments are read, see `server.rs`).
+//! Who is calling and what they may do. One middleware ([`guard::guard`]) authenticates every
+//! request (bearer token, Hearth session cookie, the command center's cookie, or dev mode),
+//! refuses cross-origin writes and checks each server function's permission before its arguments
+//! are read; it leaves the [`Principal`] in the request's extensions. REST routes take a
+//! [`Reader`] or [`Writer`], server functions call [`server_fn_caller`]: both read it from there.
 
-mod jwt;
+pub mod guard;
+pub mod handoff;
+pub mod jwt;
+pub mod session;
 
 use std::collections::BTreeSet;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 
-use crate::config::AuthMode;
 use crate::error::AppError;
 use crate::model::Permission;
 use crate::state::AppState;
@@ -22,13 +25,40 @@ pub enum AuthMethod {
     Dev,
     /// `Authorization: Bearer <JWT>`.
     Bearer,
+    /// The command center's own JWT cookie (`HEARTH_JWT_COOKIE`).
+    Cookie,
+    /// A Hearth session created by a hand-off.
+    Session,
+}
+
+impl AuthMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Dev => "dev",
+            AuthMethod::Bearer => "bearer",
+            AuthMethod::Cookie => "cookie",
+            AuthMethod::Session => "session",
+        }
+    }
+
+    /// Browsers attach these by themselves, so a request carrying one must prove it comes from
+    /// Hearth's own pages before it may change anything.
+    pub fn is_ambient(self) -> bool {
+        matches!(self, AuthMethod::Dev | AuthMethod::Cookie | AuthMethod::Session)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub id: String,
+    /// Display name (`name` or `email` claim).
+    pub name: Option<String>,
     pub permissions: BTreeSet<Permission>,
     pub method: AuthMethod,
+    /// The session's id (digest of its cookie) when signed in by a hand-off.
+    pub session: Option<String>,
+    /// The session asked for the embed layout.
+    pub embed: bool,
 }
 
 impl Principal {
@@ -36,8 +66,11 @@ impl Principal {
     pub fn dev_admin() -> Self {
         Principal {
             id: "dev-admin".into(),
+            name: None,
             permissions: [Permission::Read, Permission::Write].into(),
             method: AuthMethod::Dev,
+            session: None,
+            embed: false,
         }
     }
 
@@ -55,29 +88,9 @@ impl Principal {
     }
 }
 
-/// Identify the caller of a request from its headers.
-pub fn authenticate(state: &AppState, parts: &Parts) -> Result<Principal, AppError> {
-    let auth = &state.config.auth;
-    match &auth.mode {
-        AuthMode::Dev => Ok(Principal::dev_admin()),
-        AuthMode::JwtHs256 { secret } => {
-            let token = bearer_token(parts)?;
-            jwt::verify_hs256(token, secret, auth)
-        }
-    }
-}
-
-fn bearer_token(parts: &Parts) -> Result<&str, AppError> {
-    let header = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .ok_or_else(|| AppError::unauthorized("sign in required: send Authorization: Bearer <token>"))?;
-    let value = header.to_str().map_err(|_| AppError::unauthorized("the Authorization header is not readable text"))?;
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(AppError::unauthorized("the Authorization header must be `Bearer <token>`"));
-    }
-    Ok(token.trim())
+/// The caller the guard identified; 401 when there is none (a route the guard does not cover).
+pub fn principal_of(parts: &Parts) -> Result<Principal, AppError> {
+    parts.extensions.get::<Principal>().cloned().ok_or_else(|| AppError::unauthorized("sign in required"))
 }
 
 /// A caller holding the read permission; extracting it answers 401/403 otherwise.
@@ -86,9 +99,8 @@ pub struct Reader(pub Principal);
 /// A caller holding the write permission; extracting it answers 401/403 otherwise.
 pub struct Writer(pub Principal);
 
-/// The authenticated caller, checked for `permission`: what every entry point starts with.
-fn caller(state: &AppState, parts: &Parts, permission: Permission) -> Result<Principal, AppError> {
-    let who = authenticate(state, parts)?;
+fn caller(parts: &Parts, permission: Permission) -> Result<Principal, AppError> {
+    let who = principal_of(parts)?;
     who.require(permission)?;
     Ok(who)
 }
@@ -96,30 +108,30 @@ fn caller(state: &AppState, parts: &Parts, permission: Permission) -> Result<Pri
 impl FromRequestParts<AppState> for Reader {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        caller(state, parts, Permission::Read).map(Reader)
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        caller(parts, Permission::Read).map(Reader)
     }
 }
 
 impl FromRequestParts<AppState> for Writer {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        caller(state, parts, Permission::Write).map(Writer)
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        caller(parts, Permission::Write).map(Writer)
     }
 }
 
-/// The state and the authenticated caller of the current server function.
+/// The state and the authenticated caller of the current server function or page render.
 pub fn server_fn_principal() -> Result<(AppState, Principal), AppError> {
     let state = leptos::prelude::use_context::<AppState>()
         .ok_or_else(|| AppError::internal("server state missing from the server function context"))?;
     let parts = leptos::prelude::use_context::<Parts>()
         .ok_or_else(|| AppError::internal("request missing from the server function context"))?;
-    let principal = authenticate(&state, &parts)?;
-    Ok((state, principal))
+    Ok((state, principal_of(&parts)?))
 }
 
-/// The caller of the current server function, checked for `permission`.
+/// The caller of the current server function, checked for `permission` (the guard checked it
+/// already from its table; this keeps each function safe on its own).
 pub fn server_fn_caller(permission: Permission) -> Result<(AppState, Principal), AppError> {
     let (state, principal) = server_fn_principal()?;
     principal.require(permission)?;

@@ -246,12 +246,33 @@ impl Keys {
     /// Keys a purge or TTL change by pattern leaves alone: warm locks (the command center's
     /// and Hearth's) and the purges' own progress records.
     pub fn is_protected(&self, key: &str) -> bool {
-        self.strip(key).is_some_and(|k| k.starts_with("lock:cache:warm:") || k.starts_with("hearth:purge:"))
+        self.strip(key).is_some_and(|k| {
+            k.starts_with("lock:cache:warm:") || k.starts_with("hearth:purge:") || k.starts_with("hearth:{auth}:")
+        })
     }
 
     /// Schedule id → schedule JSON.
     pub fn schedules(&self) -> String {
         self.key("hearth:{jobs}:schedules")
+    }
+}
+
+/// Keys of sign-in: one `{auth}` hash tag, so a session and the index that lists it share a slot.
+/// Sessions are stored under the SHA-256 of their cookie value, never the value itself.
+impl Keys {
+    /// One browser session (JSON), expiring when it has been idle too long.
+    pub fn session(&self, digest: &str) -> String {
+        self.key(&format!("hearth:{{auth}}:session:{digest}"))
+    }
+
+    /// Every session's digest, scored by its absolute expiry (ms): what the sessions panel lists.
+    pub fn sessions(&self) -> String {
+        self.key("hearth:{auth}:sessions")
+    }
+
+    /// A hand-off token's `jti` once used; kept until the token would have expired anyway.
+    pub fn handoff_jti(&self, digest: &str) -> String {
+        self.key(&format!("hearth:{{auth}}:jti:{digest}"))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Data shapes shared by the server and the browser: what server functions return and what
 //! the REST API serializes (camelCase, as SPEC §3 fixes).
 
+pub mod auth;
 pub mod cache;
 pub mod jobs;
 pub mod redis;
@@ -30,6 +31,14 @@ impl Permission {
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     pub user: String,
+    /// The display name from the token (`name` or `email`), when it had one.
+    pub user_name: Option<String>,
+    /// `dev`, `bearer`, `cookie` (the command center's) or `session` (a hand-off).
+    pub method: String,
+    /// A Hearth session the console can end with Sign out.
+    pub can_sign_out: bool,
+    /// The console without its outer chrome, for an iframe (chosen at hand-off).
+    pub embed: bool,
     pub can_read: bool,
     pub can_write: bool,
     pub dev_mode: bool,

@@ -14,6 +14,10 @@ pub async fn get_session() -> Result<SessionInfo, AppError> {
     let redis = crate::redis_admin::overview::ping(&state).await;
     Ok(SessionInfo {
         user: who.id.clone(),
+        user_name: who.name.clone(),
+        method: who.method.name().to_string(),
+        can_sign_out: who.session.is_some(),
+        embed: who.embed,
         can_read: who.permissions.contains(&Permission::Read),
         can_write: who.permissions.contains(&Permission::Write),
         dev_mode: state.config.is_dev_mode(),

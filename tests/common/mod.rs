@@ -47,23 +47,61 @@ pub fn state_with(name: &str, vars: &[(&str, &str)]) -> AppState {
     AppState::new(config, leptos_options()).expect("state builds")
 }
 
+pub const ISSUER: &str = "command-center";
+pub const AUDIENCE: &str = "hearth";
+
+/// `jwt` mode with the test secret, issuer and audience.
+pub const JWT_VARS: [(&str, &str); 4] = [
+    ("HEARTH_AUTH_MODE", "jwt"),
+    ("HEARTH_JWT_SECRET", SECRET),
+    ("HEARTH_JWT_ISSUER", ISSUER),
+    ("HEARTH_JWT_AUDIENCE", AUDIENCE),
+];
+
 pub fn jwt_state(name: &str) -> AppState {
-    state_with(name, &[("HEARTH_AUTH_MODE", "jwt"), ("HEARTH_JWT_SECRET", SECRET)])
+    state_with(name, &JWT_VARS)
+}
+
+/// `jwt` mode plus `extra` settings.
+pub fn jwt_state_with(name: &str, extra: &[(&str, &str)]) -> AppState {
+    let vars: Vec<(&str, &str)> = JWT_VARS.iter().chain(extra.iter()).copied().collect();
+    state_with(name, &vars)
+}
+
+/// The claims the command center puts in an access token (`exp_offset_secs` from now).
+pub fn claims(sub: &str, permissions: &[&str], exp_offset_secs: i64) -> serde_json::Map<String, Value> {
+    let now = chrono::Utc::now().timestamp();
+    let value = serde_json::json!({
+        "sub": sub,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "permissions": permissions,
+        "iat": now.min(now + exp_offset_secs - 60),
+        "exp": now + exp_offset_secs,
+    });
+    value.as_object().unwrap().clone()
+}
+
+/// Signs `claims` with HS256 and `secret`.
+pub fn sign(secret: &str, claims: &serde_json::Map<String, Value>) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 /// A token as the command center mints it.
 pub fn token(secret: &str, sub: &str, permissions: &[&str], exp_offset_secs: i64) -> String {
-    let claims = serde_json::json!({
-        "sub": sub,
-        "permissions": permissions,
-        "exp": chrono::Utc::now().timestamp() + exp_offset_secs,
-    });
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
+    sign(secret, &claims(sub, permissions, exp_offset_secs))
+}
+
+/// A hand-off token: short-lived, with a fresh `jti`.
+pub fn handoff_token(sub: &str, permissions: &[&str]) -> String {
+    let mut c = claims(sub, permissions, 60);
+    c.insert("jti".into(), Value::String(format!("jti-{:x}", rand::random::<u64>())));
+    sign(SECRET, &c)
 }
 
 pub struct Reply {
@@ -73,7 +111,17 @@ pub struct Reply {
     pub text: String,
 }
 
-pub async fn send(router: &Router, request: Request<Body>) -> Reply {
+/// Sends `request` as a browser on this machine would: from a loopback peer, to the default
+/// `Host` (dev mode checks both), unless the test set them itself.
+pub async fn send(router: &Router, mut request: Request<Body>) -> Reply {
+    if request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().is_none() {
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 50_000))));
+    }
+    if !request.headers().contains_key(http::header::HOST) {
+        request.headers_mut().insert(http::header::HOST, http::HeaderValue::from_static("127.0.0.1:3000"));
+    }
     let response = router.clone().oneshot(request).await.expect("router answers");
     let status = response.status();
     let headers = response.headers().clone();

@@ -126,7 +126,14 @@ async fn pages_are_server_rendered_with_the_tabs_and_frame_ancestors() {
         for tab in ["tab-cache", "tab-warming", "tab-redis"] {
             assert!(r.text.contains(&format!("data-testid=\"{tab}\"")), "{path} lacks {tab}");
         }
-        assert_eq!(r.headers["content-security-policy"], "frame-ancestors 'self'");
+        let csp = r.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.ends_with("frame-ancestors 'self'"), "{csp}");
+        for directive in ["default-src 'self'", "object-src 'none'", "base-uri 'self'", "'wasm-unsafe-eval'"] {
+            assert!(csp.contains(directive), "{csp} lacks {directive}");
+        }
+        // The inline hydration script runs only because it carries this response's nonce.
+        let nonce = csp.split("'nonce-").nth(1).and_then(|n| n.split('\'').next()).expect("a script nonce");
+        assert!(r.text.contains(&format!("nonce=\"{nonce}\"")), "{path}: scripts lack the CSP nonce");
     }
     assert!(get(&app, "/redis", None).await.text.contains("data-testid=\"redis-overview\""));
     assert_eq!(get(&app, "/no-such-page", None).await.status, StatusCode::NOT_FOUND);

@@ -14,4 +14,5 @@ mod foundation;
 mod jobs;
 mod redis_tools;
 mod security;
+mod sign_in;
 mod sources;

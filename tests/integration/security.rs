@@ -139,6 +139,14 @@ const REST: &[Call] = &[
         "{}",
         Needs::Write,
     ),
+    call("GET", "/admin/analytics/cache/sessions", "/admin/analytics/cache/sessions", "", Needs::Write),
+    call(
+        "DELETE",
+        "/admin/analytics/cache/sessions/{id}",
+        "/admin/analytics/cache/sessions/not-a-session",
+        "",
+        Needs::Write,
+    ),
 ];
 
 const RPC: &[Call] = &[
@@ -188,6 +196,8 @@ const RPC: &[Call] = &[
     call("POST", "/rpc/schedules/act", "/rpc/schedules/act", "id=s-none&action=run", Needs::Write),
     call("GET", "/rpc/jobs/settings", "/rpc/jobs/settings", "", Needs::Read),
     call("POST", "/rpc/jobs/settings/save", "/rpc/jobs/settings/save", "input[memoryPausePercent]=200", Needs::Write),
+    call("GET", "/rpc/auth/sessions", "/rpc/auth/sessions", "", Needs::Write),
+    call("POST", "/rpc/auth/sessions/revoke", "/rpc/auth/sessions/revoke", "id=not-a-session", Needs::Write),
 ];
 
 async fn send_call(app: &axum::Router, c: &Call, rest: bool, bearer: Option<&str>) -> Reply {
@@ -233,6 +243,15 @@ fn the_tables_cover_every_route_and_server_function() {
         rpc, registered,
         "tests/integration/security.rs server function table vs the registered server functions"
     );
+
+    // The guard's own table (what it checks before decoding) says the same as this one.
+    let guard: BTreeSet<(String, String)> = hearth::auth::guard::RPC_PERMISSIONS
+        .iter()
+        .map(|(path, needs)| (path.to_string(), format!("{needs:?}")))
+        .collect();
+    let ours: BTreeSet<(String, String)> =
+        RPC.iter().map(|c| (c.template.to_string(), format!("{:?}", c.needs))).collect();
+    assert_eq!(guard, ours, "src/auth/guard.rs RPC_PERMISSIONS vs this table");
 }
 
 #[tokio::test]

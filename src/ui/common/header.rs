@@ -13,21 +13,33 @@ const TABS: [(&str, &str, &str); 3] =
 
 #[component]
 pub fn Header() -> impl IntoView {
+    let embed = use_session().embed;
     let session = use_session().info;
     use_polling(Signal::derive(|| Some(10_000)), move || session.refetch());
     view! {
         <header class="top">
-            <div class="brand">
-                <span class="logo" aria-hidden="true">"◆"</span>
-                <h1>"Hearth"</h1>
-            </div>
+            // Embedded, the command center's page is the frame: no second brand inside it.
+            {(!embed).then(|| view! {
+                <div class="brand">
+                    <span class="logo" aria-hidden="true">"◆"</span>
+                    <h1>"Hearth"</h1>
+                </div>
+            })}
             <Transition fallback=|| view! { <span class="status">"…"</span> }>
                 {move || session.get().map(|s| match s {
                     Ok(s) => view! {
                         <div class="who">
                             <ConnectionStatus ok=s.redis_ok error=s.redis_error.clone()/>
-                            <span class="user" data-testid="current-user">{s.user.clone()}</span>
+                            <span class="user" data-testid="current-user" title=format!("{} (signed in by {})", s.user, s.method)>
+                                {s.user_name.clone().unwrap_or_else(|| s.user.clone())}
+                            </span>
                             {(!s.key_prefix.is_empty()).then(|| view! { <span class="prefix" title="HEARTH_KEY_PREFIX">{s.key_prefix.clone()}</span> })}
+                            // A plain form: works before hydration, and the server checks its origin.
+                            {s.can_sign_out.then(|| view! {
+                                <form method="post" action="/auth/logout" class="sign-out">
+                                    <button type="submit" data-testid="sign-out">"Sign out"</button>
+                                </form>
+                            })}
                         </div>
                     }.into_any(),
                     Err(e) if e.code == ErrorCode::Unauthorized => view! {

@@ -15,6 +15,8 @@ pub struct Session {
     /// The caller, Redis reachability and dev mode; read it inside a `<Transition>`.
     pub info: Resource<Result<SessionInfo, AppError>>,
     can_write: RwSignal<bool>,
+    /// The embed layout (no outer chrome), fixed for the session at hand-off.
+    pub embed: bool,
 }
 
 impl Session {
@@ -25,7 +27,8 @@ impl Session {
 }
 
 pub fn provide_session() -> Session {
-    let can_write = RwSignal::new(SharedValue::new(caller_can_write).into_inner());
+    let (write, embed) = SharedValue::new(caller_flags).into_inner();
+    let can_write = RwSignal::new(write);
     let info = Resource::new(|| (), |_| get_session());
     // Effects run only in the browser, after hydration: later changes cannot cause a mismatch.
     Effect::new(move |_| {
@@ -35,7 +38,7 @@ pub fn provide_session() -> Session {
             can_write.set(s.can_write);
         }
     });
-    let session = Session { info, can_write };
+    let session = Session { info, can_write, embed };
     provide_context(session);
     session
 }
@@ -44,20 +47,18 @@ pub fn use_session() -> Session {
     expect_context::<Session>()
 }
 
-/// On the server: whether the request's caller holds the write permission.
+/// On the server: whether the request's caller holds the write permission, and whether their
+/// session asked for the embed layout.
 #[cfg(feature = "ssr")]
-fn caller_can_write() -> bool {
-    let state = use_context::<crate::state::AppState>();
-    let parts = use_context::<http::request::Parts>();
-    match (state, parts) {
-        (Some(state), Some(parts)) => crate::auth::authenticate(&state, &parts)
-            .is_ok_and(|who| who.permissions.contains(&crate::model::Permission::Write)),
-        _ => false,
-    }
+fn caller_flags() -> (bool, bool) {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| crate::auth::principal_of(&parts).ok())
+        .map(|who| (who.permissions.contains(&crate::model::Permission::Write), who.embed))
+        .unwrap_or((false, false))
 }
 
 /// In the browser this only runs outside hydration, where the polled session decides.
 #[cfg(not(feature = "ssr"))]
-fn caller_can_write() -> bool {
-    false
+fn caller_flags() -> (bool, bool) {
+    (false, false)
 }

@@ -4,6 +4,7 @@
 
 mod jobs;
 mod schedules;
+mod sessions;
 mod settings;
 
 use leptos::prelude::*;
@@ -17,6 +18,7 @@ use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 use jobs::{ActiveJobs, RecentJobs};
 use schedules::Schedules;
+use sessions::SessionsPanel;
 use settings::GuardSettings;
 
 #[component]
@@ -41,6 +43,7 @@ pub fn WarmingPage() -> impl IntoView {
             </Transition>
             <Schedules sources/>
             <GuardSettings/>
+            <SessionsPanel/>
         </div>
     }
 }

@@ -1,0 +1,378 @@
+//! The one middleware every request passes: dev-mode narrowing (loopback peer, loopback Host, no
+//! proxy), authentication, cross-origin write refusal for ambient credentials, each server
+//! function's permission from [`RPC_PERMISSIONS`], and the response's CSP (with the page's
+//! script nonce), `Set-Cookie` for an ended session and HSTS behind https.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::jwt::{self, Purpose};
+use super::{AuthMethod, Principal, session};
+use crate::config::AuthMode;
+use crate::error::AppError;
+use crate::model::Permission;
+use crate::state::AppState;
+
+/// What a server function needs beyond being signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Any signed-in caller.
+    Login,
+    Read,
+    Write,
+}
+
+/// Every server function and what it needs; a path not listed here is refused before its
+/// arguments are read. `tests/integration/security.rs` checks this against the registered ones.
+pub const RPC_PERMISSIONS: &[(&str, Needs)] = &[
+    ("/rpc/session", Needs::Login),
+    ("/rpc/sources", Needs::Read),
+    ("/rpc/redis/overview", Needs::Read),
+    ("/rpc/redis/keys", Needs::Read),
+    ("/rpc/redis/inspect", Needs::Read),
+    ("/rpc/redis/key/ttl", Needs::Write),
+    ("/rpc/redis/key/delete", Needs::Write),
+    ("/rpc/redis/purge", Needs::Write),
+    ("/rpc/redis/purge/status", Needs::Read),
+    ("/rpc/redis/purge/abort", Needs::Write),
+    ("/rpc/redis/ttl", Needs::Write),
+    ("/rpc/cache/stats", Needs::Read),
+    ("/rpc/cache/trends", Needs::Read),
+    ("/rpc/cache/invalidate", Needs::Write),
+    ("/rpc/jobs/status", Needs::Read),
+    ("/rpc/jobs/warm", Needs::Write),
+    ("/rpc/jobs/control", Needs::Write),
+    ("/rpc/schedules/list", Needs::Read),
+    ("/rpc/schedules/save", Needs::Write),
+    ("/rpc/schedules/act", Needs::Write),
+    ("/rpc/jobs/settings", Needs::Read),
+    ("/rpc/jobs/settings/save", Needs::Write),
+    // Other people's sessions are a writer's business.
+    ("/rpc/auth/sessions", Needs::Write),
+    ("/rpc/auth/sessions/revoke", Needs::Write),
+];
+
+/// The per-request CSP nonce; the page render puts it on its inline scripts.
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    /// Probes, static assets and the sign-in endpoints: no caller needed.
+    Public,
+    Api,
+    Rpc,
+    /// `/auth/logout`: needs a caller, answers like a page.
+    SignOut,
+    Page,
+}
+
+fn area(path: &str) -> Area {
+    if path.starts_with("/api/") || path == "/api" {
+        Area::Api
+    } else if path.starts_with("/rpc/") {
+        Area::Rpc
+    } else if path == "/auth/logout" {
+        Area::SignOut
+    } else if matches!(path, "/healthz" | "/readyz" | "/favicon.ico" | "/auth/handoff" | "/auth/signed-out")
+        || path.starts_with("/pkg/")
+    {
+        Area::Public
+    } else {
+        Area::Page
+    }
+}
+
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let nonce = CspNonce(random_token(16));
+    let path = request.uri().path().to_string();
+    let area = area(&path);
+    let mut clear_cookie = false;
+    // Hearth speaks plain HTTP; https is real only at the proxy in front of it.
+    let https = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+
+    let outcome: Result<(), Refusal> = async {
+        if state.config.auth.mode == AuthMode::Dev && !matches!(path.as_str(), "/healthz" | "/readyz") {
+            dev_mode_allows(&state, &request).map_err(Refusal::Error)?;
+        }
+        if area == Area::Public {
+            return Ok(());
+        }
+        let who = match identify(&state, request.headers()).await.map_err(Refusal::Error)? {
+            Identified::Caller(who) => who,
+            Identified::SessionEnded => {
+                clear_cookie = true;
+                return Err(Refusal::SignedOut { ended: true });
+            }
+            Identified::Nobody => return Err(Refusal::SignedOut { ended: false }),
+        };
+        if who.method.is_ambient() && !is_safe(request.method()) {
+            same_origin(&state, request.headers()).map_err(Refusal::Error)?;
+        }
+        if area == Area::Rpc {
+            match RPC_PERMISSIONS.iter().find(|(p, _)| *p == path).map(|(_, needs)| *needs) {
+                None => return Err(Refusal::Error(AppError::not_found("no such server function"))),
+                Some(Needs::Login) => {}
+                Some(Needs::Read) => who.require(Permission::Read).map_err(Refusal::Error)?,
+                Some(Needs::Write) => who.require(Permission::Write).map_err(Refusal::Error)?,
+            }
+        }
+        request.extensions_mut().insert(who);
+        Ok(())
+    }
+    .await;
+
+    let mut response = match outcome {
+        Ok(()) => {
+            request.extensions_mut().insert(nonce.clone());
+            next.run(request).await
+        }
+        Err(Refusal::SignedOut { ended }) if area == Area::Page || area == Area::SignOut => {
+            signed_out_page(&state, ended, StatusCode::UNAUTHORIZED)
+        }
+        Err(Refusal::SignedOut { ended }) => {
+            let message = if ended {
+                "your session has ended: open Hearth again from the command center"
+            } else {
+                "sign in required: send Authorization: Bearer <token>, or open Hearth from the command center"
+            };
+            refuse(area, &path, AppError::unauthorized(message))
+        }
+        Err(Refusal::Error(e)) => refuse(area, &path, e),
+    };
+    let headers = response.headers_mut();
+    if clear_cookie {
+        headers.append(header::SET_COOKIE, session_cookie(&state, "", 0));
+    }
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&state, &nonce.0)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    if https && state.config.auth.mode != AuthMode::Dev {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    response
+}
+
+enum Refusal {
+    SignedOut { ended: bool },
+    Error(AppError),
+}
+
+fn refuse(area: Area, path: &str, e: AppError) -> Response {
+    match area {
+        Area::Rpc => e.into_server_fn_response(path),
+        _ => e.into_response(),
+    }
+}
+
+enum Identified {
+    Caller(Principal),
+    /// A Hearth session cookie whose session is gone.
+    SessionEnded,
+    Nobody,
+}
+
+/// Bearer first (an API client says exactly who it is), then Hearth's session, then the command
+/// center's cookie, then dev mode.
+async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Identified, AppError> {
+    let auth = &state.config.auth;
+    let key = match &auth.mode {
+        AuthMode::Dev => None,
+        AuthMode::Jwt(key) => Some(key),
+    };
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let Some(key) = key else {
+            // Dev mode: everyone is the dev admin; a token changes nothing.
+            return Ok(Identified::Caller(Principal::dev_admin()));
+        };
+        let token = bearer_token(value)?;
+        return Ok(Identified::Caller(jwt::verify(token, key, auth, Purpose::Access, AuthMethod::Bearer)?.principal));
+    }
+    let Some(key) = key else { return Ok(Identified::Caller(Principal::dev_admin())) };
+    if let Some(value) = cookie(headers, session::COOKIE) {
+        return Ok(match session::resume(state, value).await? {
+            Some(who) => Identified::Caller(who),
+            None => Identified::SessionEnded,
+        });
+    }
+    if let Some(name) = &auth.jwt_cookie
+        && let Some(token) = cookie(headers, name)
+    {
+        return Ok(Identified::Caller(jwt::verify(token, key, auth, Purpose::Access, AuthMethod::Cookie)?.principal));
+    }
+    Ok(Identified::Nobody)
+}
+
+fn bearer_token(value: &HeaderValue) -> Result<&str, AppError> {
+    let value = value.to_str().map_err(|_| AppError::unauthorized("the Authorization header is not readable text"))?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AppError::unauthorized("the Authorization header must be `Bearer <token>`"));
+    }
+    Ok(token.trim())
+}
+
+/// The value of cookie `name` from the `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+/// The `Set-Cookie` value of Hearth's session cookie (`max_age` 0 clears it).
+pub fn session_cookie(state: &AppState, value: &str, max_age_secs: u64) -> HeaderValue {
+    // Secure everywhere: browsers treat http://localhost and 127.0.0.1 as secure contexts.
+    let site = if state.config.auth.embed { "SameSite=None; Partitioned" } else { "SameSite=Lax" };
+    let text = format!("{}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; Secure; {site}", session::COOKIE);
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("hearth_session=; Max-Age=0"))
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A state-changing request with ambient credentials must come from Hearth's own pages: by
+/// `Sec-Fetch-Site` where the browser sends it, else by `Origin` against the `Host` it was sent
+/// to (or a trusted origin). Neither header means no browser made it cross-origin (the approach
+/// of Go's `http.CrossOriginProtection`).
+fn same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let refused = || {
+        AppError::forbidden(
+            "cross-origin request refused: changes can only be made from Hearth's own pages (or with a bearer token)",
+        )
+    };
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if let Some(o) = origin
+        && state.config.auth.trusted_origins.iter().any(|t| t == o)
+    {
+        return Ok(());
+    }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return if matches!(site, "same-origin" | "none") { Ok(()) } else { Err(refused()) };
+    }
+    let Some(origin) = origin else { return Ok(()) };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) { Ok(()) } else { Err(refused()) }
+}
+
+/// Dev mode has no login, so it answers only a browser on this machine talking to it directly:
+/// a loopback peer, a loopback `Host` for the bound port (no DNS rebinding), no proxy headers.
+fn dev_mode_allows(state: &AppState, request: &Request) -> Result<(), AppError> {
+    let refused = |why: &str| AppError::forbidden(format!("development mode refuses this request: {why}"));
+    for h in ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "via"] {
+        if request.headers().contains_key(h) {
+            return Err(refused(&format!("it came through a proxy (`{h}`); use HEARTH_AUTH_MODE=jwt behind one")));
+        }
+    }
+    match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) if peer.ip().is_loopback() || is_mapped_loopback(peer) => {}
+        Some(ConnectInfo(peer)) => return Err(refused(&format!("{} is not a loopback address", peer.ip()))),
+        None => return Err(refused("the peer address is unknown")),
+    }
+    let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let port = state.config.bind.port();
+    let allowed =
+        ["localhost", "127.0.0.1", "[::1]"].iter().any(|name| host.eq_ignore_ascii_case(&format!("{name}:{port}")))
+            || (port == 80 && ["localhost", "127.0.0.1", "[::1]"].iter().any(|name| host.eq_ignore_ascii_case(name)));
+    if !allowed {
+        return Err(refused(&format!("Host `{host}` is not this machine's loopback address on port {port}")));
+    }
+    Ok(())
+}
+
+fn is_mapped_loopback(peer: &SocketAddr) -> bool {
+    match peer.ip() {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        std::net::IpAddr::V4(_) => false,
+    }
+}
+
+/// Scripts only from Hearth (its WASM, the inline hydration script by nonce), nothing embedded
+/// from elsewhere, and framed only where `HEARTH_FRAME_ANCESTORS` says.
+fn content_security_policy(state: &AppState, nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+         frame-ancestors {}",
+        state.config.frame_ancestors
+    )
+}
+
+/// Random hex of `bytes` bytes.
+pub fn random_token(bytes: usize) -> String {
+    (0..bytes).map(|_| format!("{:02x}", rand::random::<u8>())).collect()
+}
+
+/// The page a browser sees without a session: what happened and where to go.
+pub fn signed_out_page(state: &AppState, ended: bool, status: StatusCode) -> Response {
+    let headline = if ended { "Your session has ended" } else { "Sign in through the command center" };
+    let detail = if ended {
+        "Hearth signed you out (the session expired, was revoked, or you signed out). Open Hearth again from the command center."
+    } else {
+        "Hearth has no sign-in form of its own: open it from the command center's admin page, which signs you in."
+    };
+    let link = match &state.config.auth.login_url {
+        Some(url) => format!(r#"<p><a class="button" href="{}">Open the command center</a></p>"#, html_escape(url)),
+        None => String::new(),
+    };
+    page(status, headline, detail, &link)
+}
+
+/// A small standalone HTML page (no scripts) for sign-in outcomes.
+pub fn page(status: StatusCode, headline: &str, detail: &str, extra_html: &str) -> Response {
+    let body = format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Hearth: {h}</title><link rel="stylesheet" href="/pkg/hearth.css"></head><body><main class="signed-out" data-testid="signed-out"><section class="card"><h1>{h}</h1><p>{d}</p>{extra_html}</section></main></body></html>"#,
+        h = html_escape(headline),
+        d = html_escape(detail),
+    );
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+pub fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas_put_sign_in_and_assets_outside_authentication() {
+        assert_eq!(area("/auth/handoff"), Area::Public);
+        assert_eq!(area("/pkg/hearth.wasm"), Area::Public);
+        assert_eq!(area("/auth/logout"), Area::SignOut);
+        assert_eq!(area("/rpc/jobs/warm"), Area::Rpc);
+        assert_eq!(area("/api/admin/redis/stats"), Area::Api);
+        assert_eq!(area("/warming"), Area::Page);
+        assert_eq!(area("/pkgx"), Area::Page);
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=1; hearth_session_x=2"));
+        h.append(header::COOKIE, HeaderValue::from_static("hearth_session=abc"));
+        assert_eq!(cookie(&h, "hearth_session"), Some("abc"));
+        assert_eq!(cookie(&h, "a"), Some("1"));
+        assert_eq!(cookie(&h, "b"), None);
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(html_escape(r#"<a href="x">'&'"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;");
+    }
+}

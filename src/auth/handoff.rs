@@ -1,0 +1,108 @@
+//! Signing in and out in a browser. The command center POSTs a short-lived, single-use token
+//! (form field `token`) to `/auth/handoff`, usually into an iframe; Hearth answers with a session
+//! cookie and a 303 to the console. The token never appears in a URL.
+
+use axum::Form;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::guard::{page, session_cookie, signed_out_page};
+use super::jwt::{self, Purpose};
+use super::{AuthMethod, session};
+use crate::config::AuthMode;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct HandoffForm {
+    #[serde(default)]
+    token: String,
+    /// `1` for the embed layout (the console inside the command center's page).
+    #[serde(default)]
+    embed: Option<String>,
+}
+
+fn refused(status: StatusCode, why: &str) -> Response {
+    page(status, "Hearth could not sign you in", &format!("{why}. Open Hearth again from the command center."), "")
+}
+
+/// Exchanges a hand-off token for a session; anyone may call it, the token is the proof.
+pub async fn handoff(State(state): State<AppState>, request: Request) -> Response {
+    let AuthMode::Jwt(key) = &state.config.auth.mode else {
+        return refused(
+            StatusCode::NOT_FOUND,
+            "Hand-off sign-in needs HEARTH_AUTH_MODE=jwt; development mode has no login",
+        );
+    };
+    let client = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(160).collect::<String>());
+    let form = match Form::<HandoffForm>::from_request(request, &state).await {
+        Ok(Form(f)) => f,
+        Err(e) => {
+            return refused(StatusCode::BAD_REQUEST, &format!("The sign-in form was unreadable ({})", e.body_text()));
+        }
+    };
+    if form.token.is_empty() {
+        return refused(StatusCode::BAD_REQUEST, "The sign-in form carried no token");
+    }
+    let verified = match jwt::verify(&form.token, key, &state.config.auth, Purpose::Handoff, AuthMethod::Session) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::info!(reason = %e.message, "hand-off refused");
+            return refused(StatusCode::UNAUTHORIZED, &capitalize(&e.message));
+        }
+    };
+    let Some(jti) = verified.jti.as_deref() else {
+        return refused(StatusCode::UNAUTHORIZED, "The token lacks `jti`");
+    };
+    match session::claim_jti(&state, jti, verified.exp).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(user = %verified.principal.id, "hand-off token replayed");
+            return refused(StatusCode::UNAUTHORIZED, "This sign-in token was used already");
+        }
+        Err(e) => return refused(StatusCode::SERVICE_UNAVAILABLE, &format!("Sign-in is unavailable: {}", e.message)),
+    }
+    let embed = form.embed.as_deref() == Some("1");
+    let value = match session::create(&state, &verified.principal, embed, client).await {
+        Ok(v) => v,
+        Err(e) => return refused(StatusCode::SERVICE_UNAVAILABLE, &format!("Sign-in is unavailable: {}", e.message)),
+    };
+    tracing::info!(user = %verified.principal.id, embed, "signed in by hand-off");
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_static("/"))]).into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session_cookie(&state, &value, state.config.auth.session_max_secs));
+    response
+}
+
+/// Ends the caller's Hearth session (the guard checked it comes from Hearth's own page).
+pub async fn logout(State(state): State<AppState>, request: Request) -> Response {
+    let who = request.extensions().get::<super::Principal>().cloned();
+    if let Some(digest) = who.as_ref().and_then(|w| w.session.clone())
+        && let Err(e) = session::delete(&state, &digest).await
+    {
+        return e.into_response();
+    }
+    if let Some(who) = &who {
+        tracing::info!(user = %who.id, "signed out");
+    }
+    let mut response =
+        (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_static("/auth/signed-out"))]).into_response();
+    response.headers_mut().append(header::SET_COOKIE, session_cookie(&state, "", 0));
+    response
+}
+
+/// Where Sign out lands.
+pub async fn signed_out(State(state): State<AppState>) -> Response {
+    signed_out_page(&state, true, StatusCode::OK)
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}

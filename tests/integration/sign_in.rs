@@ -1,0 +1,394 @@
+//! Sign-in in a browser and the guard around it: tokens refused for every reason the command
+//! center's tokens can be wrong, hand-off into a session (single use, idle end, revocation, sign
+//! out), the command center's cookie, cross-origin writes refused with nothing changed, dev mode
+//! narrowed to this machine, and bodies bounded before decoding.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const STATS: &str = "/api/admin/analytics/cache/stats";
+const ADMIN: &[&str] = &["settings:read:all", "settings:write:all"];
+
+fn bearer_get(uri: &str, token: &str) -> Request<Body> {
+    Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()
+}
+
+fn handoff_request(token: &str, embed: bool) -> Request<Body> {
+    let body = format!("token={token}{}", if embed { "&embed=1" } else { "" });
+    Request::post("/auth/handoff")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://command-center.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// Hands `token` off and returns the session cookie (`name=value`) and the whole Set-Cookie.
+async fn sign_in(app: &axum::Router, token: &str, embed: bool) -> (String, String) {
+    let r = send(app, handoff_request(token, embed)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.headers["location"], "/");
+    let set_cookie = r.headers["set-cookie"].to_str().unwrap().to_string();
+    let pair = set_cookie.split(';').next().unwrap().to_string();
+    assert!(pair.starts_with("hearth_session=") && pair.len() > 40, "{set_cookie}");
+    (pair, set_cookie)
+}
+
+fn with_cookie(method: &str, uri: &str, cookie: &str, site: Option<&str>, form: &str) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri).header("cookie", cookie);
+    if let Some(site) = site {
+        b = b.header("sec-fetch-site", site);
+    }
+    if !form.is_empty() {
+        b = b.header("content-type", "application/x-www-form-urlencoded");
+    }
+    b.body(Body::from(form.to_string())).unwrap()
+}
+
+#[tokio::test]
+async fn tokens_are_refused_for_every_way_they_can_be_wrong() {
+    let state = jwt_state("tokens");
+    let app = hearth::server::router(state.clone());
+    let now = chrono::Utc::now().timestamp();
+    let good = claims("admin", ADMIN, 600);
+    assert_eq!(send(&app, bearer_get(STATS, &sign(SECRET, &good))).await.status, StatusCode::OK);
+
+    let mut cases: Vec<(&str, String)> = Vec::new();
+    let mut edit = |what: &'static str, f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut c = good.clone();
+        f(&mut c);
+        cases.push((what, sign(SECRET, &c)));
+    };
+    edit("missing sub", &|c| {
+        c.remove("sub");
+    });
+    edit("wrong aud", &|c| {
+        c.insert("aud".into(), json!("another-service"));
+    });
+    edit("missing aud", &|c| {
+        c.remove("aud");
+    });
+    edit("wrong iss", &|c| {
+        c.insert("iss".into(), json!("someone-else"));
+    });
+    edit("future nbf", &|c| {
+        c.insert("nbf".into(), json!(now + 3600));
+    });
+    edit("over-long lifetime", &|c| {
+        c.insert("exp".into(), json!(now + 400 * 86_400));
+    });
+    edit("over-long lifetime without iat", &|c| {
+        c.remove("iat");
+        c.insert("exp".into(), json!(now + 400 * 86_400));
+    });
+    edit("issued in the future", &|c| {
+        c.insert("iat".into(), json!(now + 3600));
+    });
+    let other_alg = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
+        &good,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    cases.push(("HS384", other_alg));
+    let b64 = |v: &Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    cases.push((
+        "alg none",
+        format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&Value::Object(good.clone()))),
+    ));
+    let mut typ = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    typ.typ = Some("at+refresh".into());
+    cases.push((
+        "wrong typ",
+        jsonwebtoken::encode(&typ, &good, &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes())).unwrap(),
+    ));
+
+    for (what, token) in cases {
+        let r = send(&app, bearer_get(STATS, &token)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.text);
+        assert!(r.body["error"].as_str().unwrap().starts_with("invalid token"), "{what}: {}", r.text);
+    }
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn rs256_tokens_verify_with_the_public_key_and_hs256_forgeries_with_it_fail() {
+    let public = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rs256-test-public.pem");
+    let state = state_with(
+        "rs256",
+        &[
+            ("HEARTH_AUTH_MODE", "jwt"),
+            ("HEARTH_JWT_PUBLIC_KEY_FILE", public),
+            ("HEARTH_JWT_ISSUER", ISSUER),
+            ("HEARTH_JWT_AUDIENCE", AUDIENCE),
+        ],
+    );
+    let app = hearth::server::router(state.clone());
+    let private = include_bytes!("../fixtures/rs256-test-private.pem");
+    let good = claims("admin", ADMIN, 600);
+    let rs = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &good,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(private).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(send(&app, bearer_get(STATS, &rs)).await.status, StatusCode::OK);
+    // The classic confusion: HS256 "signed" with the public key as the secret.
+    let confused = sign(&String::from_utf8(std::fs::read(public).unwrap()).unwrap(), &good);
+    let r = send(&app, bearer_get(STATS, &confused)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert_eq!(
+        send(&app, bearer_get(STATS, &token(SECRET, "admin", ADMIN, 600))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn a_hand_off_opens_a_session_once_and_sign_out_ends_it() {
+    let state = jwt_state("handoff");
+    let app = hearth::server::router(state.clone());
+    let handoff = handoff_token("ada", ADMIN);
+    let (cookie, set_cookie) = sign_in(&app, &handoff, false).await;
+    for part in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(set_cookie.contains(part), "{set_cookie} lacks {part}");
+    }
+    assert!(!set_cookie.contains("Partitioned"), "{set_cookie}");
+
+    // The session works for pages, REST and server functions.
+    let page = send(&app, with_cookie("GET", "/warming", &cookie, None, "")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("data-testid=\"sign-out\""), "the console offers Sign out");
+    assert_eq!(send(&app, with_cookie("GET", STATS, &cookie, None, "")).await.status, StatusCode::OK);
+    let who = send(&app, with_cookie("GET", "/rpc/session", &cookie, None, "")).await;
+    assert_eq!(who.body["user"], "ada", "{}", who.text);
+    assert_eq!(who.body["method"], "session");
+    assert_eq!(who.body["embed"], false);
+
+    // The same token cannot be handed off twice.
+    let replay = send(&app, handoff_request(&handoff, false)).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    assert!(replay.text.contains("used already"), "{}", replay.text);
+    assert!(replay.headers.get("set-cookie").is_none());
+
+    // Sign out from another site is refused; from Hearth's page it ends the session.
+    let forged = send(&app, with_cookie("POST", "/auth/logout", &cookie, Some("cross-site"), "")).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(send(&app, with_cookie("GET", STATS, &cookie, None, "")).await.status, StatusCode::OK);
+    let out = send(&app, with_cookie("POST", "/auth/logout", &cookie, Some("same-origin"), "")).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.headers["location"], "/auth/signed-out");
+    assert!(out.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let after = send(&app, with_cookie("GET", "/", &cookie, None, "")).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    assert!(after.text.contains("Your session has ended"), "{}", after.text);
+    assert!(after.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "the dead cookie is cleared");
+    let api = send(&app, with_cookie("GET", STATS, &cookie, None, "")).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert!(api.body["error"].as_str().unwrap().contains("session has ended"), "{}", api.text);
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn hand_off_tokens_must_be_short_lived_single_use_and_for_hearth() {
+    let state = jwt_state_with("handoff-rules", &[("HEARTH_HANDOFF_MAX_LIFETIME_SECS", "120")]);
+    let app = hearth::server::router(state.clone());
+    let mut long = claims("ada", ADMIN, 600);
+    long.insert("jti".into(), json!("long-lived"));
+    let mut no_jti = claims("ada", ADMIN, 60);
+    no_jti.remove("jti");
+    let mut wrong_aud = claims("ada", ADMIN, 60);
+    wrong_aud.insert("jti".into(), json!("aud"));
+    wrong_aud.insert("aud".into(), json!("billing"));
+    for (what, c) in [("10 min lifetime", long), ("no jti", no_jti), ("wrong aud", wrong_aud)] {
+        let r = send(&app, handoff_request(&sign(SECRET, &c), false)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.text);
+        assert!(r.text.contains("could not sign you in"), "{what}: a page, not JSON: {}", r.text);
+        assert!(r.headers.get("set-cookie").is_none(), "{what}");
+    }
+    let empty = send(&app, handoff_request("", false)).await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn idle_and_revoked_sessions_end_and_writers_can_list_them() {
+    let state = jwt_state_with("sessions", &[("HEARTH_EMBED", "on")]);
+    let app = hearth::server::router(state.clone());
+    let (cookie, set_cookie) = sign_in(&app, &handoff_token("ada", ADMIN), true).await;
+    for part in ["SameSite=None", "Secure", "Partitioned", "HttpOnly"] {
+        assert!(set_cookie.contains(part), "embedded cookie {set_cookie} lacks {part}");
+    }
+    let who = send(&app, with_cookie("GET", "/rpc/session", &cookie, None, "")).await;
+    assert_eq!(who.body["embed"], true, "{}", who.text);
+    let page = send(&app, with_cookie("GET", "/", &cookie, None, "")).await;
+    assert!(page.text.contains("data-layout=\"embed\""), "the embed layout is kept for the session");
+
+    let (other, _) = sign_in(&app, &handoff_token("grace", &["settings:read:all"]), false).await;
+    let admin = token(SECRET, "admin", ADMIN, 600);
+    let list = get(&app, "/api/admin/analytics/cache/sessions", Some(&admin)).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let sessions = list.body["data"]["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2, "{}", list.text);
+    let grace = sessions.iter().find(|s| s["user"] == "grace").expect("grace is listed");
+    assert_eq!(grace["canWrite"], false);
+    // A reader may not see or end other people's sessions.
+    let r = send(&app, with_cookie("GET", "/rpc/auth/sessions", &other, None, "")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
+    // Revoked by a writer (the console's own server function): grace is signed out.
+    let id = grace["id"].as_str().unwrap();
+    let r =
+        send(&app, with_cookie("POST", "/rpc/auth/sessions/revoke", &cookie, Some("same-origin"), &format!("id={id}")))
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(send(&app, with_cookie("GET", STATS, &other, None, "")).await.status, StatusCode::UNAUTHORIZED);
+    let again = send(
+        &app,
+        Request::delete(format!("/api/admin/analytics/cache/sessions/{id}"))
+            .header("authorization", format!("Bearer {admin}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text);
+
+    // Idle too long: the key's TTL runs out and the cookie opens nothing.
+    let digest = hearth::auth::session::sha256_hex(cookie.trim_start_matches("hearth_session="));
+    let mut redis = raw_redis().await;
+    let _: () = redis::cmd("PEXPIRE").arg(state.keys.session(&digest)).arg(1).query_async(&mut redis).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let r = send(&app, with_cookie("GET", "/warming", &cookie, None, "")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text.contains("Your session has ended"));
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn the_command_centers_cookie_signs_in_like_a_bearer_token() {
+    let state = jwt_state_with("cc-cookie", &[("HEARTH_JWT_COOKIE", "access-token")]);
+    let app = hearth::server::router(state.clone());
+    let jwt = token(SECRET, "ada", ADMIN, 900);
+    let r = send(&app, with_cookie("GET", STATS, &format!("theme=dark; access-token={jwt}"), None, "")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let page = send(&app, with_cookie("GET", "/", &format!("access-token={jwt}"), None, "")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let forged = token("another-secret-0123456789abcdef0123", "ada", ADMIN, 900);
+    let r = send(&app, with_cookie("GET", STATS, &format!("access-token={forged}"), None, "")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Without any credential a page explains where to sign in instead of a raw 401.
+    let r = get(&app, "/redis", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text.contains("data-testid=\"signed-out\""), "{}", r.text);
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn cross_origin_writes_with_a_cookie_or_in_dev_mode_change_nothing() {
+    let jwt = jwt_state("csrf");
+    let dev = state_with("csrf-dev", &[]);
+    let mut redis = raw_redis().await;
+    let (cookie, _) = sign_in(&hearth::server::router(jwt.clone()), &handoff_token("ada", ADMIN), false).await;
+    for (state, cookie) in [(&jwt, cookie.as_str()), (&dev, "")] {
+        let app = hearth::server::router(state.clone());
+        let victim = state.keys.key("victim");
+        let _: () = redis::cmd("SET").arg(&victim).arg("keep me").query_async(&mut redis).await.unwrap();
+        let forged = [
+            with_cookie("POST", "/rpc/redis/key/delete", cookie, Some("cross-site"), "key=victim"),
+            with_cookie("POST", "/rpc/redis/key/delete", cookie, Some("same-site"), "key=victim"),
+            Request::post("/rpc/redis/key/delete")
+                .header("cookie", cookie)
+                .header("origin", "http://evil.example")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from("key=victim"))
+                .unwrap(),
+            Request::post("/api/admin/redis/key/delete")
+                .header("cookie", cookie)
+                .header("sec-fetch-site", "cross-site")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"key":"victim"}"#))
+                .unwrap(),
+        ];
+        for request in forged {
+            let what = format!("{} {}", state.config.auth.mode_name(), request.uri());
+            let r = send(&app, request).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}: {}", r.text);
+            assert!(r.text.contains("cross-origin request refused"), "{what}: {}", r.text);
+            let still: Option<String> = redis::cmd("GET").arg(&victim).query_async(&mut redis).await.unwrap();
+            assert_eq!(still.as_deref(), Some("keep me"), "{what} changed the key");
+        }
+        // The same request from Hearth's own page goes through.
+        let r =
+            send(&app, with_cookie("POST", "/rpc/redis/key/delete", cookie, Some("same-origin"), "key=victim")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let gone: Option<String> = redis::cmd("GET").arg(&victim).query_async(&mut redis).await.unwrap();
+        assert_eq!(gone, None);
+        cleanup(state).await;
+    }
+    // Bearer callers are not browsers' ambient credentials: no origin check.
+    let app = hearth::server::router(jwt.clone());
+    let admin = token(SECRET, "admin", ADMIN, 600);
+    let r = send(
+        &app,
+        Request::post("/api/admin/redis/key/delete")
+            .header("authorization", format!("Bearer {admin}"))
+            .header("sec-fetch-site", "cross-site")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"key":"victim"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_ne!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    cleanup(&jwt).await;
+}
+
+#[tokio::test]
+async fn dev_mode_answers_only_this_machine_talking_directly() {
+    let state = state_with("dev-narrow", &[]);
+    let app = hearth::server::router(state.clone());
+    let ok = send(&app, Request::get(STATS).header("host", "localhost:3000").body(Body::empty()).unwrap()).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    let refused = [
+        ("rebinding", Request::get(STATS).header("host", "evil.example:3000").body(Body::empty()).unwrap()),
+        ("other port", Request::get(STATS).header("host", "127.0.0.1:8080").body(Body::empty()).unwrap()),
+        ("proxy", Request::get(STATS).header("x-forwarded-for", "203.0.113.9").body(Body::empty()).unwrap()),
+        ("forwarded", Request::get("/").header("forwarded", "for=203.0.113.9").body(Body::empty()).unwrap()),
+        ("via", Request::get("/").header("via", "1.1 proxy").body(Body::empty()).unwrap()),
+        ("remote peer", {
+            let mut r = Request::get(STATS).body(Body::empty()).unwrap();
+            r.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from(([10, 0, 0, 5], 4000))));
+            r
+        }),
+    ];
+    for (what, request) in refused {
+        let r = send(&app, request).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}: {}", r.text);
+        assert!(r.text.contains("development mode refuses"), "{what}: {}", r.text);
+    }
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_before_decoding() {
+    let state = state_with("body-limit", &[]);
+    let app = hearth::server::router(state.clone());
+    let big = format!("request[pattern]={}&request[preview]=true", "x".repeat(100 * 1024));
+    let r = send(
+        &app,
+        Request::post("/rpc/redis/purge")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-length", big.len())
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(big))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    cleanup(&state).await;
+}
