@@ -5,6 +5,19 @@ import { defineConfig } from '@playwright/test';
 const port = Number(process.env.HEARTH_E2E_PORT ?? 3107);
 // A second Hearth whose Redis the outage test stops and starts (see tests/outage.spec.ts).
 export const outagePort = port + 1;
+// Development mode (no login), for its smoke test beside the signed-in suite.
+export const devPort = port + 2;
+// Signed in by hand-off inside a cross-site iframe (HEARTH_EMBED=on).
+export const embedPort = port + 3;
+// The "command center": pages served from localhost (another site than 127.0.0.1). The first
+// port is allowed to frame Hearth, the second is not.
+export const sitePort = port + 4;
+export const foreignSitePort = port + 5;
+export const jwt = {
+  secret: 'e2e-secret-0123456789abcdef0123456789',
+  issuer: 'command-center',
+  audience: 'hearth',
+};
 // The release build by default: it is what `make run` serves (see .ci/test).
 const bin = process.env.HEARTH_E2E_BIN ?? 'target/release/hearth';
 export const outageRedisPort = Number(process.env.HEARTH_E2E_OUTAGE_REDIS_PORT ?? 16_479);
@@ -37,6 +50,7 @@ export default defineConfig({
     },
   },
   webServer: [{
+    // The suite's Hearth: `jwt` mode, as in production; each test signs in by hand-off.
     command: `${bin} serve`,
     cwd: '..',
     url: `http://127.0.0.1:${port}/healthz`,
@@ -50,6 +64,43 @@ export default defineConfig({
       HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
       HEARTH_DATA_DIR: 'target/e2e-data',
       HEARTH_LOG: 'warn',
+      HEARTH_AUTH_MODE: 'jwt',
+      HEARTH_JWT_SECRET: jwt.secret,
+      HEARTH_JWT_ISSUER: jwt.issuer,
+      HEARTH_JWT_AUDIENCE: jwt.audience,
+      HEARTH_LOGIN_URL: `http://localhost:${sitePort}/`,
+    },
+  }, {
+    command: `${bin} serve`,
+    cwd: '..',
+    url: `http://127.0.0.1:${devPort}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    env: {
+      HEARTH_BIND: `127.0.0.1:${devPort}`,
+      HEARTH_KEY_PREFIX: `${prefix}dev:`,
+      HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      HEARTH_DATA_DIR: 'target/e2e-data',
+      HEARTH_LOG: 'warn',
+    },
+  }, {
+    command: `${bin} serve`,
+    cwd: '..',
+    url: `http://127.0.0.1:${embedPort}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    env: {
+      HEARTH_BIND: `127.0.0.1:${embedPort}`,
+      HEARTH_KEY_PREFIX: `${prefix}embed:`,
+      HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      HEARTH_DATA_DIR: 'target/e2e-data',
+      HEARTH_LOG: 'warn',
+      HEARTH_AUTH_MODE: 'jwt',
+      HEARTH_JWT_SECRET: jwt.secret,
+      HEARTH_JWT_ISSUER: jwt.issuer,
+      HEARTH_JWT_AUDIENCE: jwt.audience,
+      HEARTH_EMBED: 'on',
+      HEARTH_FRAME_ANCESTORS: `http://localhost:${sitePort}`,
     },
   }, {
     command: `${bin} serve`,

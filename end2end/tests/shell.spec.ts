@@ -1,18 +1,21 @@
 // The shell: server rendering, hydration, the live Redis overview, keyboard tabs, dev banner.
 import { test, expect } from './fixtures';
+import { bearer, signIn } from './auth';
 import * as fs from 'node:fs';
 
 const shots = 'output/screenshots';
 
 test.beforeAll(() => fs.mkdirSync(shots, { recursive: true }));
 
-test('pages are rendered on the server before any script runs', async ({ browser, request }) => {
-  const html = await (await request.get('/redis')).text();
+test('pages are rendered on the server before any script runs', async ({ browser, request, baseURL }) => {
+  const html = await (await request.get('/redis', { headers: bearer() })).text();
   for (const tab of ['tab-cache', 'tab-warming', 'tab-redis']) {
     expect(html).toContain(`data-testid="${tab}"`);
   }
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
+  // The hand-off form works without scripts too.
+  await signIn(page, baseURL!);
   await page.goto('/redis');
   await expect(page.getByTestId('tab-redis')).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('overview-version')).not.toBeEmpty();
@@ -69,18 +72,19 @@ test('tabs work from the keyboard', async ({ page }) => {
   await page.screenshot({ path: `${shots}/cache.png`, fullPage: true });
 });
 
-test('development mode says so on screen', async ({ page }) => {
+test('the header says who is signed in, with no development banner', async ({ page }) => {
   await page.goto('/');
-  await expect(page.getByTestId('dev-banner')).toBeVisible();
-  await expect(page.getByTestId('dev-banner')).toContainText('Development mode, no login');
+  await expect(page.getByTestId('current-user')).toHaveText('Ada Admin');
+  await expect(page.getByTestId('sign-out')).toBeVisible();
   await expect(page.getByTestId('connection-status')).toHaveText(/Redis connected/);
+  await expect(page.getByTestId('dev-banner')).toHaveCount(0);
 });
 
 // Each tab opened directly (not reached by a client-side link) must hydrate cleanly and offer the
 // admin's write actions at once: the server drew them, and hydration has to agree with it.
 for (const [path, testId] of [['/', 'warm-all'], ['/warming', 'warm-start'], ['/redis', 'purge-preview']]) {
   test(`${path} opened directly hydrates and offers the write actions`, async ({ page, request }) => {
-    const html = await (await request.get(path)).text();
+    const html = await (await request.get(path, { headers: bearer() })).text();
     expect(html, 'the server draws the write action').toContain(`data-testid="${testId}"`);
     await page.goto(path);
     await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);

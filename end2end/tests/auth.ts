@@ -1,0 +1,62 @@
+// Signing in the way the command center does it: a hand-off token minted with the shared secret
+// and POSTed as a form, so the browser holds a real Hearth session; and a tiny "command center"
+// site on localhost (another site than 127.0.0.1) for the embed and cross-origin tests.
+import { createHmac, randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import type { Page } from '@playwright/test';
+import { jwt } from '../playwright.config';
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+function sign(claims: object): string {
+  const head = b64({ alg: 'HS256', typ: 'JWT' });
+  const body = b64(claims);
+  const signature = createHmac('sha256', jwt.secret).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${signature}`;
+}
+
+const admin = { sub: 'ada', name: 'Ada Admin', permissions: ['settings:read:all', 'settings:write:all'] };
+
+/** A single-use hand-off token, valid for a minute. */
+export function handoffToken(who: object = admin): string {
+  const now = Math.floor(Date.now() / 1000);
+  return sign({ ...who, iss: jwt.issuer, aud: jwt.audience, iat: now, exp: now + 60, jti: randomUUID() });
+}
+
+/** An access token for `Authorization: Bearer`. */
+export function bearer(): { authorization: string } {
+  const now = Math.floor(Date.now() / 1000);
+  return { authorization: `Bearer ${sign({ ...admin, iss: jwt.issuer, aud: jwt.audience, iat: now, exp: now + 600 })}` };
+}
+
+/** Signs `page` in at `base` by submitting the hand-off form (works with scripts off too). */
+export async function signIn(page: Page, base: string) {
+  await page.goto('about:blank');
+  await page.setContent(
+    `<form method="post" action="${base}/auth/handoff"><input type="hidden" name="token" value="${handoffToken()}">` +
+      `<button id="open-hearth" type="submit">Open Hearth</button></form>`,
+  );
+  await Promise.all([page.waitForURL(`${base}/`), page.click('#open-hearth')]);
+}
+
+/** Serves `pages` (path → HTML) on localhost:`port` until `close()`. */
+export async function site(port: number, pages: Map<string, string>): Promise<{ close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const html = pages.get((req.url ?? '/').split('?')[0]);
+    res.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(html ?? 'not found');
+  });
+  await new Promise<void>((resolve) => server.listen(port, 'localhost', resolve));
+  return { close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A page that immediately POSTs `fields` to `action` (into `target` when given). */
+export function autoPost(action: string, fields: Record<string, string>, target?: string): string {
+  const inputs = Object.entries(fields)
+    .map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`)
+    .join('');
+  const frame = target ? `<iframe name="${target}" title="${target}" style="width:900px;height:760px;border:1px solid #ccc"></iframe>` : '';
+  return `<!DOCTYPE html><html><head><title>Command center</title></head><body><h1>Command center</h1>${frame}` +
+    `<form id="f" method="post" action="${action}"${target ? ` target="${target}"` : ''}>${inputs}</form>` +
+    `<script>document.getElementById('f').submit()</script></body></html>`;
+}
