@@ -13,6 +13,8 @@ export const embedPort = port + 3;
 // port is allowed to frame Hearth, the second is not.
 export const sitePort = port + 4;
 export const foreignSitePort = port + 5;
+// Under HEARTH_BASE_PATH=/hearth, signed in by the command center's own cookie.
+export const basePathPort = port + 6;
 export const jwt = {
   secret: 'e2e-secret-0123456789abcdef0123456789',
   issuer: 'command-center',
@@ -82,6 +84,25 @@ export default defineConfig({
       HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
       HEARTH_DATA_DIR: 'target/e2e-data',
       HEARTH_LOG: 'warn',
+    },
+  }, {
+    command: `${bin} serve`,
+    cwd: '..',
+    url: `http://127.0.0.1:${basePathPort}/hearth/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    env: {
+      HEARTH_BIND: `127.0.0.1:${basePathPort}`,
+      HEARTH_KEY_PREFIX: `${prefix}base:`,
+      HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      HEARTH_DATA_DIR: 'target/e2e-data',
+      HEARTH_LOG: 'warn',
+      HEARTH_AUTH_MODE: 'jwt',
+      HEARTH_JWT_SECRET: jwt.secret,
+      HEARTH_JWT_ISSUER: jwt.issuer,
+      HEARTH_JWT_AUDIENCE: jwt.audience,
+      HEARTH_JWT_COOKIE: 'access-token',
+      HEARTH_BASE_PATH: '/hearth',
     },
   }, {
     command: `${bin} serve`,

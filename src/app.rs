@@ -14,15 +14,48 @@ use crate::ui::dashboard::DashboardPage;
 use crate::ui::redis::RedisPage;
 use crate::ui::warming::WarmingPage;
 
+/// Where Hearth is served under its host: `""` or e.g. `/hearth` (`HEARTH_BASE_PATH`). Links, the
+/// router, assets and server function calls all start with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasePath(pub String);
+
+/// The base path: from context when provided, else from the configuration (server) or from the
+/// `hearth-base` meta tag the server wrote into the page (browser).
+pub fn base_path() -> String {
+    use_context::<BasePath>().map(|b| b.0).unwrap_or_else(configured_base_path)
+}
+
+/// The URL of a page route (`/`, `/warming`) under the base: the base itself is the home page.
+pub fn page_href(base: &str, route: &str) -> String {
+    if route == "/" && !base.is_empty() { base.to_string() } else { format!("{base}{route}") }
+}
+
+#[cfg(feature = "ssr")]
+fn configured_base_path() -> String {
+    use_context::<crate::state::AppState>().map(|s| s.config.base_path.clone()).unwrap_or_default()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn configured_base_path() -> String {
+    document()
+        .query_selector(r#"meta[name="hearth-base"]"#)
+        .ok()
+        .flatten()
+        .and_then(|meta| meta.get_attribute("content"))
+        .unwrap_or_default()
+}
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let base = base_path();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="hearth-base" content=base.clone()/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options root=base/>
                 <MetaTags/>
             </head>
             <body>
@@ -35,6 +68,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let base = base_path();
+    provide_context(BasePath(base.clone()));
     let embed = provide_session().embed;
     provide_toasts();
     provide_confirm();
@@ -45,9 +80,9 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/hearth.css"/>
+        <Stylesheet id="leptos" href=format!("{base}/pkg/hearth.css")/>
         <Title text="Hearth"/>
-        <Router>
+        <Router base=base>
           <div class="shell" class:embed=embed data-testid="shell" data-layout={if embed { "embed" } else { "full" }}>
             <Header/>
             <main id="main" role="tabpanel" aria-labelledby="active-tab">

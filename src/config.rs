@@ -146,6 +146,8 @@ pub struct Config {
     pub frame_ancestors: String,
     /// Longest a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Where Hearth is served under its host (`/hearth`), or empty for the root.
+    pub base_path: String,
 }
 
 /// Every variable with its default and meaning; the README table is written from this list.
@@ -204,6 +206,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "comma-separated origins besides Hearth's own allowed to send cookie-authenticated writes",
     ),
     ("HEARTH_REQUEST_TIMEOUT_SECS", "30", "a request still running after this long is answered 408"),
+    (
+        "HEARTH_BASE_PATH",
+        "(empty)",
+        "serve pages, assets, `/api`, `/rpc`, `/auth` and probes under this path, e.g. `/hearth` behind the command center's host",
+    ),
     ("HEARTH_READ_PERMISSION", "settings:read:all", "comma-separated permission names that grant read"),
     (
         "HEARTH_WRITE_PERMISSION",
@@ -428,6 +435,7 @@ impl Config {
             workers_enabled: r.bool("HEARTH_WORKERS", true)?,
             frame_ancestors: parse_frame_ancestors(&r.string("HEARTH_FRAME_ANCESTORS", "'self'"))?,
             request_timeout: Duration::from_secs(r.ranged("HEARTH_REQUEST_TIMEOUT_SECS", 30, 1, 3600)?),
+            base_path: parse_base_path(&r.string("HEARTH_BASE_PATH", ""))?,
         })
     }
 
@@ -534,6 +542,29 @@ fn read_jwt_key(r: &Reader<'_>) -> Result<JwtKey, ConfigError> {
             "required when HEARTH_AUTH_MODE=jwt (or HEARTH_JWT_PUBLIC_KEY_FILE for RS256)",
         )),
     }
+}
+
+/// `/a/b` without a trailing slash (`/` alone means the root: empty).
+fn parse_base_path(text: &str) -> Result<String, ConfigError> {
+    let trimmed = text.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let valid = trimmed.starts_with('/')
+        && trimmed.len() <= 100
+        && trimmed[1..].split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+    if !valid {
+        return Err(bad(
+            "HEARTH_BASE_PATH",
+            format!("`{text}` is not a path like /hearth (letters, digits, - _ . between slashes)"),
+        ));
+    }
+    Ok(trimmed.to_string())
 }
 
 /// `scheme://host[:port]` with nothing after it.
@@ -676,6 +707,16 @@ mod tests {
         let c = jwt_with(&[("HEARTH_JWT_COOKIE", "access-token"), ("HEARTH_EMBED", "on")]).unwrap();
         assert_eq!(c.auth.jwt_cookie.as_deref(), Some("access-token"));
         assert!(c.auth.embed);
+    }
+
+    #[test]
+    fn base_path_is_a_clean_absolute_path() {
+        assert_eq!(Config::from_vars(&[("HEARTH_BASE_PATH", "/hearth/")]).unwrap().base_path, "/hearth");
+        assert_eq!(Config::from_vars(&[("HEARTH_BASE_PATH", "/")]).unwrap().base_path, "");
+        assert_eq!(Config::from_vars(&[("HEARTH_BASE_PATH", "/admin/hearth")]).unwrap().base_path, "/admin/hearth");
+        for bad in ["hearth", "/a//b", "/../x", "/a b", "/a?x", "/<script>"] {
+            assert_eq!(Config::from_vars(&[("HEARTH_BASE_PATH", bad)]).unwrap_err().var, "HEARTH_BASE_PATH", "{bad}");
+        }
     }
 
     #[test]

@@ -44,5 +44,10 @@ pub mod time;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // Under HEARTH_BASE_PATH, server functions live under it too.
+    let base = app::base_path();
+    if !base.is_empty() {
+        leptos::server_fn::client::set_server_url(Box::leak(base.into_boxed_str()));
+    }
     leptos::mount::hydrate_body(app::App);
 }

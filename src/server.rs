@@ -2,16 +2,18 @@
 //! every response carries. `main` and the integration tests both build it from here.
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::routing::{get, post};
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::LeptosRoutes;
+use tower::ServiceExt;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::app::{App, shell};
+use crate::app::{App, BasePath, shell};
 use crate::state::AppState;
 
 /// Tasks every instance runs beside the HTTP server; they stop when `stop` turns true.
@@ -37,8 +39,59 @@ pub fn spawn_background(
 /// refused with 413 before anything reads it.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The whole HTTP surface. Under `HEARTH_BASE_PATH` the pages are routed at their full paths
+/// (the Leptos router knows the base), and everything else under the base reaches the routes
+/// below with the base taken off.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let base = state.config.base_path.clone();
+    let inner = routes(state);
+    if base.is_empty() {
+        return inner;
+    }
+    // The console's home is `/hearth`; `/hearth/` is where people and proxies will send them.
+    let home = base.clone();
+    Router::new()
+        .route(&format!("{base}/"), get(move || async move { axum::response::Redirect::permanent(&home) }))
+        .fallback_service(inner.map_request(move |mut request: Request| {
+            strip_base(&base, &mut request);
+            request
+        }))
+}
+
+/// Paths under the base that are not pages: served by the routes below as if at the root.
+const UNDER_BASE: [&str; 7] = ["/api/", "/rpc/", "/auth/", "/pkg/", "/healthz", "/readyz", "/favicon.ico"];
+
+fn strip_base(base: &str, request: &mut Request) {
+    let Some(rest) = request.uri().path().strip_prefix(base) else { return };
+    if !UNDER_BASE.iter().any(|p| rest.starts_with(p) || rest == p.trim_end_matches('/')) {
+        return;
+    }
+    let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    if let Ok(uri) = format!("{rest}{query}").parse() {
+        *request.uri_mut() = uri;
+    }
+}
+
+/// The page routes for `base`, generated once per process: generating renders the app with
+/// resource loading switched off for the whole process (a Leptos global), so a page rendered
+/// meanwhile elsewhere would wait forever for its data. Building routers in tests must not do that.
+fn page_routes(base: &str) -> Vec<leptos_axum::AxumRouteListing> {
+    static GENERATED: std::sync::Mutex<Vec<(String, Vec<leptos_axum::AxumRouteListing>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut generated = GENERATED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, routes)) = generated.iter().find(|(b, _)| b == base) {
+        return routes.clone();
+    }
+    let context = BasePath(base.to_string());
+    let (routes, _) = leptos_axum::generate_route_list_with_exclusions_and_ssg_and_context(App, None, move || {
+        leptos::prelude::provide_context(context.clone())
+    });
+    generated.push((base.to_string(), routes.clone()));
+    routes
+}
+
+fn routes(state: AppState) -> Router {
+    let routes = page_routes(&state.config.base_path);
     Router::new()
         .route("/healthz", get(crate::api::health::healthz))
         .route("/readyz", get(crate::api::health::readyz))

@@ -23,10 +23,15 @@ export function handoffToken(who: object = admin): string {
   return sign({ ...who, iss: jwt.issuer, aud: jwt.audience, iat: now, exp: now + 60, jti: randomUUID() });
 }
 
-/** An access token for `Authorization: Bearer`. */
-export function bearer(): { authorization: string } {
+/** An access token, as the command center puts in its `access-token` cookie. */
+export function accessToken(): string {
   const now = Math.floor(Date.now() / 1000);
-  return { authorization: `Bearer ${sign({ ...admin, iss: jwt.issuer, aud: jwt.audience, iat: now, exp: now + 600 })}` };
+  return sign({ ...admin, iss: jwt.issuer, aud: jwt.audience, iat: now, exp: now + 900 });
+}
+
+/** Headers for `Authorization: Bearer`. */
+export function bearer(): { authorization: string } {
+  return { authorization: `Bearer ${accessToken()}` };
 }
 
 /** Signs `page` in at `base` by submitting the hand-off form (works with scripts off too). */

@@ -236,7 +236,8 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub fn session_cookie(state: &AppState, value: &str, max_age_secs: u64) -> HeaderValue {
     // Secure everywhere: browsers treat http://localhost and 127.0.0.1 as secure contexts.
     let site = if state.config.auth.embed { "SameSite=None; Partitioned" } else { "SameSite=Lax" };
-    let text = format!("{}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; Secure; {site}", session::COOKIE);
+    let path = if state.config.base_path.is_empty() { "/" } else { &state.config.base_path };
+    let text = format!("{}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; Secure; {site}", session::COOKIE);
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("hearth_session=; Max-Age=0"))
 }
 
@@ -329,13 +330,13 @@ pub fn signed_out_page(state: &AppState, ended: bool, status: StatusCode) -> Res
         Some(url) => format!(r#"<p><a class="button" href="{}">Open the command center</a></p>"#, html_escape(url)),
         None => String::new(),
     };
-    page(status, headline, detail, &link)
+    page(&state.config.base_path, status, headline, detail, &link)
 }
 
 /// A small standalone HTML page (no scripts) for sign-in outcomes.
-pub fn page(status: StatusCode, headline: &str, detail: &str, extra_html: &str) -> Response {
+pub fn page(base: &str, status: StatusCode, headline: &str, detail: &str, extra_html: &str) -> Response {
     let body = format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Hearth: {h}</title><link rel="stylesheet" href="/pkg/hearth.css"></head><body><main class="signed-out" data-testid="signed-out"><section class="card"><h1>{h}</h1><p>{d}</p>{extra_html}</section></main></body></html>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Hearth: {h}</title><link rel="stylesheet" href="{base}/pkg/hearth.css"></head><body><main class="signed-out" data-testid="signed-out"><section class="card"><h1>{h}</h1><p>{d}</p>{extra_html}</section></main></body></html>"#,
         h = html_escape(headline),
         d = html_escape(detail),
     );

@@ -23,14 +23,21 @@ pub struct HandoffForm {
     embed: Option<String>,
 }
 
-fn refused(status: StatusCode, why: &str) -> Response {
-    page(status, "Hearth could not sign you in", &format!("{why}. Open Hearth again from the command center."), "")
+fn refused(state: &AppState, status: StatusCode, why: &str) -> Response {
+    page(
+        &state.config.base_path,
+        status,
+        "Hearth could not sign you in",
+        &format!("{why}. Open Hearth again from the command center."),
+        "",
+    )
 }
 
 /// Exchanges a hand-off token for a session; anyone may call it, the token is the proof.
 pub async fn handoff(State(state): State<AppState>, request: Request) -> Response {
     let AuthMode::Jwt(key) = &state.config.auth.mode else {
         return refused(
+            &state,
             StatusCode::NOT_FOUND,
             "Hand-off sign-in needs HEARTH_AUTH_MODE=jwt; development mode has no login",
         );
@@ -43,37 +50,45 @@ pub async fn handoff(State(state): State<AppState>, request: Request) -> Respons
     let form = match Form::<HandoffForm>::from_request(request, &state).await {
         Ok(Form(f)) => f,
         Err(e) => {
-            return refused(StatusCode::BAD_REQUEST, &format!("The sign-in form was unreadable ({})", e.body_text()));
+            return refused(
+                &state,
+                StatusCode::BAD_REQUEST,
+                &format!("The sign-in form was unreadable ({})", e.body_text()),
+            );
         }
     };
     if form.token.is_empty() {
-        return refused(StatusCode::BAD_REQUEST, "The sign-in form carried no token");
+        return refused(&state, StatusCode::BAD_REQUEST, "The sign-in form carried no token");
     }
     let verified = match jwt::verify(&form.token, key, &state.config.auth, Purpose::Handoff, AuthMethod::Session) {
         Ok(v) => v,
         Err(e) => {
             tracing::info!(reason = %e.message, "hand-off refused");
-            return refused(StatusCode::UNAUTHORIZED, &capitalize(&e.message));
+            return refused(&state, StatusCode::UNAUTHORIZED, &capitalize(&e.message));
         }
     };
     let Some(jti) = verified.jti.as_deref() else {
-        return refused(StatusCode::UNAUTHORIZED, "The token lacks `jti`");
+        return refused(&state, StatusCode::UNAUTHORIZED, "The token lacks `jti`");
     };
     match session::claim_jti(&state, jti, verified.exp).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!(user = %verified.principal.id, "hand-off token replayed");
-            return refused(StatusCode::UNAUTHORIZED, "This sign-in token was used already");
+            return refused(&state, StatusCode::UNAUTHORIZED, "This sign-in token was used already");
         }
-        Err(e) => return refused(StatusCode::SERVICE_UNAVAILABLE, &format!("Sign-in is unavailable: {}", e.message)),
+        Err(e) => {
+            return refused(&state, StatusCode::SERVICE_UNAVAILABLE, &format!("Sign-in is unavailable: {}", e.message));
+        }
     }
     let embed = form.embed.as_deref() == Some("1");
     let value = match session::create(&state, &verified.principal, embed, client).await {
         Ok(v) => v,
-        Err(e) => return refused(StatusCode::SERVICE_UNAVAILABLE, &format!("Sign-in is unavailable: {}", e.message)),
+        Err(e) => {
+            return refused(&state, StatusCode::SERVICE_UNAVAILABLE, &format!("Sign-in is unavailable: {}", e.message));
+        }
     };
     tracing::info!(user = %verified.principal.id, embed, "signed in by hand-off");
-    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_static("/"))]).into_response();
+    let mut response = see_other(&crate::app::page_href(&state.config.base_path, "/"));
     response
         .headers_mut()
         .append(header::SET_COOKIE, session_cookie(&state, &value, state.config.auth.session_max_secs));
@@ -91,8 +106,7 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Response
     if let Some(who) = &who {
         tracing::info!(user = %who.id, "signed out");
     }
-    let mut response =
-        (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_static("/auth/signed-out"))]).into_response();
+    let mut response = see_other(&format!("{}/auth/signed-out", state.config.base_path));
     response.headers_mut().append(header::SET_COOKIE, session_cookie(&state, "", 0));
     response
 }
@@ -100,6 +114,11 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Response
 /// Where Sign out lands.
 pub async fn signed_out(State(state): State<AppState>) -> Response {
     signed_out_page(&state, true, StatusCode::OK)
+}
+
+fn see_other(location: &str) -> Response {
+    let location = HeaderValue::from_str(location).unwrap_or_else(|_| HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
 fn capitalize(text: &str) -> String {

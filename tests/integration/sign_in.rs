@@ -392,3 +392,54 @@ async fn oversized_bodies_are_refused_before_decoding() {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
     cleanup(&state).await;
 }
+
+#[tokio::test]
+async fn under_a_base_path_pages_assets_api_rpc_and_sign_in_all_live_below_it() {
+    let state = jwt_state_with("base-path", &[("HEARTH_BASE_PATH", "/hearth/"), ("HEARTH_JWT_COOKIE", "access-token")]);
+    let app = hearth::server::router(state.clone());
+    let jwt = format!("access-token={}", token(SECRET, "ada", ADMIN, 900));
+    let slash = get(&app, "/hearth/", None).await;
+    assert_eq!(slash.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(slash.headers["location"], "/hearth");
+    for path in ["/hearth", "/hearth/warming", "/hearth/redis"] {
+        let r = send(&app, with_cookie("GET", path, &jwt, None, "")).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        for needle in [
+            r#"<meta name="hearth-base" content="/hearth""#,
+            r#"href="/hearth/warming""#,
+            r#"href="/hearth/pkg/hearth.css""#,
+            r#"href="/hearth/pkg/hearth.js""#,
+        ] {
+            assert!(r.text.contains(needle), "{path} lacks {needle}");
+        }
+    }
+    assert_eq!(send(&app, with_cookie("GET", "/hearth/rpc/session", &jwt, None, "")).await.body["user"], "ada");
+    assert_eq!(send(&app, with_cookie("GET", &format!("/hearth{STATS}"), &jwt, None, "")).await.status, StatusCode::OK);
+    assert_eq!(get(&app, "/hearth/healthz", None).await.status, StatusCode::OK);
+    // Nothing answers as a page outside the base.
+    assert_eq!(send(&app, with_cookie("GET", "/warming", &jwt, None, "")).await.status, StatusCode::NOT_FOUND);
+
+    let handoff = Request::post("/hearth/auth/handoff")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={}", handoff_token("ada", ADMIN))))
+        .unwrap();
+    let r = send(&app, handoff).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.headers["location"], "/hearth");
+    assert!(r.headers["set-cookie"].to_str().unwrap().contains("Path=/hearth;"), "{:?}", r.headers["set-cookie"]);
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn hsts_is_sent_only_when_the_proxy_says_https() {
+    let state = jwt_state("hsts");
+    let app = hearth::server::router(state.clone());
+    let admin = token(SECRET, "admin", ADMIN, 600);
+    let plain = send(&app, bearer_get(STATS, &admin)).await;
+    assert!(plain.headers.get("strict-transport-security").is_none());
+    let mut request = bearer_get(STATS, &admin);
+    request.headers_mut().insert("x-forwarded-proto", "https".parse().unwrap());
+    let https = send(&app, request).await;
+    assert_eq!(https.headers["strict-transport-security"], "max-age=31536000");
+    cleanup(&state).await;
+}

@@ -36,7 +36,7 @@ pub fn Header() -> impl IntoView {
                             {(!s.key_prefix.is_empty()).then(|| view! { <span class="prefix" title="HEARTH_KEY_PREFIX">{s.key_prefix.clone()}</span> })}
                             // A plain form: works before hydration, and the server checks its origin.
                             {s.can_sign_out.then(|| view! {
-                                <form method="post" action="/auth/logout" class="sign-out">
+                                <form method="post" action=format!("{}/auth/logout", crate::app::base_path()) class="sign-out">
                                     <button type="submit" data-testid="sign-out">"Sign out"</button>
                                 </form>
                             })}
@@ -87,11 +87,14 @@ fn ConnectionStatus(ok: bool, error: Option<String>) -> impl IntoView {
 /// Enter follows the link.
 #[component]
 fn Tabs() -> impl IntoView {
+    let base = StoredValue::new(crate::app::base_path());
     let location = use_location();
     let refs: [NodeRef<leptos::html::A>; 3] = [NodeRef::new(), NodeRef::new(), NodeRef::new()];
     let current = move || {
         let path = location.pathname.get();
-        TABS.iter().position(|(href, _, _)| *href == path).unwrap_or(0)
+        base.with_value(|base| {
+            TABS.iter().position(|(href, _, _)| crate::app::page_href(base, href) == path).unwrap_or(0)
+        })
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         let active = document().active_element();
@@ -120,7 +123,7 @@ fn Tabs() -> impl IntoView {
                     let selected = move || current() == i;
                     view! {
                         <a
-                            href=*href
+                            href=base.with_value(|base| crate::app::page_href(base, href))
                             role="tab"
                             node_ref=refs[i]
                             id=move || if selected() { "active-tab" } else { "" }
