@@ -34,6 +34,7 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [['list']],
+  globalSetup: './site.ts',
   globalTeardown: './teardown.ts',
   use: {
     baseURL: `http://127.0.0.1:${port}`,
@@ -71,6 +72,7 @@ export default defineConfig({
       HEARTH_JWT_ISSUER: jwt.issuer,
       HEARTH_JWT_AUDIENCE: jwt.audience,
       HEARTH_LOGIN_URL: `http://localhost:${sitePort}/`,
+      HEARTH_TRUSTED_ORIGINS: `http://localhost:${sitePort}`,
     },
   }, {
     command: `${bin} serve`,

@@ -177,7 +177,7 @@ pub async fn bench_warm(pg_url: &str, sizes: &[u32], seed: bool) -> Result<(), A
 /// Every key of source `ds` under the bench prefix.
 async fn remove_source_keys(state: &AppState, ds: i64) -> Result<(), AppError> {
     let slot = state.keys.master(ds);
-    crate::cache::scan::unlink_matching(&state.redis, &state.keys.pattern(&format!("*{{ds:{ds}}}*")), &slot).await?;
+    crate::cache::scan::unlink_matching(&state.redis, &state.keys.source_pattern(ds), &slot).await?;
     Ok(())
 }
 

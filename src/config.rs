@@ -590,8 +590,10 @@ fn parse_frame_ancestors(text: &str) -> Result<String, ConfigError> {
             "'none'" => sources.len() == 1,
             other => {
                 let host_part = other.split_once("://").map(|(_, h)| h).unwrap_or("");
-                let wildcard_ok = host_part.strip_prefix("*.").unwrap_or(host_part);
-                is_origin(&other.replacen("*.", "", 1)) && !wildcard_ok.contains('*')
+                let rest = host_part.strip_prefix("*.").unwrap_or(host_part);
+                // `*.example.com`, never `*.com`: a wildcard covers subdomains of one site.
+                let wildcard_ok = !host_part.starts_with("*.") || rest.contains('.');
+                is_origin(&other.replacen("*.", "", 1)) && !rest.contains('*') && wildcard_ok
             }
         };
         if !ok {

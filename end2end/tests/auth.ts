@@ -4,7 +4,9 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { Page } from '@playwright/test';
-import { jwt } from '../playwright.config';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { jwt, sitePort } from '../playwright.config';
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -20,7 +22,7 @@ const admin = { sub: 'ada', name: 'Ada Admin', permissions: ['settings:read:all'
 /** A single-use hand-off token, valid for a minute. */
 export function handoffToken(who: object = admin): string {
   const now = Math.floor(Date.now() / 1000);
-  return sign({ ...who, iss: jwt.issuer, aud: jwt.audience, iat: now, exp: now + 60, jti: randomUUID() });
+  return sign({ ...who, iss: jwt.issuer, aud: jwt.audience, iat: now, exp: now + 60, jti: randomUUID(), purpose: 'hearth-handoff' });
 }
 
 /** An access token, as the command center puts in its `access-token` cookie. */
@@ -34,25 +36,42 @@ export function bearer(): { authorization: string } {
   return { authorization: `Bearer ${accessToken()}` };
 }
 
-/** Signs `page` in at `base` by submitting the hand-off form (works with scripts off too). */
+/**
+ * Signs `page` in at `base` as an admin does: the command center's page (localhost, a site Hearth
+ * trusts) shows a button that POSTs a fresh hand-off token to Hearth. Works with scripts off too.
+ */
 export async function signIn(page: Page, base: string) {
-  await page.goto('about:blank');
-  await page.setContent(
-    `<form method="post" action="${base}/auth/handoff"><input type="hidden" name="token" value="${handoffToken()}">` +
-      `<button id="open-hearth" type="submit">Open Hearth</button></form>`,
-  );
+  await page.goto(`http://localhost:${sitePort}/signin?hearth=${encodeURIComponent(base)}`);
   await Promise.all([page.waitForURL(`${base}/`), page.click('#open-hearth')]);
 }
 
-/** Serves `pages` (path → HTML) on localhost:`port` until `close()`. */
-export async function site(port: number, pages: Map<string, string>): Promise<{ close: () => Promise<void> }> {
+const pagesDir = path.resolve(__dirname, '../output/site');
+
+/** Publishes `html` at `/<name>` on the command center's site (both of its ports). */
+export function publish(name: string, html: string) {
+  fs.mkdirSync(pagesDir, { recursive: true });
+  fs.writeFileSync(path.join(pagesDir, `${name}.html`), html);
+}
+
+/** The command center's site: `/signin` mints a token per visit, other pages are published files. */
+export async function startSite(port: number): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    const html = pages.get((req.url ?? '/').split('?')[0]);
+    const url = new URL(req.url ?? '/', `http://localhost:${port}`);
+    let html: string | undefined;
+    if (url.pathname === '/signin') {
+      const hearth = url.searchParams.get('hearth') ?? '';
+      html =
+        `<!DOCTYPE html><title>Command center</title><form method="post" action="${hearth}/auth/handoff">` +
+        `<input type="hidden" name="token" value="${handoffToken()}"><button id="open-hearth" type="submit">Open Hearth</button></form>`;
+    } else {
+      const file = path.join(pagesDir, `${path.basename(url.pathname)}.html`);
+      if (fs.existsSync(file)) html = fs.readFileSync(file, 'utf8');
+    }
     res.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
     res.end(html ?? 'not found');
   });
   await new Promise<void>((resolve) => server.listen(port, 'localhost', resolve));
-  return { close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return server;
 }
 
 /** A page that immediately POSTs `fields` to `action` (into `target` when given). */

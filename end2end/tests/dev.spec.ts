@@ -1,7 +1,7 @@
 // Development mode beside the signed-in suite: it serves, hydrates and says so on screen, and a
 // page on another site still cannot change anything through it.
 import { test, expect } from './fixtures';
-import { autoPost, site } from './auth';
+import { autoPost, publish } from './auth';
 import { execFileSync } from 'node:child_process';
 import { devPort, sitePort } from '../playwright.config';
 
@@ -25,15 +25,14 @@ test('development mode serves, hydrates and says so on screen', async ({ page })
 test('a page on another site cannot use development mode to change a key', async ({ page }) => {
   const victim = `${prefix}victim`;
   redis('SET', victim, 'keep me');
-  const server = await site(sitePort, new Map([['/forge', autoPost(`${dev}/rpc/redis/key/delete`, { key: 'victim' })]]));
+  publish('forge-dev', autoPost(`${dev}/rpc/redis/key/delete`, { key: 'victim' }));
   try {
     const response = page.waitForResponse((r) => r.url().endsWith('/rpc/redis/key/delete'));
-    await page.goto(`http://localhost:${sitePort}/forge`);
+    await page.goto(`http://localhost:${sitePort}/forge-dev`);
     expect((await response).status()).toBe(403);
     await expect(page.locator('body')).toContainText('cross-origin request refused');
     expect(redis('GET', victim)).toBe('keep me');
   } finally {
-    await server.close();
     redis('DEL', victim);
   }
 });

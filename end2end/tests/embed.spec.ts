@@ -3,7 +3,7 @@
 // warm started inside the frame runs. A page from an origin not in HEARTH_FRAME_ANCESTORS gets no
 // console, and a form that page's site posts into the frame with the session cookie is refused.
 import { test, expect } from './fixtures';
-import { autoPost, handoffToken, site } from './auth';
+import { autoPost, handoffToken, publish } from './auth';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { embedPort, foreignSitePort, sitePort } from '../playwright.config';
@@ -21,50 +21,41 @@ const adminPage = () => autoPost(`${hearth}/auth/handoff`, { token: handoffToken
 test.beforeAll(() => fs.mkdirSync('output/screenshots', { recursive: true }));
 
 test('the console runs in the embed layout inside the command center and a warm started there runs', async ({ page }) => {
-  const pages = new Map<string, string>();
-  const server = await site(sitePort, pages);
-  try {
-    pages.set('/admin', adminPage());
-    await page.goto(`http://localhost:${sitePort}/admin`);
-    const frame = page.frameLocator('iframe[name="hearth"]');
-    await expect(frame.getByTestId('shell')).toHaveAttribute('data-layout', 'embed');
-    await expect(frame.locator('body')).toHaveAttribute('data-hydrated', 'true');
-    await expect(frame.getByTestId('current-user')).toHaveText('Ada Admin');
-    await page.screenshot({ path: 'output/screenshots/embed-cache.png' });
+  publish('admin-embed', adminPage());
+  await page.goto(`http://localhost:${sitePort}/admin-embed`);
+  const frame = page.frameLocator('iframe[name="hearth"]');
+  await expect(frame.getByTestId('shell')).toHaveAttribute('data-layout', 'embed');
+  await expect(frame.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(frame.getByTestId('current-user')).toHaveText('Ada Admin');
+  await page.screenshot({ path: 'output/screenshots/embed-cache.png' });
 
-    await frame.getByTestId('tab-warming').click();
-    await expect(frame.getByTestId('warming-page')).toBeVisible();
-    await frame.getByTestId('warm-source-select').selectOption('3');
-    await frame.getByTestId('warm-start').click();
-    await expect(frame.getByTestId('toast').first()).toContainText('warming');
-    const done = frame.getByTestId('recent-job').filter({ hasText: 'Infusion Operations' }).first();
-    await expect(done).toContainText('completed', { timeout: 150_000 });
-    await page.screenshot({ path: 'output/screenshots/embed-warming.png' });
+  await frame.getByTestId('tab-warming').click();
+  await expect(frame.getByTestId('warming-page')).toBeVisible();
+  await frame.getByTestId('warm-source-select').selectOption('3');
+  await frame.getByTestId('warm-start').click();
+  await expect(frame.getByTestId('toast').first()).toContainText('warming');
+  const done = frame.getByTestId('recent-job').filter({ hasText: 'Infusion Operations' }).first();
+  await expect(done).toContainText('completed', { timeout: 150_000 });
+  await page.screenshot({ path: 'output/screenshots/embed-warming.png' });
 
-    // The session cookie reaches Hearth inside this page's frame, so only the origin check stands
-    // between a form posted from this site and the server function: it must refuse.
-    const victim = `${prefix}victim`;
-    redis('SET', victim, 'keep me');
-    pages.set('/forge', autoPost(`${hearth}/rpc/redis/key/delete`, { key: 'victim' }, 'hearth'));
-    const response = page.waitForResponse((r) => r.url().endsWith('/rpc/redis/key/delete'));
-    await page.goto(`http://localhost:${sitePort}/forge`);
-    expect((await response).status()).toBe(403);
-    await expect(page.frameLocator('iframe[name="hearth"]').locator('body')).toContainText('cross-origin request refused');
-    expect(redis('GET', victim)).toBe('keep me');
-    redis('DEL', victim);
-  } finally {
-    await server.close();
-  }
+  // The session cookie reaches Hearth inside this page's frame, so only the origin check stands
+  // between a form posted from this site and the server function: it must refuse.
+  const victim = `${prefix}victim`;
+  redis('SET', victim, 'keep me');
+  publish('forge-embed', autoPost(`${hearth}/rpc/redis/key/delete`, { key: 'victim' }, 'hearth'));
+  const response = page.waitForResponse((r) => r.url().endsWith('/rpc/redis/key/delete'));
+  await page.goto(`http://localhost:${sitePort}/forge-embed`);
+  expect((await response).status()).toBe(403);
+  await expect(page.frameLocator('iframe[name="hearth"]').locator('body')).toContainText('cross-origin request refused');
+  expect(redis('GET', victim)).toBe('keep me');
+  redis('DEL', victim);
 });
 
 test('a page from an origin Hearth does not allow gets no console', async ({ page }) => {
-  const server = await site(foreignSitePort, new Map([['/admin', adminPage()]]));
-  try {
-    const refused = page.waitForEvent('console', (m) => /frame-ancestors/.test(m.text()));
-    await page.goto(`http://localhost:${foreignSitePort}/admin`);
-    await refused;
-    await expect(page.frameLocator('iframe[name="hearth"]').getByTestId('shell')).toHaveCount(0);
-  } finally {
-    await server.close();
-  }
+  // The same page, served from the command center's other port: another origin.
+  publish('admin-foreign', adminPage());
+  const refused = page.waitForEvent('console', (m) => /frame-ancestors/.test(m.text()));
+  await page.goto(`http://localhost:${foreignSitePort}/admin-foreign`);
+  await refused;
+  await expect(page.frameLocator('iframe[name="hearth"]').getByTestId('shell')).toHaveCount(0);
 });

@@ -6,6 +6,9 @@ import { test as base, expect } from '@playwright/test';
 import { signIn } from './auth';
 
 const fatal = /hydrat|panicked|unreachable|RuntimeError/i;
+// A script or style the CSP blocked is a broken page too; frame-ancestors refusals are the one
+// kind a test provokes on purpose (a page not allowed to frame Hearth).
+const blocked = /Content Security Policy/i;
 
 export const test = base.extend<{ pageErrors: string[]; signedIn: boolean }>({
   signedIn: [true, { option: true }],
@@ -14,7 +17,9 @@ export const test = base.extend<{ pageErrors: string[]; signedIn: boolean }>({
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
       page.on('console', (m) => {
-        if (m.type() === 'error' && fatal.test(m.text())) errors.push(`console: ${m.text().slice(0, 600)}`);
+        const text = m.text();
+        const csp = blocked.test(text) && !text.includes('frame-ancestors');
+        if ((m.type() === 'error' && fatal.test(text)) || csp) errors.push(`console: ${text.slice(0, 600)}`);
       });
       if (signedIn) await signIn(page, baseURL!);
       await use(errors);

@@ -2,7 +2,7 @@
 // Sign out ends the session, the sessions panel lists it, and a page on another site that posts a
 // form to a server function changes nothing.
 import { test, expect } from './fixtures';
-import { autoPost, site } from './auth';
+import { autoPost, publish } from './auth';
 import { execFileSync } from 'node:child_process';
 import { sitePort } from '../playwright.config';
 
@@ -37,16 +37,14 @@ test('sign out ends the session and the console shows it ended', async ({ page }
 test('a form posted from another site to a server function changes nothing', async ({ page, baseURL }) => {
   const victim = `${prefix}victim`;
   redis('SET', victim, 'keep me');
-  const pages = new Map([['/forge', autoPost(`${baseURL}/rpc/redis/key/delete`, { key: 'victim' })]]);
-  const server = await site(sitePort, pages);
+  publish('forge-main', autoPost(`${baseURL}/rpc/redis/key/delete`, { key: 'victim' }));
   try {
     // Signed in (the fixture did it), the admin visits a page on another site.
     const response = page.waitForResponse((r) => r.url().endsWith('/rpc/redis/key/delete'));
-    await page.goto(`http://localhost:${sitePort}/forge`);
+    await page.goto(`http://localhost:${sitePort}/forge-main`);
     expect([401, 403]).toContain((await response).status());
     expect(redis('GET', victim)).toBe('keep me');
   } finally {
-    await server.close();
     redis('DEL', victim);
   }
 });

@@ -188,36 +188,41 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Identified, A
         AuthMode::Dev => None,
         AuthMode::Jwt(key) => Some(key),
     };
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let Some(key) = key else {
-            // Dev mode: everyone is the dev admin; a token changes nothing.
-            return Ok(Identified::Caller(Principal::dev_admin()));
-        };
-        let token = bearer_token(value)?;
+    let Some(key) = key else {
+        // Dev mode: everyone is the dev admin; credentials change nothing.
+        return Ok(Identified::Caller(Principal::dev_admin()));
+    };
+    // Another scheme (a proxy's Basic auth, say) is not Hearth's: the cookies still count.
+    if let Some(token) = bearer_token(headers)? {
         return Ok(Identified::Caller(jwt::verify(token, key, auth, Purpose::Access, AuthMethod::Bearer)?.principal));
     }
-    let Some(key) = key else { return Ok(Identified::Caller(Principal::dev_admin())) };
-    if let Some(value) = cookie(headers, session::COOKIE) {
-        return Ok(match session::resume(state, value).await? {
-            Some(who) => Identified::Caller(who),
-            None => Identified::SessionEnded,
-        });
-    }
+    let session_ended = match cookie(headers, session::cookie_name(state)) {
+        Some(value) => match session::resume(state, value).await? {
+            Some(who) => return Ok(Identified::Caller(who)),
+            None => true,
+        },
+        None => false,
+    };
     if let Some(name) = &auth.jwt_cookie
         && let Some(token) = cookie(headers, name)
     {
         return Ok(Identified::Caller(jwt::verify(token, key, auth, Purpose::Access, AuthMethod::Cookie)?.principal));
     }
-    Ok(Identified::Nobody)
+    Ok(if session_ended { Identified::SessionEnded } else { Identified::Nobody })
 }
 
-fn bearer_token(value: &HeaderValue) -> Result<&str, AppError> {
+/// The token of an `Authorization: Bearer` header; `None` without one or with another scheme.
+fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
     let value = value.to_str().map_err(|_| AppError::unauthorized("the Authorization header is not readable text"))?;
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    if token.trim().is_empty() {
         return Err(AppError::unauthorized("the Authorization header must be `Bearer <token>`"));
     }
-    Ok(token.trim())
+    Ok(Some(token.trim()))
 }
 
 /// The value of cookie `name` from the `Cookie` headers.
@@ -237,8 +242,11 @@ pub fn session_cookie(state: &AppState, value: &str, max_age_secs: u64) -> Heade
     // Secure everywhere: browsers treat http://localhost and 127.0.0.1 as secure contexts.
     let site = if state.config.auth.embed { "SameSite=None; Partitioned" } else { "SameSite=Lax" };
     let path = if state.config.base_path.is_empty() { "/" } else { &state.config.base_path };
-    let text = format!("{}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; Secure; {site}", session::COOKIE);
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("hearth_session=; Max-Age=0"))
+    let text = format!(
+        "{}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; Secure; {site}",
+        session::cookie_name(state)
+    );
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("__Host-hearth_session=; Max-Age=0"))
 }
 
 fn is_safe(method: &Method) -> bool {

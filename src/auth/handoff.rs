@@ -42,6 +42,12 @@ pub async fn handoff(State(state): State<AppState>, request: Request) -> Respons
             "Hand-off sign-in needs HEARTH_AUTH_MODE=jwt; development mode has no login",
         );
     };
+    if let Err(why) = origin_may_sign_in(&state, request.headers()) {
+        tracing::warn!(reason = %why, "hand-off from an origin Hearth does not know refused");
+        return refused(&state, StatusCode::FORBIDDEN, &why);
+    }
+    // Signing in again replaces the browser's previous session instead of leaving it alive.
+    let previous = super::guard::cookie(request.headers(), session::cookie_name(&state)).map(session::sha256_hex);
     let client = request
         .headers()
         .get(header::USER_AGENT)
@@ -80,6 +86,11 @@ pub async fn handoff(State(state): State<AppState>, request: Request) -> Respons
             return refused(&state, StatusCode::SERVICE_UNAVAILABLE, &format!("Sign-in is unavailable: {}", e.message));
         }
     }
+    if let Some(digest) = previous
+        && let Err(e) = session::delete(&state, &digest).await
+    {
+        tracing::warn!(error = %e.message, "could not end the previous session of a browser signing in again");
+    }
     let embed = form.embed.as_deref() == Some("1");
     let value = match session::create(&state, &verified.principal, embed, client).await {
         Ok(v) => v,
@@ -93,6 +104,25 @@ pub async fn handoff(State(state): State<AppState>, request: Request) -> Respons
         .headers_mut()
         .append(header::SET_COOKIE, session_cookie(&state, &value, state.config.auth.session_max_secs));
     response
+}
+
+/// A browser's hand-off must come from Hearth itself, a trusted origin or an origin allowed to
+/// frame Hearth (the command center); otherwise any page could sign its visitor in as someone else
+/// (login CSRF). No `Origin` at all is a non-browser client, which holds the token anyway.
+fn origin_may_sign_in(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), String> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let own = origin.split_once("://").is_some_and(|(_, h)| !host.is_empty() && h.eq_ignore_ascii_case(host));
+    let config = &state.config;
+    let known = config.auth.trusted_origins.iter().any(|t| t == origin)
+        || config.frame_ancestors.split_whitespace().any(|a| a == origin);
+    if own || known {
+        Ok(())
+    } else {
+        Err(format!(
+            "The sign-in came from {origin}, which is not the command center Hearth knows (HEARTH_FRAME_ANCESTORS or HEARTH_TRUSTED_ORIGINS)"
+        ))
+    }
 }
 
 /// Ends the caller's Hearth session (the guard checked it comes from Hearth's own page).

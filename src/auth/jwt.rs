@@ -13,6 +13,9 @@ use crate::config::{AuthConfig, JwtKey};
 use crate::error::AppError;
 use crate::model::Permission;
 
+/// The `purpose` claim that marks a hand-off token.
+pub const HANDOFF_PURPOSE: &str = "hearth-handoff";
+
 /// What a token is being used for: every request (bearer, the command center's cookie) or a
 /// one-time exchange for a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,11 +91,21 @@ pub fn verify(
     })?;
     let claims = data.claims;
 
+    // A hand-off token opens a session once; it must not also work as a bearer token.
+    let is_handoff = claims.get("purpose").and_then(Value::as_str) == Some(HANDOFF_PURPOSE);
+    match purpose {
+        Purpose::Handoff if !is_handoff => {
+            return Err(refuse(format!("a hand-off token must carry \"purpose\": \"{HANDOFF_PURPOSE}\"")));
+        }
+        Purpose::Access if is_handoff => return Err(refuse("a hand-off token only works at /auth/handoff")),
+        _ => {}
+    }
+
     let now = chrono::Utc::now().timestamp();
     let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| refuse("`exp` is not a number"))?;
     let iat = match claims.get("iat") {
         None => None,
-        Some(v) => Some(v.as_i64().ok_or_else(|| refuse("`iat` is not a number"))?),
+        Some(v) => Some(v.as_i64().filter(|t| *t >= 0).ok_or_else(|| refuse("`iat` is not a time"))?),
     };
     if iat.is_some_and(|iat| iat > now + auth.leeway_secs as i64) {
         return Err(refuse("the token was issued in the future (`iat`)"));
@@ -102,7 +115,7 @@ pub fn verify(
         Purpose::Handoff => auth.max_handoff_lifetime_secs,
     };
     // Without `iat` the remaining lifetime is what counts: a year-long token is refused either way.
-    let lifetime = exp - iat.unwrap_or(now);
+    let lifetime = exp.checked_sub(iat.unwrap_or(now)).ok_or_else(|| refuse("`exp` is not a time"))?;
     if lifetime > cap as i64 {
         return Err(refuse(format!("the token is valid for {lifetime} s, longer than the {cap} s Hearth accepts")));
     }

@@ -13,8 +13,11 @@ use crate::model::auth::SessionSummary;
 use crate::redis_conn::redis_error;
 use crate::state::AppState;
 
-/// The session cookie's name.
-pub const COOKIE: &str = "hearth_session";
+/// The session cookie's name: `__Host-` (only this host, path `/`, Secure) at the root, and
+/// `__Secure-` under a base path, so no sibling subdomain can plant one.
+pub fn cookie_name(state: &AppState) -> &'static str {
+    if state.config.base_path.is_empty() { "__Host-hearth_session" } else { "__Secure-hearth_session" }
+}
 
 /// How often at most a session's "last seen" is rewritten (every request renews its idle TTL).
 const LAST_SEEN_EVERY_MS: i64 = 60_000;
@@ -157,13 +160,13 @@ pub async fn revoke(state: &AppState, id: &str) -> Result<(), AppError> {
     }
 }
 
-/// Sessions still alive, newest first. Entries whose record has idled out are dropped from the
+/// Sessions still alive (the 500 ending last), newest first. Entries whose record has idled out are dropped from the
 /// listing as they are found.
 pub async fn list(state: &AppState, current: Option<&str>) -> Result<Vec<SessionSummary>, AppError> {
     let mut conn = state.redis.conn().await?;
     let now = crate::time::now_ms();
     let digests: Vec<String> = conn
-        .zrangebyscore_limit(state.keys.sessions(), now, "+inf", 0, LIST_CAP)
+        .zrevrangebyscore_limit(state.keys.sessions(), "+inf", now, 0, LIST_CAP)
         .await
         .map_err(|e| redis_error(e, "listing sessions"))?;
     if digests.is_empty() {

@@ -25,7 +25,7 @@ use std::time::Instant;
 use redis::Script;
 use redis::aio::MultiplexedConnection;
 
-use super::keys::Keys;
+use super::keys::{Keys, Shadow};
 use super::scan;
 use crate::config::CutoverMethod;
 use crate::error::{AppError, ErrorCode};
@@ -206,16 +206,16 @@ async fn by_script(
     let keys = &state.keys;
     let ds = input.ds;
     let mut conn = state.redis.bulk().await?;
-    let shadow = keys.shadow_prefix(ds, input.run_id);
+    let shadow = keys.shadow(ds, input.run_id);
     let ttl_ms = state.config.cache_ttl_secs * 1000;
     let started = Instant::now();
     let reply: redis::RedisResult<(u64, u64, u8, u64, u64)> = CUTOVER
         .key(keys.lock(ds))
         .key(keys.meta(ds))
         .key(keys.master(ds))
-        .key(format!("{shadow}{}", Keys::master_name(ds)))
+        .key(shadow.of(&Keys::master_name(ds)))
         .key(keys.index_list(ds))
-        .key(format!("{shadow}{}", Keys::index_list_name(ds)))
+        .key(shadow.of(&Keys::index_list_name(ds)))
         .key(old_indexes)
         .key(keys.generation(ds))
         .key(keys.query_totals(ds))
@@ -224,7 +224,7 @@ async fn by_script(
         .key(old_data)
         .arg(input.lock_token)
         .arg(keys.prefix())
-        .arg(&shadow)
+        .arg(shadow.prefix())
         .arg(input.expected_entries)
         .arg(input.expected_indexes)
         .arg(&input.meta_json)
@@ -279,10 +279,10 @@ async fn members(conn: &mut MultiplexedConnection, key: &str) -> Result<Vec<Stri
 }
 
 /// How many of `prefix + name` exist, one pipeline.
-async fn count_existing(conn: &mut MultiplexedConnection, prefix: &str, names: &[String]) -> Result<u64, AppError> {
+async fn count_existing(conn: &mut MultiplexedConnection, shadow: &Shadow, names: &[String]) -> Result<u64, AppError> {
     let mut pipe = redis::pipe();
     for chunk in names.chunks(CHUNK) {
-        pipe.cmd("EXISTS").arg(chunk.iter().map(|n| format!("{prefix}{n}")).collect::<Vec<_>>());
+        pipe.cmd("EXISTS").arg(chunk.iter().map(|n| shadow.of(n)).collect::<Vec<_>>());
     }
     let counts: Vec<u64> = pipe.query_async(conn).await.ctx("checking the shadow copy")?;
     Ok(counts.iter().sum())
@@ -319,9 +319,9 @@ async fn transaction(
 ) -> Result<Option<CutoverReport>, AppError> {
     let keys = &state.keys;
     let ds = input.ds;
-    let shadow = keys.shadow_prefix(ds, input.run_id);
-    let shadow_master = format!("{shadow}{}", Keys::master_name(ds));
-    let shadow_list = format!("{shadow}{}", Keys::index_list_name(ds));
+    let shadow = keys.shadow(ds, input.run_id);
+    let shadow_master = shadow.of(&Keys::master_name(ds));
+    let shadow_list = shadow.of(&Keys::index_list_name(ds));
     let (live_master, live_list, meta_key, generation_key) =
         (keys.master(ds), keys.index_list(ds), keys.meta(ds), keys.generation(ds));
     let watched = [
@@ -398,19 +398,18 @@ async fn transaction(
     };
 
     // Queue a chunk at a time; nothing runs before EXEC.
-    let prefix = keys.prefix();
     let ttl_ms = state.config.cache_ttl_secs * 1000;
     let _: () = redis::cmd("MULTI").query_async(conn).await.ctx("starting the cutover")?;
     for chunk in entries.chunks(CHUNK).chain(indexes.chunks(CHUNK)) {
         let mut queue = redis::pipe();
         for name in chunk {
-            queue.cmd("RENAME").arg(format!("{shadow}{name}")).arg(format!("{prefix}{name}")).ignore();
+            queue.cmd("RENAME").arg(shadow.of(name)).arg(keys.key(name)).ignore();
         }
         let _: () = queue.query_async(conn).await.ctx("queueing the cutover")?;
     }
     let mut queue = redis::pipe();
     for chunk in removed.chunks(CHUNK).chain(gone.chunks(CHUNK)) {
-        queue.cmd("UNLINK").arg(chunk.iter().map(|n| format!("{prefix}{n}")).collect::<Vec<_>>()).ignore();
+        queue.cmd("UNLINK").arg(chunk.iter().map(|n| keys.key(n)).collect::<Vec<_>>()).ignore();
     }
     queue.cmd("RENAME").arg(&shadow_list).arg(&live_list).ignore();
     queue.cmd("PEXPIRE").arg(&live_list).arg(ttl_ms).ignore();
@@ -542,10 +541,10 @@ pub async fn cleanup_after(state: &AppState, ds: i64, run_id: &str, report: &Cut
     let keys = &state.keys;
     let mut leftovers = vec![keys.scanned_indexes(ds, run_id), keys.scanned_data(ds, run_id)];
     if report.fast_path {
-        let shadow = keys.shadow_prefix(ds, run_id);
+        let shadow = keys.shadow(ds, run_id);
         let mut conn = state.redis.bulk().await?;
         let names = scan::set_members(&mut conn, &keys.index_list(ds)).await?;
-        leftovers.extend(names.iter().map(|n| format!("{shadow}{n}")));
+        leftovers.extend(names.iter().map(|n| shadow.of(n)));
     }
     scan::unlink(&state.redis, &leftovers).await?;
     Ok(())

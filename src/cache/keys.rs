@@ -131,6 +131,21 @@ impl Keys {
         self.key(&format!("hearth:{{ds:{ds}}}:run:{run}:"))
     }
 
+    /// The shadow namespace of run `run`: where each live name has its shadow.
+    pub fn shadow(&self, ds: i64, run: &str) -> Shadow {
+        Shadow(self.shadow_prefix(ds, run))
+    }
+
+    /// SCAN pattern over every key of source `ds` (live, shadow, Hearth's own), any namespace.
+    pub fn source_pattern(&self, ds: i64) -> String {
+        self.pattern(&format!("*{{ds:{ds}}}*"))
+    }
+
+    /// Scratch key `which` of one cached query (`nonce`), in the source's slot.
+    pub fn query_scratch(&self, ds: i64, nonce: u64, which: &str) -> String {
+        self.key(&format!("hearth:{{ds:{ds}}}:q:tmp:{nonce:x}:{which}"))
+    }
+
     /// SCAN pattern over the shadows of one run (`Some`) or of every run (`None`).
     pub fn shadow_pattern(&self, ds: i64, run: Option<&str>) -> String {
         match run {
@@ -251,10 +266,41 @@ impl Keys {
         })
     }
 
+    /// Keys no one reads through the Redis tab: sign-in records (who is signed in, which hand-off
+    /// tokens were used).
+    pub fn is_secret(&self, key: &str) -> bool {
+        self.strip(key).is_some_and(|k| k.starts_with("hearth:{auth}:"))
+    }
+
     /// Schedule id → schedule JSON.
     pub fn schedules(&self) -> String {
         self.key("hearth:{jobs}:schedules")
     }
+}
+
+/// The shadow namespace of one run (prefix included): a live key's shadow is this followed by the
+/// live key's unprefixed name, and the cutover's script is given the same prefix to rename by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shadow(String);
+
+impl Shadow {
+    /// The prefixed shadow key of the unprefixed live `name`.
+    pub fn of(&self, name: &str) -> String {
+        format!("{}{name}", self.0)
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The namespaces the Redis tab counts keys in (unprefixed; most specific first): SPEC §1's
+/// kinds and Hearth's own. Anything else is "other".
+pub const NAMESPACES: [&str; 5] = ["cache:meta:", "cache:", "idx:", "hearth:", "lock:"];
+
+/// The namespace of an unprefixed key name.
+pub fn namespace_of(name: &str) -> &'static str {
+    NAMESPACES.iter().find(|ns| name.starts_with(*ns)).copied().unwrap_or("other")
 }
 
 /// Keys of sign-in: one `{auth}` hash tag, so a session and the index that lists it share a slot.
@@ -345,6 +391,62 @@ mod tests {
         let tail = Keys::data_suffix("Monthly");
         let provider = member.strip_prefix(&head).and_then(|r| r.strip_suffix(&tail));
         assert_eq!(provider, Some("a:prov:b"));
+    }
+
+    /// Every key name is spelled here: a key-looking string literal anywhere else in the server
+    /// code (tests and the browser-only UI aside) fails this test.
+    #[test]
+    fn no_key_is_spelled_outside_this_file() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&src, &mut files);
+        let looks_like_a_key =
+            ["\"cache:", "\"idx:", "\"hearth:", "\"lock:", "\"shadow:", "\"shadow_idx:", "{{ds:", "\"*{{"];
+        let mut found = Vec::new();
+        for file in files {
+            let rel = file.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+            if rel == "cache/keys.rs" || rel.starts_with("ui/") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            // Unit tests may spell keys to check them.
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (n, line) in code.lines().enumerate() {
+                let trimmed = line.trim_start();
+                if trimmed.starts_with("//") {
+                    continue;
+                }
+                // `"hearth: cannot …"` is a message; `"hearth:{jobs}…"` is a key.
+                let spelled = looks_like_a_key.iter().any(|k| {
+                    line.match_indices(k).any(|(i, _)| line[i + k.len()..].chars().next().is_some_and(|c| c != ' '))
+                });
+                if spelled {
+                    found.push(format!("src/{rel}:{}: {}", n + 1, trimmed));
+                }
+            }
+        }
+        assert!(found.is_empty(), "key names spelled outside src/cache/keys.rs:\n{}", found.join("\n"));
+    }
+
+    #[test]
+    fn namespaces_are_matched_most_specific_first() {
+        assert_eq!(namespace_of("cache:meta:{ds:1}:last_warm"), "cache:meta:");
+        assert_eq!(namespace_of("cache:{ds:1}:m:x"), "cache:");
+        assert_eq!(namespace_of("hearth:{auth}:sessions"), "hearth:");
+        assert_eq!(namespace_of("session:42"), "other");
+        assert_eq!(Keys::new("p:").query_scratch(3, 255, "u"), "p:hearth:{ds:3}:q:tmp:ff:u");
+        assert_eq!(Keys::new("p:").shadow(3, "r").of("idx:{ds:3}:master"), "p:hearth:{ds:3}:run:r:idx:{ds:3}:master");
+        assert_eq!(Keys::new("p:").source_pattern(3), "p:*{ds:3}*");
     }
 
     #[test]

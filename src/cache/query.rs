@@ -123,7 +123,7 @@ async fn run(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<String>), Ap
 
 /// Scratch key of one query, in the source's slot.
 fn scratch(state: &AppState, ds: i64, which: &str, nonce: u64) -> String {
-    state.keys.key(&format!("hearth:{{ds:{ds}}}:q:tmp:{nonce:x}:{which}"))
+    state.keys.query_scratch(ds, nonce, which)
 }
 
 async fn by_transaction(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<String>), AppError> {

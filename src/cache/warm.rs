@@ -352,7 +352,7 @@ fn hash_of(s: &str) -> u64 {
 struct ShadowWriter {
     redis: crate::redis_conn::RedisConn,
     ds: i64,
-    shadow: String,
+    shadow: crate::cache::keys::Shadow,
     ttl_ms: u64,
     max_entries: usize,
     max_bytes: usize,
@@ -378,7 +378,7 @@ impl ShadowWriter {
         Ok(ShadowWriter {
             redis: state.redis.clone(),
             ds,
-            shadow: state.keys.shadow_prefix(ds, run_id),
+            shadow: state.keys.shadow(ds, run_id),
             ttl_ms: state.config.cache_ttl_secs * 1000,
             max_entries: state.config.warm_batch_entries,
             max_bytes: state.config.warm_batch_bytes,
@@ -404,7 +404,7 @@ impl ShadowWriter {
         let provider = g.provider.as_deref();
         let name = Keys::data_name(ds, &g.measure, &g.practice, provider, &g.period);
         // Shadows carry the live TTL, so the cutover's RENAME leaves live keys with the right one.
-        self.pipe.cmd("SET").arg(format!("{}{name}", self.shadow)).arg(&g.json).arg("PX").arg(self.ttl_ms).ignore();
+        self.pipe.cmd("SET").arg(self.shadow.of(&name)).arg(&g.json).arg("PX").arg(self.ttl_ms).ignore();
         for set in [
             Keys::master_name(ds),
             Keys::base_name(ds, &g.measure, &g.period),
@@ -444,10 +444,10 @@ impl ShadowWriter {
         if self.pipe_entries == 0 {
             return Ok(());
         }
-        let list = format!("{}{}", self.shadow, Keys::index_list_name(self.ds));
+        let list = self.shadow.of(&Keys::index_list_name(self.ds));
         let mut names = Vec::with_capacity(self.sets.len());
         for (set, members) in self.sets.drain() {
-            let key = format!("{}{set}", self.shadow);
+            let key = self.shadow.of(&set);
             self.pipe.cmd("SADD").arg(&key).arg(&members).ignore();
             self.pipe.cmd("PEXPIRE").arg(&key).arg(self.ttl_ms).ignore();
             self.index_hashes.insert(hash_of(&set));

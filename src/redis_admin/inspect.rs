@@ -40,6 +40,11 @@ type RawEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);
 /// `start` is a SCAN cursor (hash, set), an index (list, zset) or a stream id.
 pub async fn inspect(state: &AppState, key: &str, start: &str, count: u64, who: &str) -> Result<KeyDetail, AppError> {
     validate_key(key)?;
+    if state.keys.is_secret(&state.keys.key(key)) {
+        return Err(AppError::forbidden(
+            "sign-in records cannot be inspected; writers see sessions on the Warming tab",
+        ));
+    }
     if !(1..=PAGE_MAX).contains(&count) {
         return Err(AppError::validation(format!("count must be between 1 and {PAGE_MAX}")));
     }
@@ -175,6 +180,7 @@ pub async fn inspect(state: &AppState, key: &str, start: &str, count: u64, who: 
 /// Sets (ttl ≥ 1) or removes (-1) the expiry of one exact key.
 pub async fn set_key_ttl(state: &AppState, key: &str, ttl: i64, who: &str) -> Result<i64, AppError> {
     validate_key(key)?;
+    refuse_protected(state, key)?;
     let full = state.keys.key(key);
     let mut conn = state.redis.conn().await?;
     let changed: i64 = if ttl == -1 {
@@ -193,9 +199,21 @@ pub async fn set_key_ttl(state: &AppState, key: &str, ttl: i64, who: &str) -> Re
     redis::cmd("TTL").arg(&full).query_async(&mut conn).await.ctx("reading a TTL")
 }
 
+/// Warm locks, purge records and sign-in records are Hearth's to manage: changing one by hand
+/// could block a source's warms forever, or revive a used hand-off token.
+fn refuse_protected(state: &AppState, key: &str) -> Result<(), AppError> {
+    if state.keys.is_protected(&state.keys.key(key)) {
+        return Err(AppError::forbidden(format!(
+            "`{key}` is managed by Hearth (a warm lock, purge or sign-in record)"
+        )));
+    }
+    Ok(())
+}
+
 /// Deletes exactly this key (its name is never read as a pattern).
 pub async fn delete_key(state: &AppState, key: &str, reason: Option<&str>, who: &str) -> Result<(), AppError> {
     validate_key(key)?;
+    refuse_protected(state, key)?;
     let mut conn = state.redis.conn().await?;
     let removed: i64 =
         redis::cmd("UNLINK").arg(state.keys.key(key)).query_async(&mut conn).await.ctx("deleting a key")?;

@@ -73,22 +73,7 @@ pub fn top_commands(info: &HashMap<String, String>, n: usize) -> Vec<CommandStat
     stats
 }
 
-/// A namespace of a key (without the prefix): SPEC §1's kinds, Hearth's own, or other.
-pub fn namespace_of(key: &str) -> &'static str {
-    if key.starts_with("cache:meta:") {
-        "cache:meta:"
-    } else if key.starts_with("cache:") {
-        "cache:"
-    } else if key.starts_with("idx:") {
-        "idx:"
-    } else if key.starts_with("hearth:") {
-        "hearth:"
-    } else if key.starts_with("lock:") {
-        "lock:"
-    } else {
-        "other"
-    }
-}
+pub use crate::cache::keys::namespace_of;
 
 const NAMESPACE_SAMPLE: usize = 200;
 

@@ -51,11 +51,12 @@ pub const ISSUER: &str = "command-center";
 pub const AUDIENCE: &str = "hearth";
 
 /// `jwt` mode with the test secret, issuer and audience.
-pub const JWT_VARS: [(&str, &str); 4] = [
+pub const JWT_VARS: [(&str, &str); 5] = [
     ("HEARTH_AUTH_MODE", "jwt"),
     ("HEARTH_JWT_SECRET", SECRET),
     ("HEARTH_JWT_ISSUER", ISSUER),
     ("HEARTH_JWT_AUDIENCE", AUDIENCE),
+    ("HEARTH_TRUSTED_ORIGINS", "https://command-center.example"),
 ];
 
 pub fn jwt_state(name: &str) -> AppState {
@@ -101,6 +102,7 @@ pub fn token(secret: &str, sub: &str, permissions: &[&str], exp_offset_secs: i64
 pub fn handoff_token(sub: &str, permissions: &[&str]) -> String {
     let mut c = claims(sub, permissions, 60);
     c.insert("jti".into(), Value::String(format!("jti-{:x}", rand::random::<u64>())));
+    c.insert("purpose".into(), Value::String("hearth-handoff".into()));
     sign(SECRET, &c)
 }
 

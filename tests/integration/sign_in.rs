@@ -16,11 +16,18 @@ fn bearer_get(uri: &str, token: &str) -> Request<Body> {
     Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()
 }
 
+/// The command center's origin: the tests' `jwt` states trust it.
+const COMMAND_CENTER: &str = "https://command-center.example";
+
 fn handoff_request(token: &str, embed: bool) -> Request<Body> {
+    handoff_from(token, embed, COMMAND_CENTER)
+}
+
+fn handoff_from(token: &str, embed: bool, origin: &str) -> Request<Body> {
     let body = format!("token={token}{}", if embed { "&embed=1" } else { "" });
     Request::post("/auth/handoff")
         .header("content-type", "application/x-www-form-urlencoded")
-        .header("origin", "https://command-center.example")
+        .header("origin", origin)
         .header("sec-fetch-site", "cross-site")
         .body(Body::from(body))
         .unwrap()
@@ -33,7 +40,7 @@ async fn sign_in(app: &axum::Router, token: &str, embed: bool) -> (String, Strin
     assert_eq!(r.headers["location"], "/");
     let set_cookie = r.headers["set-cookie"].to_str().unwrap().to_string();
     let pair = set_cookie.split(';').next().unwrap().to_string();
-    assert!(pair.starts_with("hearth_session=") && pair.len() > 40, "{set_cookie}");
+    assert!(pair.starts_with("__Host-hearth_session=") && pair.len() > 40, "{set_cookie}");
     (pair, set_cookie)
 }
 
@@ -86,6 +93,12 @@ async fn tokens_are_refused_for_every_way_they_can_be_wrong() {
     });
     edit("issued in the future", &|c| {
         c.insert("iat".into(), json!(now + 3600));
+    });
+    edit("iat at the start of time", &|c| {
+        c.insert("iat".into(), json!(i64::MIN));
+    });
+    edit("hand-off purpose", &|c| {
+        c.insert("purpose".into(), json!("hearth-handoff"));
     });
     let other_alg = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
@@ -196,6 +209,32 @@ async fn a_hand_off_opens_a_session_once_and_sign_out_ends_it() {
 }
 
 #[tokio::test]
+async fn hand_off_tokens_work_only_at_the_hand_off_and_only_from_the_command_center() {
+    let state = jwt_state("handoff-origin");
+    let app = hearth::server::router(state.clone());
+    // A leaked hand-off token is no bearer token.
+    let handoff = handoff_token("ada", ADMIN);
+    let r = send(&app, bearer_get(STATS, &handoff)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    // An access token is no hand-off token.
+    let r = send(&app, handoff_request(&token(SECRET, "ada", ADMIN, 60), false)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    // Another site cannot sign its visitors in (login CSRF), nor can a sandboxed page.
+    for origin in ["https://evil.example", "null"] {
+        let r = send(&app, handoff_from(&handoff_token("mallory", ADMIN), false, origin)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{origin}: {}", r.text);
+        assert!(r.headers.get("set-cookie").is_none());
+    }
+    // Signing in again ends the browser's previous session.
+    let (first, _) = sign_in(&app, &handoff, false).await;
+    let mut again = handoff_request(&handoff_token("ada", ADMIN), false);
+    again.headers_mut().insert("cookie", first.parse().unwrap());
+    assert_eq!(send(&app, again).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(send(&app, with_cookie("GET", STATS, &first, None, "")).await.status, StatusCode::UNAUTHORIZED);
+    cleanup(&state).await;
+}
+
+#[tokio::test]
 async fn hand_off_tokens_must_be_short_lived_single_use_and_for_hearth() {
     let state = jwt_state_with("handoff-rules", &[("HEARTH_HANDOFF_MAX_LIFETIME_SECS", "120")]);
     let app = hearth::server::router(state.clone());
@@ -206,7 +245,8 @@ async fn hand_off_tokens_must_be_short_lived_single_use_and_for_hearth() {
     let mut wrong_aud = claims("ada", ADMIN, 60);
     wrong_aud.insert("jti".into(), json!("aud"));
     wrong_aud.insert("aud".into(), json!("billing"));
-    for (what, c) in [("10 min lifetime", long), ("no jti", no_jti), ("wrong aud", wrong_aud)] {
+    for (what, mut c) in [("10 min lifetime", long), ("no jti", no_jti), ("wrong aud", wrong_aud)] {
+        c.insert("purpose".into(), json!("hearth-handoff"));
         let r = send(&app, handoff_request(&sign(SECRET, &c), false)).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.text);
         assert!(r.text.contains("could not sign you in"), "{what}: a page, not JSON: {}", r.text);
@@ -260,7 +300,7 @@ async fn idle_and_revoked_sessions_end_and_writers_can_list_them() {
     assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text);
 
     // Idle too long: the key's TTL runs out and the cookie opens nothing.
-    let digest = hearth::auth::session::sha256_hex(cookie.trim_start_matches("hearth_session="));
+    let digest = hearth::auth::session::sha256_hex(cookie.trim_start_matches("__Host-hearth_session="));
     let mut redis = raw_redis().await;
     let _: () = redis::cmd("PEXPIRE").arg(state.keys.session(&digest)).arg(1).query_async(&mut redis).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
