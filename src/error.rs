@@ -13,6 +13,8 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     RateLimited,
+    /// The request body is over the limit (`server::MAX_BODY_BYTES`).
+    PayloadTooLarge,
     RedisUnavailable,
     SourceUnavailable,
     Timeout,
@@ -30,6 +32,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
             ErrorCode::RateLimited => 429,
+            ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InternalError | ErrorCode::Transport => 500,
             ErrorCode::SourceUnavailable => 502,
             ErrorCode::RedisUnavailable => 503,

@@ -129,6 +129,27 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         Ok(())
     }
     .await;
+    // A body sent without Content-Length (chunked) is held to the same limit the body-limit layer
+    // applies to a declared one, before anything decodes it.
+    let outcome = match outcome {
+        Ok(()) if !is_safe(request.method()) && !request.headers().contains_key(header::CONTENT_LENGTH) => {
+            let (parts, body) = request.into_parts();
+            match axum::body::to_bytes(body, crate::server::MAX_BODY_BYTES).await {
+                Ok(bytes) => {
+                    request = Request::from_parts(parts, axum::body::Body::from(bytes));
+                    Ok(())
+                }
+                Err(_) => {
+                    request = Request::from_parts(parts, axum::body::Body::empty());
+                    Err(Refusal::Error(AppError::new(
+                        crate::error::ErrorCode::PayloadTooLarge,
+                        format!("the request body is over {} KiB", crate::server::MAX_BODY_BYTES / 1024),
+                    )))
+                }
+            }
+        }
+        other => other,
+    };
 
     let mut response = match outcome {
         Ok(()) => {

@@ -483,3 +483,140 @@ async fn hsts_is_sent_only_when_the_proxy_says_https() {
     assert_eq!(https.headers["strict-transport-security"], "max-age=31536000");
     cleanup(&state).await;
 }
+
+#[tokio::test]
+async fn the_origin_rule_lets_hearths_own_pages_and_trusted_origins_write() {
+    let state = jwt_state_with("origin-rule", &[("HEARTH_JWT_COOKIE", "access-token")]);
+    let app = hearth::server::router(state.clone());
+    let cc = format!("access-token={}", token(SECRET, "ada", ADMIN, 900));
+    let mut redis = raw_redis().await;
+    let victim = state.keys.key("victim");
+    let write = |origin: Option<&str>, site: Option<&str>, method: &str, uri: &str| {
+        let mut b = Request::builder().method(method).uri(uri).header("cookie", &cc).header("host", "127.0.0.1:3000");
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        if let Some(s) = site {
+            b = b.header("sec-fetch-site", s);
+        }
+        b.header("content-type", "application/x-www-form-urlencoded").body(Body::from("key=victim")).unwrap()
+    };
+    // The command center's cookie is ambient too: refused from another site, for every method.
+    for (method, uri) in [
+        ("POST", "/rpc/redis/key/delete"),
+        ("PUT", "/api/admin/analytics/cache/schedules/s-none"),
+        ("DELETE", "/api/admin/analytics/cache/schedules/s-none"),
+    ] {
+        let r = send(&app, write(Some("http://evil.example"), Some("cross-site"), method, uri)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {uri}: {}", r.text);
+        let r = send(&app, write(Some("null"), None, method, uri)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {uri} from a null origin: {}", r.text);
+    }
+    // Without Sec-Fetch-Site, an Origin equal to the Host, or a trusted one, may write.
+    for origin in ["http://127.0.0.1:3000", "https://command-center.example"] {
+        let _: () = redis::cmd("SET").arg(&victim).arg("x").query_async(&mut redis).await.unwrap();
+        let r = send(&app, write(Some(origin), None, "POST", "/rpc/redis/key/delete")).await;
+        assert_eq!(r.status, StatusCode::OK, "{origin}: {}", r.text);
+    }
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn dev_mode_accepts_every_loopback_spelling_and_refuses_every_proxy_header() {
+    let state = state_with("dev-spellings", &[]);
+    let app = hearth::server::router(state.clone());
+    let with = |host: Option<&str>, header: Option<(&'static str, &str)>, peer: std::net::SocketAddr| {
+        let mut r = Request::get(STATS).body(Body::empty()).unwrap();
+        if let Some(h) = host {
+            r.headers_mut().insert("host", h.parse().unwrap());
+        }
+        if let Some((k, v)) = header {
+            r.headers_mut().insert(k, v.parse().unwrap());
+        }
+        r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        r
+    };
+    let v4: std::net::SocketAddr = "127.0.0.1:50000".parse().unwrap();
+    let v6: std::net::SocketAddr = "[::1]:50000".parse().unwrap();
+    let mapped: std::net::SocketAddr = "[::ffff:127.0.0.1]:50000".parse().unwrap();
+    for (host, peer) in [("[::1]:3000", v6), ("localhost:3000", mapped), ("LOCALHOST:3000", v4)] {
+        let r = send(&app, with(Some(host), None, peer)).await;
+        assert_eq!(r.status, StatusCode::OK, "{host} from {peer}: {}", r.text);
+    }
+    for header in [("x-real-ip", "203.0.113.9"), ("x-forwarded-host", "hearth.example")] {
+        let r = send(&app, with(Some("127.0.0.1:3000"), Some(header), v4)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{header:?}: {}", r.text);
+    }
+    // A request without Host: `send` adds the default one, so build the refusal by hand.
+    let mut bare = with(None, None, v4);
+    bare.headers_mut().insert("host", "".parse().unwrap());
+    assert_eq!(send(&app, bare).await.status, StatusCode::FORBIDDEN);
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn a_streamed_body_over_the_limit_is_refused_too() {
+    let state = state_with("body-stream", &[]);
+    let app = hearth::server::router(state.clone());
+    // No Content-Length: the limit applies while the body is read.
+    let chunks: Vec<Result<axum::body::Bytes, std::io::Error>> =
+        (0..100).map(|_| Ok(axum::body::Bytes::from(vec![b'x'; 1024]))).collect();
+    let body = Body::from_stream(futures::stream::iter(chunks));
+    let r = send(
+        &app,
+        Request::post("/rpc/redis/purge")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(body)
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        r.status == StatusCode::PAYLOAD_TOO_LARGE || r.status == StatusCode::BAD_REQUEST,
+        "{} {}",
+        r.status,
+        r.text
+    );
+    assert_ne!(r.status, StatusCode::OK);
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_expiry_even_while_in_use() {
+    let state = jwt_state("absolute");
+    let app = hearth::server::router(state.clone());
+    let (cookie, _) = sign_in(&app, &handoff_token("ada", ADMIN), false).await;
+    assert_eq!(send(&app, with_cookie("GET", STATS, &cookie, None, "")).await.status, StatusCode::OK);
+    // Move the record's absolute end into the past (its idle TTL is still long).
+    let digest = hearth::auth::session::sha256_hex(cookie.trim_start_matches("__Host-hearth_session="));
+    let mut redis = raw_redis().await;
+    let key = state.keys.session(&digest);
+    let json: String = redis::cmd("GET").arg(&key).query_async(&mut redis).await.unwrap();
+    let mut record: Value = serde_json::from_str(&json).unwrap();
+    record["expiresMs"] = json!(chrono::Utc::now().timestamp_millis() - 1);
+    let _: () =
+        redis::cmd("SET").arg(&key).arg(record.to_string()).arg("KEEPTTL").query_async(&mut redis).await.unwrap();
+    let r = send(&app, with_cookie("GET", STATS, &cookie, None, "")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    let gone: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.unwrap();
+    assert!(!gone, "the ended session's record is removed");
+    cleanup(&state).await;
+}
+
+#[tokio::test]
+async fn under_a_base_path_server_functions_write_and_cross_origin_writes_are_refused() {
+    let state = state_with("base-write", &[("HEARTH_BASE_PATH", "/hearth")]);
+    let app = hearth::server::router(state.clone());
+    let mut redis = raw_redis().await;
+    let victim = state.keys.key("victim");
+    let _: () = redis::cmd("SET").arg(&victim).arg("x").query_async(&mut redis).await.unwrap();
+    let refused =
+        send(&app, with_cookie("POST", "/hearth/rpc/redis/key/delete", "", Some("cross-site"), "key=victim")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let ok =
+        send(&app, with_cookie("POST", "/hearth/rpc/redis/key/delete", "", Some("same-origin"), "key=victim")).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    let left: bool = redis::cmd("EXISTS").arg(&victim).query_async(&mut redis).await.unwrap();
+    assert!(!left);
+    cleanup(&state).await;
+}
