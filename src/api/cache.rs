@@ -25,7 +25,7 @@ pub async fn health(State(state): State<AppState>, _: Reader) -> ApiResult<Healt
 
 /// `GET …/cache/trends?datasourceId=&range=1h|24h|7d`: query series; read permission; changes nothing.
 pub async fn trends(State(state): State<AppState>, _: Reader, q: QueryPairs) -> ApiResult<Trends> {
-    let ds = q.id("datasourceId")?;
+    let ds = q.source_id()?;
     Ok(Envelope(stats::trends(&state, ds, q.get("range").unwrap_or("1h")).await?))
 }
 
@@ -53,7 +53,7 @@ struct QueryReply<'a> {
 /// read permission; changes nothing but the query counters.
 pub async fn cached_query(State(state): State<AppState>, _: Reader, q: QueryPairs) -> Result<Response, AppError> {
     let request = query::CacheQuery {
-        datasource_id: q.id("datasourceId")?,
+        datasource_id: q.source_id()?,
         measure: q.required("measure")?.to_string(),
         frequency: q.required("frequency")?.to_string(),
         practices: q.all("practice"),

@@ -46,13 +46,10 @@ impl QueryPairs {
             .ok_or_else(|| AppError::validation(format!("{name} is required")))
     }
 
-    /// A positive integer id, or a 400.
-    pub fn id(&self, name: &str) -> Result<i64, AppError> {
-        let raw = self.required(name)?;
-        match raw.trim().parse::<i64>() {
-            Ok(v) if v > 0 => Ok(v),
-            _ => Err(AppError::validation(format!("{name} must be a positive integer, not `{raw}`"))),
-        }
+    /// The source id `datasourceId`, or a 400.
+    pub fn source_id(&self) -> Result<i64, AppError> {
+        let raw = self.required("datasourceId")?;
+        raw.parse::<crate::model::input::DatasourceId>().map(|id| id.get()).map_err(AppError::validation)
     }
 }
 

@@ -8,8 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::guard::{page, session_cookie, signed_out_page};
+use super::guard::session_cookie;
 use super::jwt::{self, Purpose};
+use super::pages::{page, signed_out_page};
 use super::{AuthMethod, session};
 use crate::config::AuthMode;
 use crate::state::AppState;

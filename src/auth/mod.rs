@@ -7,6 +7,7 @@
 pub mod guard;
 pub mod handoff;
 pub mod jwt;
+pub mod pages;
 pub mod session;
 
 use std::collections::BTreeSet;

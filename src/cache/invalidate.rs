@@ -71,15 +71,8 @@ fn clean(value: &Option<String>, name: &str) -> Result<Option<String>, AppError>
     }
 }
 
+/// The slice to invalidate (the id and reason were checked when the request was read).
 pub fn validate(req: &InvalidateRequest) -> Result<Slice, AppError> {
-    if let Some(id) = req.datasource_id
-        && id <= 0
-    {
-        return Err(AppError::validation("datasourceId must be a positive integer"));
-    }
-    if req.reason.as_deref().map(str::len).unwrap_or(0) > 500 {
-        return Err(AppError::validation("reason is longer than 500 characters"));
-    }
     Ok(Slice {
         measure: clean(&req.measure, "measure")?,
         practice: clean(&req.practice, "practice")?,
@@ -94,8 +87,8 @@ pub async fn invalidate(state: &AppState, req: &InvalidateRequest, who: &str) ->
     let started = Instant::now();
     let targets: Vec<i64> = match req.datasource_id {
         Some(id) => {
-            ensure_known(state, id).await?;
-            vec![id]
+            ensure_known(state, id.get()).await?;
+            vec![id.get()]
         }
         None => state.catalog.entries().await?.iter().map(DefEntry::id).collect(),
     };

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::service;
 use crate::error::AppError;
+use crate::model::input::{DatasourceId, Reason};
 use crate::model::jobs::{Schedule, ScheduleInput, WarmRequest, WarmResponse};
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
@@ -92,11 +93,8 @@ impl Stored {
 /// Applies `input` to `s` (a new or an existing schedule) and checks the result.
 async fn apply(state: &AppState, s: &mut Stored, input: &ScheduleInput) -> Result<(), AppError> {
     if let Some(ds) = input.datasource_id {
-        if ds <= 0 {
-            return Err(AppError::validation("datasourceId must be a positive integer"));
-        }
-        state.catalog.get(ds).await?;
-        s.datasource_id = ds;
+        state.catalog.get(ds.get()).await?;
+        s.datasource_id = ds.get();
     }
     match (&input.cron, input.every_hours) {
         (Some(_), Some(_)) => return Err(AppError::validation("give either cron or everyHours, not both")),
@@ -239,9 +237,9 @@ pub async fn delete(state: &AppState, id: &str, who: &str) -> Result<(), AppErro
 pub async fn run_now(state: &AppState, id: &str, who: &str) -> Result<WarmResponse, AppError> {
     let (_, s) = load(state, id).await?;
     let req = WarmRequest {
-        datasource_id: Some(s.datasource_id),
+        datasource_id: DatasourceId::try_from(s.datasource_id).ok(),
         force: Some(true),
-        reason: Some(format!("schedule {id} run now")),
+        reason: Reason::from_text(&format!("schedule {id} run now")),
     };
     service::request_warm(state, &req, who, &format!("schedule:{id}")).await
 }
@@ -294,9 +292,9 @@ async fn fire(state: &AppState, s: &Stored) -> Result<String, AppError> {
         }
     }
     let req = WarmRequest {
-        datasource_id: Some(s.datasource_id),
+        datasource_id: DatasourceId::try_from(s.datasource_id).ok(),
         force: Some(true),
-        reason: Some(format!("schedule {}", s.id)),
+        reason: Reason::from_text(&format!("schedule {}", s.id)),
     };
     let reply = service::request_warm(state, &req, "scheduler", &format!("schedule:{}", s.id)).await?;
     Ok(match (reply.datasources_queued, reply.job_id) {

@@ -11,13 +11,6 @@ use crate::state::AppState;
 
 const RECENT: usize = 50;
 
-fn check_reason(reason: Option<&str>) -> Result<(), AppError> {
-    if reason.map(str::len).unwrap_or(0) > 500 {
-        return Err(AppError::validation("reason is longer than 500 characters"));
-    }
-    Ok(())
-}
-
 /// Milliseconds the last warm of `ds` took, if it was warmed; else `None`.
 async fn last_warm(state: &AppState, ds: i64) -> Result<Option<crate::cache::stats::Meta>, AppError> {
     let mut conn = state.redis.conn().await?;
@@ -89,14 +82,10 @@ pub async fn request_warm(
     who: &str,
     trigger: &str,
 ) -> Result<WarmResponse, AppError> {
-    check_reason(req.reason.as_deref())?;
     let force = req.force.unwrap_or(false);
     let reason = req.reason.as_deref().filter(|r| !r.is_empty());
     if let Some(id) = req.datasource_id {
-        if id <= 0 {
-            return Err(AppError::validation("datasourceId must be a positive integer"));
-        }
-        let def = state.catalog.get(id).await?;
+        let def = state.catalog.get(id.get()).await?;
         if def.kind != crate::source::SourceKind::MeasureBased {
             return Err(AppError::validation(format!(
                 "{} is table-based: only measure-based sources are warmed",

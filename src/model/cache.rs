@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::input::{DatasourceId, Reason};
+
 /// Where a warm is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -141,11 +143,11 @@ pub struct HealthReport {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvalidateRequest {
-    pub datasource_id: Option<i64>,
+    pub datasource_id: Option<DatasourceId>,
     pub measure: Option<String>,
     pub practice: Option<String>,
     pub frequency: Option<String>,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     pub dry_run: Option<bool>,
 }
 

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::input::{DatasourceId, Reason};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
@@ -101,9 +103,9 @@ pub struct WarmingStatus {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WarmRequest {
-    pub datasource_id: Option<i64>,
+    pub datasource_id: Option<DatasourceId>,
     pub force: Option<bool>,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,7 +153,7 @@ pub struct Schedule {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleInput {
-    pub datasource_id: Option<i64>,
+    pub datasource_id: Option<DatasourceId>,
     pub cron: Option<String>,
     pub every_hours: Option<u32>,
     pub only_if_older_than_minutes: Option<u64>,

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod input;
 pub mod jobs;
 pub mod redis;
 pub mod source;

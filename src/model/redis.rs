@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::input::Reason;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct RedisOverview {
@@ -136,7 +138,7 @@ pub struct PurgeRequest {
     pub preview: Option<bool>,
     /// `true`; for `*` (everything under the prefix) the text `purge all`.
     pub confirm: Option<serde_json::Value>,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// Start the purge and answer at once with its id (progress at `…/purge/{id}`).
     #[serde(rename = "async")]
     pub run_async: Option<bool>,
@@ -171,7 +173,7 @@ pub struct TtlRequest {
     /// Seconds, or -1 to persist.
     pub ttl: serde_json::Value,
     pub preview: Option<bool>,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::cache::{CacheStats, InvalidateRequest, InvalidateResult, Trends};
+use crate::model::input::DatasourceId;
 
 /// Summary and per-source metrics; read permission; changes nothing.
 #[server(prefix = "/rpc", endpoint = "cache/stats", input = GetUrl)]
@@ -15,12 +16,9 @@ pub async fn get_cache_stats() -> Result<CacheStats, AppError> {
 
 /// Query series of one source; read permission; changes nothing.
 #[server(prefix = "/rpc", endpoint = "cache/trends", input = GetUrl)]
-pub async fn get_trends(datasource_id: i64, range: String) -> Result<Trends, AppError> {
+pub async fn get_trends(datasource_id: DatasourceId, range: String) -> Result<Trends, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
-    if datasource_id <= 0 {
-        return Err(AppError::validation("datasourceId must be a positive integer"));
-    }
-    crate::cache::stats::trends(&state, datasource_id, &range).await
+    crate::cache::stats::trends(&state, datasource_id.get(), &range).await
 }
 
 /// Invalidates a source or a slice, or previews it (`dry_run`); write permission; deletes cache keys.

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
+use crate::model::input::{JobAction, ScheduleAction};
 use crate::model::jobs::{
     Job, Schedule, ScheduleInput, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
 };
@@ -24,13 +25,12 @@ pub async fn start_warm(request: WarmRequest) -> Result<WarmResponse, AppError> 
 
 /// Pauses, resumes or cancels a job (`action`); write permission; changes the job.
 #[server(prefix = "/rpc", endpoint = "jobs/control")]
-pub async fn control_job(job_id: String, action: String) -> Result<Job, AppError> {
+pub async fn control_job(job_id: String, action: JobAction) -> Result<Job, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    match action.as_str() {
-        "pause" => crate::jobs::service::pause(&state, &job_id, &who.id).await,
-        "resume" => crate::jobs::service::resume(&state, &job_id, &who.id).await,
-        "cancel" => crate::jobs::service::cancel(&state, &job_id, &who.id).await,
-        other => Err(AppError::validation(format!("unknown action `{other}`: pause, resume or cancel"))),
+    match action {
+        JobAction::Pause => crate::jobs::service::pause(&state, &job_id, &who.id).await,
+        JobAction::Resume => crate::jobs::service::resume(&state, &job_id, &who.id).await,
+        JobAction::Cancel => crate::jobs::service::cancel(&state, &job_id, &who.id).await,
     }
 }
 
@@ -53,12 +53,11 @@ pub async fn save_schedule(id: Option<String>, input: ScheduleInput) -> Result<S
 
 /// Deletes a schedule (`action` = delete) or runs it now (`run`); write permission.
 #[server(prefix = "/rpc", endpoint = "schedules/act")]
-pub async fn act_on_schedule(id: String, action: String) -> Result<Option<WarmResponse>, AppError> {
+pub async fn act_on_schedule(id: String, action: ScheduleAction) -> Result<Option<WarmResponse>, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    match action.as_str() {
-        "delete" => crate::jobs::schedules::delete(&state, &id, &who.id).await.map(|()| None),
-        "run" => crate::jobs::schedules::run_now(&state, &id, &who.id).await.map(Some),
-        other => Err(AppError::validation(format!("unknown action `{other}`: delete or run"))),
+    match action {
+        ScheduleAction::Delete => crate::jobs::schedules::delete(&state, &id, &who.id).await.map(|()| None),
+        ScheduleAction::Run => crate::jobs::schedules::run_now(&state, &id, &who.id).await.map(Some),
     }
 }
 

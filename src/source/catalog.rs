@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 
 use super::{Db, SourceDef, SourceKind};
 use crate::config::{Config, SourcesSpec};
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use crate::model::source::SourceInfo;
 
 /// A warm streams a whole table in one statement, so seconds are normal: sqlx's slow-statement
@@ -228,16 +228,5 @@ fn info_of(h: &SourceHeader, rows: Option<u64>, error: Option<String>) -> Source
         counted_at: rows.map(|_| crate::time::now_iso()),
         warmable: error.is_none() && h.kind == Some(SourceKind::MeasureBased),
         error,
-    }
-}
-
-/// A positive integer source id, or a 400 saying what was wrong.
-pub fn parse_source_id(text: &str) -> Result<i64, AppError> {
-    match text.trim().parse::<i64>() {
-        Ok(id) if id > 0 => Ok(id),
-        _ => Err(AppError::new(
-            ErrorCode::ValidationError,
-            format!("datasourceId must be a positive integer, not `{text}`"),
-        )),
     }
 }

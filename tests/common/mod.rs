@@ -303,3 +303,13 @@ impl Drop for PrivateRedis {
 }
 
 pub mod fixtures;
+
+/// A source id for a request model (tests use ids far above the demo's).
+pub fn source(ds: i64) -> hearth::model::input::DatasourceId {
+    ds.try_into().expect("test source ids are positive")
+}
+
+/// A reason for a request model.
+pub fn reason(text: &str) -> hearth::model::input::Reason {
+    hearth::model::input::Reason::from_text(text).expect("test reasons are not blank")
+}

@@ -139,11 +139,12 @@ async fn the_engine_works_on_a_redis_cluster() {
     assert!(answer.hit);
     assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&answer.rows_json).unwrap().len(), 2);
 
-    let slice = InvalidateRequest { datasource_id: Some(ds), measure: Some("Visits".into()), ..Default::default() };
+    let slice =
+        InvalidateRequest { datasource_id: Some(source(ds)), measure: Some("Visits".into()), ..Default::default() };
     let r = hearth::cache::invalidate::invalidate(&state, &slice, "tester").await.unwrap();
     assert_eq!(r.keys_deleted, 12);
     assert_eq!(query(&state, &q).await.unwrap().rows_json, "[]");
-    let whole = InvalidateRequest { datasource_id: Some(ds), ..Default::default() };
+    let whole = InvalidateRequest { datasource_id: Some(source(ds)), ..Default::default() };
     hearth::cache::invalidate::invalidate(&state, &whole, "tester").await.unwrap();
     assert!(!query(&state, &q).await.unwrap().hit);
     state.query_stats.flush(&state).await.unwrap();

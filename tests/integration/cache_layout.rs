@@ -247,7 +247,7 @@ async fn replaces_a_foreign_layout(method: &str) {
     assert_eq!(shadows, 0);
     hearth::cache::invalidate::invalidate(
         &state,
-        &hearth::model::cache::InvalidateRequest { datasource_id: Some(ds), ..Default::default() },
+        &hearth::model::cache::InvalidateRequest { datasource_id: Some(source(ds)), ..Default::default() },
         "test",
     )
     .await

@@ -72,7 +72,7 @@ async fn a_dry_run_changes_nothing_and_previews_the_slice() {
     let (state, ds, _dir, _pool) = warmed("dry", &[]).await;
     let before = snapshot(&state, ds, false).await;
     let req = InvalidateRequest {
-        datasource_id: Some(ds),
+        datasource_id: Some(source(ds)),
         measure: Some("Visits".into()),
         dry_run: Some(true),
         ..Default::default()
@@ -93,9 +93,9 @@ async fn slice_invalidation_removes_exactly_the_slice() {
 
     // A measure: gone in every frequency; other measures intact.
     let req = InvalidateRequest {
-        datasource_id: Some(ds),
+        datasource_id: Some(source(ds)),
         measure: Some("Visits".into()),
-        reason: Some("bad load".into()),
+        reason: Some(reason("bad load")),
         ..Default::default()
     };
     let r = hearth::cache::invalidate::invalidate(&state, &req, "tester").await.unwrap();
@@ -106,13 +106,14 @@ async fn slice_invalidation_removes_exactly_the_slice() {
     assert_consistent(&state, ds).await;
 
     // A practice (across measures and frequencies), then a frequency.
-    let req = InvalidateRequest { datasource_id: Some(ds), practice: Some("2".into()), ..Default::default() };
+    let req = InvalidateRequest { datasource_id: Some(source(ds)), practice: Some("2".into()), ..Default::default() };
     hearth::cache::invalidate::invalidate(&state, &req, "tester").await.unwrap();
     assert_eq!(rows_of(&state, ds, "Charges", "Monthly", &["2"]).await, (true, 0));
     assert_eq!(rows_of(&state, ds, "Charges", "Monthly", &["1", "3"]).await, (true, 12));
     assert_eq!(rows_of(&state, ds, "Cash: Transfer", "Weekly", &[]).await, (true, 12));
     assert_consistent(&state, ds).await;
-    let req = InvalidateRequest { datasource_id: Some(ds), frequency: Some("Weekly".into()), ..Default::default() };
+    let req =
+        InvalidateRequest { datasource_id: Some(source(ds)), frequency: Some("Weekly".into()), ..Default::default() };
     hearth::cache::invalidate::invalidate(&state, &req, "tester").await.unwrap();
     assert_eq!(rows_of(&state, ds, "Charges", "Weekly", &[]).await, (true, 0));
     assert_eq!(rows_of(&state, ds, "Charges", "Monthly", &[]).await, (true, 12));

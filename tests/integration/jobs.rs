@@ -71,7 +71,7 @@ async fn wait_for<F: Fn(&hearth::model::jobs::Job) -> bool>(
 }
 
 fn req(ds: i64) -> WarmRequest {
-    WarmRequest { datasource_id: Some(ds), force: Some(true), reason: Some("test".into()) }
+    WarmRequest { datasource_id: Some(source(ds)), force: Some(true), reason: Some(reason("test")) }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -468,7 +468,7 @@ async fn schedules_fire_exactly_once_skip_while_active_and_catch_up_once() {
     let _cleanup = cleanup_on_drop(&a, &[ds]);
     let s = schedules::create(
         &a,
-        &ScheduleInput { datasource_id: Some(ds), every_hours: Some(6), ..Default::default() },
+        &ScheduleInput { datasource_id: Some(source(ds)), every_hours: Some(6), ..Default::default() },
         "tester",
     )
     .await
@@ -578,4 +578,39 @@ async fn warming_routes_refuse_the_wrong_caller() {
         assert_eq!(get(&app, path, Some(&writer)).await.body["code"], "FORBIDDEN", "{path}");
     }
     assert_eq!(get(&app, "/api/admin/analytics/cache/warming/status", Some(&reader)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn ids_reasons_and_actions_are_refused_where_they_are_read_with_the_field_named() {
+    let state = state_with("inputs", &[]);
+    let app = hearth::server::router(state.clone());
+    let long = "x".repeat(501);
+    for (uri, body, needle) in [
+        ("/api/admin/analytics/cache/warm", json!({"datasourceId": 0}), "positive integer"),
+        ("/api/admin/analytics/cache/invalidate", json!({"datasourceId": -4, "dryRun": true}), "positive integer"),
+        ("/api/admin/analytics/cache/schedules", json!({"datasourceId": -1, "everyHours": 1}), "positive integer"),
+        ("/api/admin/analytics/cache/warm", json!({"reason": long}), "longer than 500"),
+        ("/api/admin/redis/purge", json!({"pattern": "x:*", "preview": true, "reason": long}), "longer than 500"),
+    ] {
+        let r = post_json(&app, uri, None, &body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri} {body}: {}", r.text);
+        assert!(r.body["error"].as_str().unwrap().contains(needle), "{uri}: {}", r.text);
+    }
+    // The same rules hold for the console's server functions.
+    for (uri, form, needle) in [
+        ("/rpc/jobs/warm", "request[datasourceId]=0".to_string(), "positive integer"),
+        ("/rpc/jobs/control", "job_id=j1&action=explode".to_string(), "explode"),
+        ("/rpc/schedules/act", "id=s1&action=twice".to_string(), "twice"),
+        ("/rpc/cache/invalidate", format!("request[datasourceId]=3&request[reason]={long}"), "longer than 500"),
+    ] {
+        let request = http::Request::post(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(axum::body::Body::from(form))
+            .unwrap();
+        let r = send(&app, request).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}: {}", r.text);
+        assert!(r.text.contains(needle), "{uri}: {}", r.text);
+    }
+    cleanup(&state).await;
 }

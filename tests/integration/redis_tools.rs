@@ -368,7 +368,7 @@ async fn a_million_keys_browse_bounded_and_purge_in_small_steps() {
     let req = hearth::model::redis::PurgeRequest {
         pattern: "purge:*".into(),
         confirm: Some(json!(true)),
-        reason: Some("load test".into()),
+        reason: Some(reason("load test")),
         run_async: Some(true),
         ..Default::default()
     };

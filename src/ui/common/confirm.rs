@@ -70,6 +70,7 @@ pub fn ConfirmHost() -> impl IntoView {
                             {if reason_required { "Reason (recorded with the action)" } else { "Reason (optional)" }}
                             <textarea
                                 data-testid="confirm-reason"
+                                maxlength="500"
                                 autofocus=true
                                 rows="2"
                                 prop:value=move || reason.get()

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::model::input::{DatasourceId, Reason};
+
 use crate::model::cache::{InvalidateRequest, InvalidateResult};
 use crate::rpc::cache::invalidate_cache;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
@@ -27,11 +29,11 @@ pub fn InvalidatePanel(
         (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let preview = RwSignal::new(None::<InvalidateResult>);
     let request = move |dry: bool, reason: Option<String>| InvalidateRequest {
-        datasource_id: Some(ds),
+        datasource_id: DatasourceId::try_from(ds).ok(),
         measure: value(&measure),
         practice: value(&practice),
         frequency: value(&frequency),
-        reason,
+        reason: reason.as_deref().and_then(Reason::from_text),
         dry_run: Some(dry),
     };
     let run_preview = move |_| {

@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::model::input::{DatasourceId, Reason};
+
 use super::invalidate::InvalidatePanel;
 use crate::error::AppError;
 use crate::model::cache::{CacheStats, DatasourceCacheMetrics};
@@ -26,7 +28,7 @@ pub fn SourceTable(
             match start_warm(WarmRequest {
                 datasource_id: None,
                 force: Some(true),
-                reason: Some("warm all from the console".into()),
+                reason: Reason::from_text("warm all from the console"),
             })
             .await
             {
@@ -85,9 +87,9 @@ fn SourceRow(
     let warm = move |_| {
         leptos::task::spawn_local(async move {
             match start_warm(WarmRequest {
-                datasource_id: Some(ds),
+                datasource_id: DatasourceId::try_from(ds).ok(),
                 force: Some(true),
-                reason: Some("warm from the console".into()),
+                reason: Reason::from_text("warm from the console"),
             })
             .await
             {
@@ -162,7 +164,15 @@ fn SourceRow(
 fn SourceDetail(s: DatasourceCacheMetrics) -> impl IntoView {
     let range = RwSignal::new("1h".to_string());
     let ds = s.datasource_id;
-    let trends = Resource::new(move || range.get(), move |r| get_trends(ds, r));
+    let trends = Resource::new(
+        move || range.get(),
+        move |r| async move {
+            match DatasourceId::try_from(ds) {
+                Ok(id) => get_trends(id, r).await,
+                Err(e) => Err(crate::error::AppError::validation(e)),
+            }
+        },
+    );
     view! {
         <div class="source-detail" data-testid="source-detail">
             <div>

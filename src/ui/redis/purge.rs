@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::model::input::Reason;
+
 use crate::model::redis::{PurgeRequest, PurgeResult};
 use crate::rpc::redis::{abort_purge, purge_keys, purge_status};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
@@ -81,7 +83,7 @@ pub fn PurgePanel(reload_keys: RwSignal<u32>) -> impl IntoView {
                         pattern: pat,
                         preview: Some(false),
                         confirm: Some(confirm_value),
-                        reason: Some(reason),
+                        reason: Reason::from_text(&reason),
                         run_async: Some(true),
                     };
                     match purge_keys(request).await {

@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::model::input::Reason;
+
 use crate::model::redis::{TtlRequest, TtlResult};
 use crate::rpc::redis::change_ttl;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
@@ -21,7 +23,7 @@ pub fn TtlPanel() -> impl IntoView {
         pattern: pattern.get_untracked(),
         ttl: serde_json::Value::String(ttl.get_untracked()),
         preview: Some(preview),
-        reason,
+        reason: reason.as_deref().and_then(Reason::from_text),
     };
     let run_preview = move |_| {
         leptos::task::spawn_local(async move {

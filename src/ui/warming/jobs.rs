@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::model::input::JobAction;
+
 use crate::model::jobs::{Job, JobStatus, WarmingSummary};
 use crate::rpc::jobs::control_job;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
@@ -30,11 +32,11 @@ fn JobProgress(job: Job, refresh: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
     let confirm = use_confirm();
     let id = job.job_id.clone();
-    let act = Callback::new(move |action: &'static str| {
+    let act = Callback::new(move |action: JobAction| {
         let id = id.clone();
         leptos::task::spawn_local(async move {
-            match control_job(id, action.to_string()).await {
-                Ok(j) => toasts.ok(format!("{action}: job {} is {}", j.job_id, j.status.as_str())),
+            match control_job(id, action).await {
+                Ok(j) => toasts.ok(format!("{}: job {} is {}", action.as_str(), j.job_id, j.status.as_str())),
                 Err(e) => toasts.error(&e),
             }
             refresh.run(());
@@ -48,7 +50,7 @@ fn JobProgress(job: Job, refresh: Callback<()>) -> impl IntoView {
             action_label: "Cancel the warm".into(),
             require_text: None,
             reason_required: false,
-            on_confirm: Callback::new(move |_reason: String| act.run("cancel")),
+            on_confirm: Callback::new(move |_reason: String| act.run(JobAction::Cancel)),
         })
     };
     let status = job.status;
@@ -71,10 +73,10 @@ fn JobProgress(job: Job, refresh: Callback<()>) -> impl IntoView {
             <Show when=move || session.can_write()>
                 <div class="actions">
                     <Show when=move || status == JobStatus::Warming>
-                        <button data-testid="job-pause" on:click=move |_| act.run("pause")>"Pause"</button>
+                        <button data-testid="job-pause" on:click=move |_| act.run(JobAction::Pause)>"Pause"</button>
                     </Show>
                     <Show when=move || status == JobStatus::Paused>
-                        <button data-testid="job-resume" on:click=move |_| act.run("resume")>"Resume"</button>
+                        <button data-testid="job-resume" on:click=move |_| act.run(JobAction::Resume)>"Resume"</button>
                     </Show>
                     <button class="danger-outline" data-testid="job-cancel" on:click=cancel.clone()>"Cancel"</button>
                 </div>

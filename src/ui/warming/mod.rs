@@ -9,6 +9,8 @@ mod settings;
 
 use leptos::prelude::*;
 
+use crate::model::input::{DatasourceId, Reason};
+
 use crate::model::jobs::WarmRequest;
 use crate::rpc::jobs::{get_warming_status, start_warm};
 use crate::rpc::sources::list_sources;
@@ -59,7 +61,7 @@ fn StartWarm(
     let force = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
     let send = move |all: bool| {
-        let ds = selected.get_untracked().parse::<i64>().ok();
+        let ds = selected.get_untracked().parse::<DatasourceId>().ok();
         if !all && ds.is_none() {
             toasts.push(crate::ui::common::toast::ToastKind::Info, "Pick a source first.");
             return;
@@ -67,7 +69,7 @@ fn StartWarm(
         let request = WarmRequest {
             datasource_id: if all { None } else { ds },
             force: Some(force.get_untracked()),
-            reason: Some(reason.get_untracked()).filter(|r| !r.trim().is_empty()),
+            reason: Reason::from_text(&reason.get_untracked()),
         };
         leptos::task::spawn_local(async move {
             match start_warm(request).await {
@@ -100,7 +102,7 @@ fn StartWarm(
                         </select>
                     </label>
                     <label class="check"><input type="checkbox" on:change=move |ev| force.set(event_target_checked(&ev))/>" even if warmed recently"</label>
-                    <label>"Reason " <input placeholder="optional" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/></label>
+                    <label>"Reason " <input placeholder="optional" maxlength="500" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/></label>
                     <button class="primary" data-testid="warm-start" on:click=move |_| send(false)>"Warm source"</button>
                     <button data-testid="warm-all-sources" on:click=move |_| send(true)>"Warm all"</button>
                 </div>

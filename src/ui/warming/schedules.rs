@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::model::input::ScheduleAction;
+
 use crate::error::AppError;
 use crate::model::jobs::{Schedule, ScheduleInput};
 use crate::model::source::SourceInfo;
@@ -55,10 +57,10 @@ fn ScheduleRow(s: Schedule, refresh: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
     let confirm = use_confirm();
     let id = s.id.clone();
-    let act = Callback::new(move |action: &'static str| {
+    let act = Callback::new(move |action: ScheduleAction| {
         let id = id.clone();
         leptos::task::spawn_local(async move {
-            match act_on_schedule(id, action.to_string()).await {
+            match act_on_schedule(id, action).await {
                 Ok(Some(r)) => toasts.ok(r.message),
                 Ok(None) => toasts.ok("Schedule deleted."),
                 Err(e) => toasts.error(&e),
@@ -86,7 +88,7 @@ fn ScheduleRow(s: Schedule, refresh: Callback<()>) -> impl IntoView {
             action_label: "Delete".into(),
             require_text: None,
             reason_required: false,
-            on_confirm: Callback::new(move |_| act.run("delete")),
+            on_confirm: Callback::new(move |_| act.run(ScheduleAction::Delete)),
         })
     };
     view! {
@@ -97,7 +99,7 @@ fn ScheduleRow(s: Schedule, refresh: Callback<()>) -> impl IntoView {
             <td class="small">{s.last_run_at.clone().unwrap_or_else(|| "never".into())}" "<span class="muted">{s.last_result.clone().unwrap_or_default()}</span></td>
             <td class="actions">
                 <Show when=move || session.can_write()>
-                    <button on:click=move |_| act.run("run")>"Run now"</button>
+                    <button on:click=move |_| act.run(ScheduleAction::Run)>"Run now"</button>
                     <button on:click=toggle.clone()>{if enabled { "Disable" } else { "Enable" }}</button>
                     <button class="danger-outline" on:click=delete>"Delete"</button>
                 </Show>
