@@ -1,4 +1,5 @@
-//! `AppState`: everything a REST handler or a server function needs, cloned per request.
+//! `AppState`: everything a REST handler or a server function needs, shared behind one `Arc` so
+//! that cloning it per request copies a pointer.
 
 use std::sync::Arc;
 
@@ -13,7 +14,10 @@ use crate::redis_conn::RedisConn;
 use crate::source::catalog::Catalog;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What every clone of [`AppState`] shares; reached through `Deref` (`state.keys`, …).
+pub struct Shared {
     pub config: Arc<Config>,
     pub redis: RedisConn,
     /// The configured prefix, applied by `Keys` and nowhere else.
@@ -35,7 +39,7 @@ impl AppState {
         let catalog = Arc::new(Catalog::new(config.clone()));
         let host =
             std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into());
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             keys: Keys::new(&config.key_prefix),
             config,
             redis,
@@ -44,7 +48,15 @@ impl AppState {
             query_by_script: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             instance_id: format!("{host}-{}-{:04x}", std::process::id(), rand::random::<u16>()),
             leptos_options,
-        })
+        })))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
 

@@ -35,12 +35,8 @@ pub struct WarmProgress {
     pub shadow_bytes: u64,
 }
 
-/// Why a hook stopped a warm.
-#[derive(Debug)]
-pub enum Stop {
-    Cancelled,
-    Failed(AppError),
-}
+/// Why a hook stopped a warm: the very reason the warm then ends with.
+pub type Stop = WarmFailure;
 
 /// What the jobs layer plugs into a warm: progress reports and a gate between batches, where it
 /// may wait (pause, memory guard) or stop the warm.
@@ -69,6 +65,7 @@ pub struct WarmOutcome {
     pub cutover: CutoverReport,
 }
 
+/// How a warm ended without a cutover; either way the live cache is unchanged.
 #[derive(Debug)]
 pub enum WarmFailure {
     Cancelled,
@@ -290,11 +287,7 @@ async fn checkpoint<H: WarmHooks>(
             AppError::conflict("the warm lock was lost (expired or taken over); the live cache is unchanged").into()
         );
     }
-    match hooks.between_batches(p).await {
-        Ok(()) => Ok(()),
-        Err(Stop::Cancelled) => Err(WarmFailure::Cancelled),
-        Err(Stop::Failed(e)) => Err(WarmFailure::Failed(e)),
-    }
+    hooks.between_batches(p).await
 }
 
 /// Records the run (so a crashed run's shadows can be found) and discards abandoned runs of the

@@ -220,8 +220,7 @@ pub async fn run_job(state: AppState, id: String, shutdown: Arc<AtomicBool>) {
     // The memory guard and a pause also apply before the warm starts.
     let result = match hooks.gate(&start).await {
         Ok(()) => warm(&state, &def, &id, &token, &hooks).await,
-        Err(Stop::Cancelled) => Err(WarmFailure::Cancelled),
-        Err(Stop::Failed(e)) => Err(WarmFailure::Failed(e)),
+        Err(stopped) => Err(stopped),
     };
     ctl.done.store(true, Ordering::SeqCst);
     let _ = publisher.await;
