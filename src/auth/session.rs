@@ -84,6 +84,9 @@ pub async fn create(
         .ignore()
         .zrembyscore(state.keys.sessions(), "-inf", now)
         .ignore()
+        // The listing outlives each of its entries and no more: it never stays behind forever.
+        .pexpire(state.keys.sessions(), (auth.session_max_secs * 1000) as i64)
+        .ignore()
         .query_async(&mut conn)
         .await
         .map_err(|e| redis_error(e, "creating a session"))?;

@@ -620,3 +620,14 @@ async fn under_a_base_path_server_functions_write_and_cross_origin_writes_are_re
     assert!(!left);
     cleanup(&state).await;
 }
+
+#[tokio::test]
+async fn the_session_listing_expires_with_the_longest_session() {
+    let state = jwt_state_with("listing-ttl", &[("HEARTH_SESSION_MAX_SECS", "3600")]);
+    let app = hearth::server::router(state.clone());
+    sign_in(&app, &handoff_token("ada", ADMIN), false).await;
+    let mut redis = raw_redis().await;
+    let ttl: i64 = redis::cmd("PTTL").arg(state.keys.sessions()).query_async(&mut redis).await.unwrap();
+    assert!(ttl > 3_500_000 && ttl <= 3_600_000, "{ttl}");
+    cleanup(&state).await;
+}
