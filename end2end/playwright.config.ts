@@ -26,6 +26,33 @@ export const outageRedisPort = Number(process.env.HEARTH_E2E_OUTAGE_REDIS_PORT ?
 export const prefix = process.env.HEARTH_E2E_PREFIX ?? `e2e:${process.pid}:`;
 process.env.HEARTH_E2E_PREFIX = prefix;
 
+const jwtMode = {
+  HEARTH_AUTH_MODE: 'jwt',
+  HEARTH_JWT_SECRET: jwt.secret,
+  HEARTH_JWT_ISSUER: jwt.issuer,
+  HEARTH_JWT_AUDIENCE: jwt.audience,
+};
+
+/** One Hearth of the suite on `port` (probed under its base path), with `env` over the defaults. */
+function hearth(port: number, keyPrefix: string, env: Record<string, string>) {
+  const base = env.HEARTH_BASE_PATH ?? '';
+  return {
+    command: `${bin} serve`,
+    cwd: '..',
+    url: `http://127.0.0.1:${port}${base}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    env: {
+      HEARTH_BIND: `127.0.0.1:${port}`,
+      HEARTH_KEY_PREFIX: keyPrefix,
+      HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      HEARTH_DATA_DIR: 'target/e2e-data',
+      HEARTH_LOG: 'warn',
+      ...env,
+    },
+  };
+}
+
 export default defineConfig({
   testDir: './tests',
   outputDir: './output/test-results',
@@ -52,92 +79,20 @@ export default defineConfig({
       ],
     },
   },
-  webServer: [{
+  webServer: [
     // The suite's Hearth: `jwt` mode, as in production; each test signs in by hand-off.
-    command: `${bin} serve`,
-    cwd: '..',
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      HEARTH_BIND: `127.0.0.1:${port}`,
-      HEARTH_KEY_PREFIX: prefix,
-      HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-      HEARTH_DATA_DIR: 'target/e2e-data',
-      HEARTH_LOG: 'warn',
-      HEARTH_AUTH_MODE: 'jwt',
-      HEARTH_JWT_SECRET: jwt.secret,
-      HEARTH_JWT_ISSUER: jwt.issuer,
-      HEARTH_JWT_AUDIENCE: jwt.audience,
+    { ...hearth(port, prefix, {
+      ...jwtMode,
       HEARTH_LOGIN_URL: `http://localhost:${sitePort}/`,
       HEARTH_TRUSTED_ORIGINS: `http://localhost:${sitePort}`,
-    },
-  }, {
-    command: `${bin} serve`,
-    cwd: '..',
-    url: `http://127.0.0.1:${devPort}/healthz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    env: {
-      HEARTH_BIND: `127.0.0.1:${devPort}`,
-      HEARTH_KEY_PREFIX: `${prefix}dev:`,
-      HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-      HEARTH_DATA_DIR: 'target/e2e-data',
-      HEARTH_LOG: 'warn',
-    },
-  }, {
-    command: `${bin} serve`,
-    cwd: '..',
-    url: `http://127.0.0.1:${basePathPort}/hearth/healthz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    env: {
-      HEARTH_BIND: `127.0.0.1:${basePathPort}`,
-      HEARTH_KEY_PREFIX: `${prefix}base:`,
-      HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-      HEARTH_DATA_DIR: 'target/e2e-data',
-      HEARTH_LOG: 'warn',
-      HEARTH_AUTH_MODE: 'jwt',
-      HEARTH_JWT_SECRET: jwt.secret,
-      HEARTH_JWT_ISSUER: jwt.issuer,
-      HEARTH_JWT_AUDIENCE: jwt.audience,
-      HEARTH_JWT_COOKIE: 'access-token',
-      HEARTH_BASE_PATH: '/hearth',
-    },
-  }, {
-    command: `${bin} serve`,
-    cwd: '..',
-    url: `http://127.0.0.1:${embedPort}/healthz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    env: {
-      HEARTH_BIND: `127.0.0.1:${embedPort}`,
-      HEARTH_KEY_PREFIX: `${prefix}embed:`,
-      HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-      HEARTH_DATA_DIR: 'target/e2e-data',
-      HEARTH_LOG: 'warn',
-      HEARTH_AUTH_MODE: 'jwt',
-      HEARTH_JWT_SECRET: jwt.secret,
-      HEARTH_JWT_ISSUER: jwt.issuer,
-      HEARTH_JWT_AUDIENCE: jwt.audience,
-      HEARTH_EMBED: 'on',
-      HEARTH_FRAME_ANCESTORS: `http://localhost:${sitePort}`,
-    },
-  }, {
-    command: `${bin} serve`,
-    cwd: '..',
-    url: `http://127.0.0.1:${outagePort}/healthz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    env: {
-      HEARTH_BIND: `127.0.0.1:${outagePort}`,
-      HEARTH_KEY_PREFIX: prefix,
+    }), stdout: 'pipe', stderr: 'pipe' },
+    hearth(devPort, `${prefix}dev:`, {}),
+    hearth(basePathPort, `${prefix}base:`, { ...jwtMode, HEARTH_JWT_COOKIE: 'access-token', HEARTH_BASE_PATH: '/hearth' }),
+    hearth(embedPort, `${prefix}embed:`, { ...jwtMode, HEARTH_EMBED: 'on', HEARTH_FRAME_ANCESTORS: `http://localhost:${sitePort}` }),
+    hearth(outagePort, prefix, {
       HEARTH_REDIS_URL: `redis://127.0.0.1:${outageRedisPort}`,
       HEARTH_REDIS_TIMEOUT_MS: '500',
-      HEARTH_DATA_DIR: 'target/e2e-data',
       HEARTH_LOG: 'error',
-    },
-  }],
+    }),
+  ],
 });

@@ -43,14 +43,23 @@ pub enum AuthMode {
     Jwt(JwtKey),
 }
 
-/// What verifies a token's signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JwtKey {
-    /// A secret shared with the command center.
-    Hs256(Vec<u8>),
-    /// The command center's RSA public key, PEM (checked at start).
-    Rs256(Vec<u8>),
+/// What verifies a token's signature: the algorithm and its key, prepared once at start (parsing
+/// a PEM per request would put that work on every request's path).
+#[derive(Debug, Clone)]
+pub struct JwtKey {
+    pub algorithm: jsonwebtoken::Algorithm,
+    pub key: jsonwebtoken::DecodingKey,
+    /// The secret or PEM it was made from: what two keys are compared by.
+    source: Vec<u8>,
 }
+
+impl PartialEq for JwtKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.algorithm == other.algorithm && self.source == other.source
+    }
+}
+
+impl Eq for JwtKey {}
 
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
@@ -528,14 +537,18 @@ fn read_jwt_key(r: &Reader<'_>) -> Result<JwtKey, ConfigError> {
             "set either HEARTH_JWT_SECRET (HS256) or HEARTH_JWT_PUBLIC_KEY_FILE (RS256), not both",
         )),
         (Some(secret), None) if secret.len() < 32 => Err(bad("HEARTH_JWT_SECRET", "must be at least 32 bytes")),
-        (Some(secret), None) => Ok(JwtKey::Hs256(secret.into_bytes())),
+        (Some(secret), None) => Ok(JwtKey {
+            algorithm: jsonwebtoken::Algorithm::HS256,
+            key: jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
+            source: secret.into_bytes(),
+        }),
         (None, Some(path)) => {
             let pem = std::fs::read(&path)
                 .map_err(|e| bad("HEARTH_JWT_PUBLIC_KEY_FILE", format!("cannot read {path}: {e}")))?;
-            jsonwebtoken::DecodingKey::from_rsa_pem(&pem).map_err(|e| {
+            let key = jsonwebtoken::DecodingKey::from_rsa_pem(&pem).map_err(|e| {
                 bad("HEARTH_JWT_PUBLIC_KEY_FILE", format!("{path} is not an RSA public key in PEM: {e}"))
             })?;
-            Ok(JwtKey::Rs256(pem))
+            Ok(JwtKey { algorithm: jsonwebtoken::Algorithm::RS256, key, source: pem })
         }
         (None, None) => Err(bad(
             "HEARTH_JWT_SECRET",

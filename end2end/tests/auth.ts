@@ -84,3 +84,14 @@ export function autoPost(action: string, fields: Record<string, string>, target?
     `<form id="f" method="post" action="${action}"${target ? ` target="${target}"` : ''}>${inputs}</form>` +
     `<script>document.getElementById('f').submit()</script></body></html>`;
 }
+
+/**
+ * A page on the command center's site that POSTs `key=victim` to `hearth`'s key-delete server
+ * function (into the `target` frame when given), as a forged form would; the status Hearth answered.
+ */
+export async function forgeKeyDelete(page: Page, hearth: string, name: string, target?: string): Promise<number> {
+  publish(name, autoPost(`${hearth}/rpc/redis/key/delete`, { key: 'victim' }, target));
+  const response = page.waitForResponse((r) => r.url().endsWith('/rpc/redis/key/delete'));
+  await page.goto(`http://localhost:${sitePort}/${name}`);
+  return (await response).status();
+}

@@ -1,15 +1,13 @@
 // Development mode beside the signed-in suite: it serves, hydrates and says so on screen, and a
 // page on another site still cannot change anything through it.
 import { test, expect } from './fixtures';
-import { autoPost, publish } from './auth';
-import { execFileSync } from 'node:child_process';
-import { devPort, sitePort } from '../playwright.config';
+import { forgeKeyDelete } from './auth';
+import { redis } from './redis';
+import { devPort } from '../playwright.config';
 
 test.use({ signedIn: false });
 
 const prefix = `${process.env.HEARTH_E2E_PREFIX!}dev:`;
-const url = process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const redis = (...args: string[]) => execFileSync('redis-cli', ['-u', url, ...args]).toString().trim();
 const dev = `http://127.0.0.1:${devPort}`;
 
 test('development mode serves, hydrates and says so on screen', async ({ page }) => {
@@ -25,11 +23,8 @@ test('development mode serves, hydrates and says so on screen', async ({ page })
 test('a page on another site cannot use development mode to change a key', async ({ page }) => {
   const victim = `${prefix}victim`;
   redis('SET', victim, 'keep me');
-  publish('forge-dev', autoPost(`${dev}/rpc/redis/key/delete`, { key: 'victim' }));
   try {
-    const response = page.waitForResponse((r) => r.url().endsWith('/rpc/redis/key/delete'));
-    await page.goto(`http://localhost:${sitePort}/forge-dev`);
-    expect((await response).status()).toBe(403);
+    expect(await forgeKeyDelete(page, dev, 'forge-dev')).toBe(403);
     await expect(page.locator('body')).toContainText('cross-origin request refused');
     expect(redis('GET', victim)).toBe('keep me');
   } finally {

@@ -3,8 +3,8 @@
 // warm started inside the frame runs. A page from an origin not in HEARTH_FRAME_ANCESTORS gets no
 // console, and a form that page's site posts into the frame with the session cookie is refused.
 import { test, expect } from './fixtures';
-import { autoPost, handoffToken, publish } from './auth';
-import { execFileSync } from 'node:child_process';
+import { autoPost, forgeKeyDelete, handoffToken, publish } from './auth';
+import { redis } from './redis';
 import * as fs from 'node:fs';
 import { embedPort, foreignSitePort, sitePort } from '../playwright.config';
 
@@ -13,8 +13,6 @@ test.setTimeout(180_000);
 
 const hearth = `http://127.0.0.1:${embedPort}`;
 const prefix = `${process.env.HEARTH_E2E_PREFIX!}embed:`;
-const url = process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const redis = (...args: string[]) => execFileSync('redis-cli', ['-u', url, ...args]).toString().trim();
 
 const adminPage = () => autoPost(`${hearth}/auth/handoff`, { token: handoffToken(), embed: '1' }, 'hearth');
 
@@ -42,10 +40,7 @@ test('the console runs in the embed layout inside the command center and a warm 
   // between a form posted from this site and the server function: it must refuse.
   const victim = `${prefix}victim`;
   redis('SET', victim, 'keep me');
-  publish('forge-embed', autoPost(`${hearth}/rpc/redis/key/delete`, { key: 'victim' }, 'hearth'));
-  const response = page.waitForResponse((r) => r.url().endsWith('/rpc/redis/key/delete'));
-  await page.goto(`http://localhost:${sitePort}/forge-embed`);
-  expect((await response).status()).toBe(403);
+  expect(await forgeKeyDelete(page, hearth, 'forge-embed', 'hearth')).toBe(403);
   await expect(page.frameLocator('iframe[name="hearth"]').locator('body')).toContainText('cross-origin request refused');
   expect(redis('GET', victim)).toBe('keep me');
   redis('DEL', victim);

@@ -1,11 +1,9 @@
 // The Redis tab: browse with a pattern, inspect a hash and a JSON string, change a TTL,
 // preview then purge with a reason. Keys live under the browser tests' own prefix.
 import { test, expect } from './fixtures';
-import { execFileSync } from 'node:child_process';
+import { redis } from './redis';
 
 const prefix = process.env.HEARTH_E2E_PREFIX!;
-const url = process.env.HEARTH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const redis = (...args: string[]) => execFileSync('redis-cli', ['-u', url, ...args]).toString().trim();
 
 test.beforeAll(() => {
   redis('SET', `${prefix}demo:json`, JSON.stringify({ measure: 'Charges', rows: [1, 2, 3] }));

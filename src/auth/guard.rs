@@ -294,10 +294,16 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return if matches!(site, "same-origin" | "none") { Ok(()) } else { Err(refused()) };
     }
-    let Some(origin) = origin else { return Ok(()) };
+    match origin {
+        Some(o) if !is_own_origin(headers, o) => Err(refused()),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `origin` names the host the request was sent to: Hearth's own pages.
+pub fn is_own_origin(headers: &HeaderMap, origin: &str) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
-    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) { Ok(()) } else { Err(refused()) }
+    origin.split_once("://").is_some_and(|(_, h)| !host.is_empty() && h.eq_ignore_ascii_case(host))
 }
 
 /// Dev mode has no login, so it answers only a browser on this machine talking to it directly:

@@ -112,8 +112,7 @@ pub async fn handoff(State(state): State<AppState>, request: Request) -> Respons
 /// (login CSRF). No `Origin` at all is a non-browser client, which holds the token anyway.
 fn origin_may_sign_in(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), String> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let own = origin.split_once("://").is_some_and(|(_, h)| !host.is_empty() && h.eq_ignore_ascii_case(host));
+    let own = super::guard::is_own_origin(headers, origin);
     let config = &state.config;
     let known = config.auth.trusted_origins.iter().any(|t| t == origin)
         || config.frame_ancestors.split_whitespace().any(|a| a == origin);

@@ -55,7 +55,7 @@ pub async fn create(
     embed: bool,
     client: Option<String>,
 ) -> Result<String, AppError> {
-    let value: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    let value = super::guard::random_token(32);
     let digest = sha256_hex(&value);
     let auth = &state.config.auth;
     let now = crate::time::now_ms();

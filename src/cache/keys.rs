@@ -439,11 +439,17 @@ mod tests {
     }
 
     #[test]
-    fn namespaces_are_matched_most_specific_first() {
+    fn namespaces_follow_the_spec_layout_most_specific_first() {
         assert_eq!(namespace_of("cache:meta:{ds:1}:last_warm"), "cache:meta:");
         assert_eq!(namespace_of("cache:{ds:1}:m:x"), "cache:");
+        assert_eq!(namespace_of("idx:{ds:1}:master"), "idx:");
+        assert_eq!(namespace_of("hearth:{jobs}:queue"), "hearth:");
         assert_eq!(namespace_of("hearth:{auth}:sessions"), "hearth:");
-        assert_eq!(namespace_of("session:42"), "other");
+        assert_eq!(namespace_of("session:abc"), "other");
+    }
+
+    #[test]
+    fn scratch_shadow_and_source_keys_are_spelled_here() {
         assert_eq!(Keys::new("p:").query_scratch(3, 255, "u"), "p:hearth:{ds:3}:q:tmp:ff:u");
         assert_eq!(Keys::new("p:").shadow(3, "r").of("idx:{ds:3}:master"), "p:hearth:{ds:3}:run:r:idx:{ds:3}:master");
         assert_eq!(Keys::new("p:").source_pattern(3), "p:*{ds:3}*");

@@ -2,7 +2,6 @@
 //! deserialization (REST JSON, server function arguments, query strings alike) with a message
 //! naming the field, and the services only ever see valid values.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -47,12 +46,6 @@ impl FromStr for DatasourceId {
     }
 }
 
-impl fmt::Display for DatasourceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
 /// Why an admin did something, as typed into a confirm dialog: at most [`Reason::MAX`] characters,
 /// trimmed; blank means none was given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,12 +64,6 @@ impl Reason {
     pub fn from_text(text: &str) -> Option<Reason> {
         let text: String = text.trim().chars().take(Reason::MAX).collect();
         (!text.is_empty()).then_some(Reason(text))
-    }
-
-    /// `Some` for a reason with text in it, `None` for a blank one; `Err` when too long.
-    pub fn optional(text: &str) -> Result<Option<Reason>, String> {
-        let reason = Reason::try_from(text.to_string())?;
-        Ok((!reason.0.is_empty()).then_some(reason))
     }
 }
 
@@ -154,10 +141,11 @@ mod tests {
 
     #[test]
     fn reasons_are_trimmed_and_capped() {
-        assert_eq!(Reason::optional("  stale data ").unwrap().unwrap().as_str(), "stale data");
-        assert_eq!(Reason::optional("   ").unwrap(), None);
-        assert!(Reason::optional(&"x".repeat(501)).is_err());
-        assert!(Reason::optional(&"é".repeat(500)).is_ok(), "characters, not bytes");
+        assert_eq!(Reason::try_from("  stale data ".to_string()).unwrap().as_str(), "stale data");
+        assert_eq!(Reason::from_text("   "), None);
+        assert!(Reason::try_from("x".repeat(501)).is_err());
+        assert!(Reason::try_from("é".repeat(500)).is_ok(), "characters, not bytes");
+        assert_eq!(Reason::from_text(&"x".repeat(501)).unwrap().len(), 500, "text Hearth wrote is cut, not refused");
         let e = serde_json::from_str::<Reason>(&format!("\"{}\"", "x".repeat(501))).unwrap_err();
         assert!(e.to_string().contains("longer than 500"), "{e}");
     }
