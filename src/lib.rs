@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cache;
 pub mod error;
+pub mod format;
 pub mod model;
 pub mod rpc;
 pub mod ui;

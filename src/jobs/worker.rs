@@ -128,8 +128,8 @@ impl JobHooks {
                 g.over = pct >= limit;
                 g.message = Some(format!(
                     "memory guard: Redis uses {} of a {} ceiling and the rest of this warm needs more ({pct:.0} % projected; pauses at {} %, resumes below {} %)",
-                    crate::ui::common::format::bytes(used),
-                    crate::ui::common::format::bytes(ceiling),
+                    crate::format::bytes(used),
+                    crate::format::bytes(ceiling),
                     cfg.memory_pause_percent,
                     cfg.memory_resume_percent
                 ));
