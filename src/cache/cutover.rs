@@ -177,10 +177,9 @@ async fn eviction_possible(state: &AppState, ds: i64) -> Result<bool, AppError> 
     cmd.arg("memory");
     let text: String =
         crate::redis_conn::query_on_slot(&mut conn, &cmd, &state.keys.master(ds)).await.ctx("reading memory")?;
-    let info = crate::redis_admin::overview::parse_info(&text);
-    let num = |k: &str| info.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    let policy = info.get("maxmemory_policy").map(String::as_str).unwrap_or("noeviction");
-    let (used, max) = (num("used_memory"), num("maxmemory"));
+    let info = crate::redis_conn::info::parse_info(&text);
+    let policy = info.get("maxmemory_policy").unwrap_or("noeviction");
+    let (used, max): (u64, u64) = (info.num("used_memory"), info.num("maxmemory"));
     Ok(policy != "noeviction" && max > 0 && used.saturating_mul(10) >= max.saturating_mul(9))
 }
 
