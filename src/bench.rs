@@ -64,8 +64,7 @@ fn peak_rss_mb() -> f64 {
 }
 
 async fn commands_processed(state: &AppState) -> Result<u64, AppError> {
-    let info = crate::redis_admin::overview::info(state, &["stats"]).await?;
-    Ok(info.get("total_commands_processed").and_then(|v| v.parse().ok()).unwrap_or(0))
+    Ok(state.redis.info(&["stats"]).await?.num("total_commands_processed"))
 }
 
 /// Pings Redis in a loop on its own connection and keeps the longest answer time: how long

@@ -18,7 +18,7 @@ fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError { var, problem: problem.into() }
 }
 
-/// How the cutover makes a shadow copy live (see `cache/cutover.rs`).
+/// How the cutover makes a shadow copy live (see `cache/cutover/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CutoverMethod {
     /// The transaction, unless Redis could evict keys right now; then the script.

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cache;
 pub mod error;
+pub mod format;
 pub mod model;
 pub mod rpc;
 pub mod ui;
@@ -16,6 +17,8 @@ pub mod api;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod bench;
+#[cfg(feature = "ssr")]
+pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]

@@ -16,9 +16,9 @@ pub async fn get(state: &AppState) -> Result<WarmingSettings, AppError> {
         .await
         .ctx("reading warming settings")?;
     let cfg = &state.config;
-    let info = crate::redis_admin::overview::info(state, &["memory"]).await?;
+    let info = state.redis.info(&["memory"]).await?;
     Ok(WarmingSettings {
-        redis_max_memory: info.get("maxmemory").and_then(|v| v.parse().ok()).unwrap_or(0),
+        redis_max_memory: info.num("maxmemory"),
         memory_ceiling_bytes: stored.get("memoryCeilingBytes").copied().or(cfg.memory_ceiling_bytes),
         memory_pause_percent: stored.get("memoryPausePercent").map(|v| *v as u8).unwrap_or(cfg.memory_pause_percent),
         memory_resume_percent: stored.get("memoryResumePercent").map(|v| *v as u8).unwrap_or(cfg.memory_resume_percent),

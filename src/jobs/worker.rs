@@ -94,16 +94,15 @@ impl JobHooks {
         p: &WarmProgress,
         settings: &WarmingSettings,
     ) -> Result<Option<(f64, u64, u64)>, AppError> {
-        let info = crate::redis_admin::overview::info(&self.state, &["memory"]).await?;
-        let num = |k: &str| info.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let ceiling = settings.memory_ceiling_bytes.or(Some(num("maxmemory")).filter(|m| *m > 0));
+        let info = self.state.redis.info(&["memory"]).await?;
+        let ceiling = settings.memory_ceiling_bytes.or(Some(info.num("maxmemory")).filter(|m| *m > 0));
         let Some(ceiling) = ceiling else { return Ok(None) };
         let still_to_write = if p.rows_done > 0 && p.rows_total > p.rows_done {
             (p.shadow_bytes as f64 * (p.rows_total - p.rows_done) as f64 / p.rows_done as f64) as u64
         } else {
             0
         };
-        let used = num("used_memory");
+        let used: u64 = info.num("used_memory");
         Ok(Some(((used + still_to_write) as f64 * 100.0 / ceiling as f64, used, ceiling)))
     }
 
@@ -128,8 +127,8 @@ impl JobHooks {
                 g.over = pct >= limit;
                 g.message = Some(format!(
                     "memory guard: Redis uses {} of a {} ceiling and the rest of this warm needs more ({pct:.0} % projected; pauses at {} %, resumes below {} %)",
-                    crate::ui::common::format::bytes(used),
-                    crate::ui::common::format::bytes(ceiling),
+                    crate::format::bytes(used),
+                    crate::format::bytes(ceiling),
                     cfg.memory_pause_percent,
                     cfg.memory_resume_percent
                 ));

@@ -1,53 +1,39 @@
 //! The overview card: a parse of `INFO` into [`RedisOverview`], and the readiness probe.
 
-use std::collections::HashMap;
-
 use crate::error::AppError;
 use crate::model::redis::{CommandStat, NamespaceCount, RedisOverview, SlowEntry};
 use crate::redis_conn::RedisResultExt;
+use crate::redis_conn::info::Info;
 use crate::state::AppState;
 
-/// `INFO` text as `field → value`, over all sections asked for.
-pub fn parse_info(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.trim_end().split_once(':'))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn num<T: std::str::FromStr + Default>(info: &HashMap<String, String>, field: &str) -> T {
-    info.get(field).and_then(|v| v.parse().ok()).unwrap_or_default()
-}
-
 /// Total keys over every database line of `# Keyspace` (`db0:keys=3,expires=1,...`).
-fn keyspace_total(info: &HashMap<String, String>) -> u64 {
-    info.iter()
+fn keyspace_total(info: &Info) -> u64 {
+    info.fields()
         .filter(|(k, _)| k.starts_with("db") && k[2..].chars().all(|c| c.is_ascii_digit()))
         .filter_map(|(_, v)| v.split(',').find_map(|p| p.strip_prefix("keys=")).and_then(|n| n.parse::<u64>().ok()))
         .sum()
 }
 
-pub fn overview_from_info(info: &HashMap<String, String>) -> RedisOverview {
-    let hits: u64 = num(info, "keyspace_hits");
-    let misses: u64 = num(info, "keyspace_misses");
+pub fn overview_from_info(info: &Info) -> RedisOverview {
+    let hits: u64 = info.num("keyspace_hits");
+    let misses: u64 = info.num("keyspace_misses");
     RedisOverview {
-        version: info.get("redis_version").cloned().unwrap_or_default(),
-        mode: info.get("redis_mode").cloned().unwrap_or_default(),
-        role: info.get("role").cloned().unwrap_or_default(),
-        uptime_secs: num(info, "uptime_in_seconds"),
-        used_memory: num(info, "used_memory"),
-        used_memory_peak: num(info, "used_memory_peak"),
-        max_memory: num(info, "maxmemory"),
-        max_memory_policy: info.get("maxmemory_policy").cloned().unwrap_or_default(),
-        fragmentation_ratio: num(info, "mem_fragmentation_ratio"),
-        connected_clients: num(info, "connected_clients"),
-        ops_per_sec: num(info, "instantaneous_ops_per_sec"),
+        version: info.get("redis_version").unwrap_or_default().to_string(),
+        mode: info.get("redis_mode").unwrap_or_default().to_string(),
+        role: info.get("role").unwrap_or_default().to_string(),
+        uptime_secs: info.num("uptime_in_seconds"),
+        used_memory: info.num("used_memory"),
+        used_memory_peak: info.num("used_memory_peak"),
+        max_memory: info.num("maxmemory"),
+        max_memory_policy: info.get("maxmemory_policy").unwrap_or_default().to_string(),
+        fragmentation_ratio: info.num("mem_fragmentation_ratio"),
+        connected_clients: info.num("connected_clients"),
+        ops_per_sec: info.num("instantaneous_ops_per_sec"),
         keyspace_hits: hits,
         keyspace_misses: misses,
         hit_rate: (hits + misses > 0).then(|| hits as f64 * 100.0 / (hits + misses) as f64),
-        evicted_keys: num(info, "evicted_keys"),
-        expired_keys: num(info, "expired_keys"),
+        evicted_keys: info.num("evicted_keys"),
+        expired_keys: info.num("expired_keys"),
         total_keys: keyspace_total(info),
         sampled_at: crate::time::now_iso(),
         ..Default::default()
@@ -55,9 +41,9 @@ pub fn overview_from_info(info: &HashMap<String, String>) -> RedisOverview {
 }
 
 /// The most called commands from `INFO commandstats` (`cmdstat_get:calls=3,usec=9,…`).
-pub fn top_commands(info: &HashMap<String, String>, n: usize) -> Vec<CommandStat> {
+pub fn top_commands(info: &Info, n: usize) -> Vec<CommandStat> {
     let mut stats: Vec<CommandStat> = info
-        .iter()
+        .fields()
         .filter_map(|(k, v)| {
             let command = k.strip_prefix("cmdstat_")?.to_string();
             let field = |name: &str| v.split(',').find_map(|p| p.strip_prefix(name));
@@ -133,17 +119,11 @@ async fn slowlog(state: &AppState) -> Result<Vec<SlowEntry>, AppError> {
         .collect())
 }
 
-pub async fn info(state: &AppState, sections: &[&str]) -> Result<HashMap<String, String>, AppError> {
-    let mut conn = state.redis.conn().await?;
-    let text: String = redis::cmd("INFO").arg(sections).query_async(&mut conn).await.ctx("reading INFO")?;
-    Ok(parse_info(&text))
-}
-
 /// The live overview: INFO (commandstats asked for explicitly), the slow log and a sample of
 /// the keyspace for namespace counts.
 pub async fn overview(state: &AppState) -> Result<RedisOverview, AppError> {
     let info =
-        info(state, &["server", "clients", "memory", "stats", "replication", "keyspace", "commandstats"]).await?;
+        state.redis.info(&["server", "clients", "memory", "stats", "replication", "keyspace", "commandstats"]).await?;
     let mut o = overview_from_info(&info);
     o.top_commands = top_commands(&info, 10);
     o.slowlog = slowlog(state).await?;
@@ -163,6 +143,7 @@ pub async fn ping(state: &AppState) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redis_conn::info::parse_info;
 
     const SAMPLE: &str = "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\nuptime_in_seconds:42\r\n\
         # Memory\r\nused_memory:1048576\r\nmaxmemory:4194304\r\nmem_fragmentation_ratio:1.25\r\n\

@@ -1,9 +1,8 @@
-//! Pieces every tab uses: header and tabs, polling, formatting, errors, toasts, the confirm
+//! Pieces every tab uses: header and tabs, polling, errors, toasts, the confirm
 //! dialog and small widgets.
 
 pub mod confirm;
 pub mod error_box;
-pub mod format;
 pub mod header;
 pub mod polling;
 pub mod session;

@@ -5,10 +5,10 @@ use leptos::prelude::*;
 
 use crate::model::input::{DatasourceId, Reason};
 
+use crate::format;
 use crate::model::cache::{InvalidateRequest, InvalidateResult};
 use crate::rpc::cache::invalidate_cache;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
-use crate::ui::common::format;
 use crate::ui::common::toast::use_toasts;
 
 fn value(s: &RwSignal<String>) -> Option<String> {

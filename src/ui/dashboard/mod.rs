@@ -6,11 +6,11 @@ mod sources;
 
 use leptos::prelude::*;
 
+use crate::format;
 use crate::model::cache::CacheStats;
 use crate::rpc::cache::get_cache_stats;
 use crate::rpc::jobs::get_warming_status;
 use crate::ui::common::error_box::ErrorBox;
-use crate::ui::common::format;
 use crate::ui::common::polling::use_polling;
 use sources::SourceTable;
 

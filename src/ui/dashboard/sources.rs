@@ -6,11 +6,11 @@ use crate::model::input::{DatasourceId, Reason};
 
 use super::invalidate::InvalidatePanel;
 use crate::error::AppError;
+use crate::format;
 use crate::model::cache::{CacheStats, DatasourceCacheMetrics};
 use crate::model::jobs::{WarmRequest, WarmingStatus};
 use crate::rpc::cache::get_trends;
 use crate::rpc::jobs::start_warm;
-use crate::ui::common::format;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 use crate::ui::common::widgets::{HealthBadge, ProgressBar, Sparkline};

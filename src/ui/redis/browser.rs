@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 
 use super::human_ttl;
+use crate::format;
 use crate::model::redis::KeyRow;
 use crate::rpc::redis::browse_keys;
-use crate::ui::common::format;
 
 const PAGE: usize = 50;
 

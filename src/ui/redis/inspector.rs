@@ -3,11 +3,11 @@
 use leptos::prelude::*;
 
 use super::human_ttl;
+use crate::format;
 use crate::model::redis::{KeyDetail, KeyValue};
 use crate::rpc::redis::{delete_key, inspect_key, set_key_ttl};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
-use crate::ui::common::format;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 

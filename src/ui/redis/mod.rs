@@ -16,7 +16,7 @@ pub fn human_ttl(ttl: i64) -> String {
     match ttl {
         -1 => "no expiry".into(),
         t if t < 0 => "gone".into(),
-        t => crate::ui::common::format::duration_secs(t as u64),
+        t => crate::format::duration_secs(t as u64),
     }
 }
 

@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 
+use crate::format;
 use crate::model::redis::RedisOverview;
 use crate::rpc::redis::get_redis_overview;
 use crate::ui::common::error_box::ErrorBox;
-use crate::ui::common::format;
 use crate::ui::common::polling::{IntervalPicker, use_polling};
 
 #[component]

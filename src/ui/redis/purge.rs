@@ -5,10 +5,10 @@ use leptos::prelude::*;
 
 use crate::model::input::Reason;
 
+use crate::format;
 use crate::model::redis::{PurgeRequest, PurgeResult};
 use crate::rpc::redis::{abort_purge, purge_keys, purge_status};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
-use crate::ui::common::format;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 

@@ -4,10 +4,10 @@ use leptos::prelude::*;
 
 use crate::model::input::Reason;
 
+use crate::format;
 use crate::model::redis::{TtlRequest, TtlResult};
 use crate::rpc::redis::change_ttl;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
-use crate::ui::common::format;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 

@@ -4,10 +4,10 @@ use leptos::prelude::*;
 
 use crate::model::input::JobAction;
 
+use crate::format;
 use crate::model::jobs::{Job, JobStatus, WarmingSummary};
 use crate::rpc::jobs::control_job;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
-use crate::ui::common::format;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 use crate::ui::common::widgets::{ProgressBar, StatusBadge};

@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
+use crate::format;
 use crate::model::jobs::WarmingSettingsInput;
 use crate::rpc::jobs::{get_warming_settings, save_warming_settings};
-use crate::ui::common::format;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 

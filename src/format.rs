@@ -1,4 +1,5 @@
-//! Human formatting of bytes, durations and rates, shared by every card.
+//! Human formatting of bytes, durations and rates: the console's cards and the server's messages
+//! (the memory guard) say sizes and times the same way.
 
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

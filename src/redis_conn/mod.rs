@@ -2,6 +2,8 @@
 //! one with a long, deliberate timeout for warm pipelines and cutovers, on a single server or a
 //! cluster. Connecting is lazy, so Hearth starts (and says so) while Redis is down.
 
+pub mod info;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,0 +1,68 @@
+//! `INFO` replies, read and parsed in one place for every reader: the overview card, the memory
+//! guard, the warming settings, the cutover's eviction check and the benchmark.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use super::{RedisConn, RedisResultExt};
+use crate::error::AppError;
+
+/// An `INFO` reply as `field → value`, over all the sections asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Info(HashMap<String, String>);
+
+/// The one `INFO` parser: `field:value` lines; section headers (`# Memory`) and blank lines skipped.
+pub fn parse_info(text: &str) -> Info {
+    Info(
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.trim_end().split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+impl Info {
+    /// A field's text as Redis wrote it.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    /// A numeric field; the type's default (0) when the field is absent or not a number.
+    pub fn num<T: FromStr + Default>(&self, field: &str) -> T {
+        self.get(field).and_then(|v| v.parse().ok()).unwrap_or_default()
+    }
+
+    /// Every field, in no particular order (for the keyspace and commandstats lines).
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl RedisConn {
+    /// `INFO` of the given sections, on the interactive connection.
+    pub async fn info(&self, sections: &[&str]) -> Result<Info, AppError> {
+        let mut conn = self.conn().await?;
+        let text: String = redis::cmd("INFO").arg(sections).query_async(&mut conn).await.ctx("reading INFO")?;
+        Ok(parse_info(&text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_lines_become_fields_and_headers_are_skipped() {
+        let info = parse_info(
+            "# Server\r\nredis_version:7.0.15\r\nexecutable:/usr/bin/redis-server\r\n\r\n# Memory\r\nused_memory:1048576\r\nmaxmemory_policy:allkeys-lru\r\n",
+        );
+        assert_eq!(info.get("redis_version"), Some("7.0.15"));
+        assert_eq!(info.get("executable"), Some("/usr/bin/redis-server"));
+        assert_eq!(info.get("maxmemory_policy"), Some("allkeys-lru"));
+        assert_eq!(info.num::<u64>("used_memory"), 1_048_576);
+        assert_eq!(info.num::<u64>("maxmemory"), 0);
+        assert_eq!(info.num::<u64>("maxmemory_policy"), 0);
+        assert_eq!(info.fields().count(), 4);
+    }
+}
