@@ -1,5 +1,5 @@
 # The two commands of the README, and the checks run before each commit.
-.PHONY: run test lint fmt
+.PHONY: run test lint fmt watch
 
 run:
 	.ci/serve
@@ -14,3 +14,9 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+# Development: rebuild and reload on every save (debug build, dev mode). Installs cargo-leptos
+# once (about 12 minutes); `make run` and `make test` never need it.
+watch:
+	.ci/bootstrap --watch
+	cargo leptos watch
