@@ -8,6 +8,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::ui::common::confirm::{ConfirmHost, provide_confirm};
 use crate::ui::common::header::Header;
+use crate::ui::common::mutation::provide_stale;
 use crate::ui::common::session::provide_session;
 use crate::ui::common::toast::{ToastHost, provide_toasts};
 use crate::ui::dashboard::DashboardPage;
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
     provide_context(BasePath(base.clone()));
     let embed = provide_session().embed;
     provide_toasts();
+    provide_stale();
     provide_confirm();
     // Effects only run in the browser, after hydration: a stable signal for browser tests.
     Effect::new(|_| {

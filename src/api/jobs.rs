@@ -43,7 +43,7 @@ pub async fn resume(State(state): State<AppState>, Writer(who): Writer, Path(id)
 
 /// `POST …/cache/jobs/{id}/cancel`: dequeue or stop a warm (live cache untouched); write permission.
 pub async fn cancel(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
-    Ok(Envelope(service::cancel(&state, &id, &who.id).await?))
+    Ok(Envelope(service::cancel(&state, &id, &who.id, None).await?))
 }
 
 /// `GET …/cache/schedules`: every schedule with next and last run; read permission.
@@ -77,7 +77,7 @@ pub async fn delete_schedule(
     Writer(who): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<serde_json::Value> {
-    schedules::delete(&state, &id, &who.id).await?;
+    schedules::delete(&state, &id, &who.id, None).await?;
     Ok(Envelope(serde_json::json!({ "deleted": id })))
 }
 

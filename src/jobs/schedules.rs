@@ -220,7 +220,8 @@ pub async fn update(state: &AppState, id: &str, input: &ScheduleInput, who: &str
     Ok(s.view())
 }
 
-pub async fn delete(state: &AppState, id: &str, who: &str) -> Result<(), AppError> {
+/// Deletes a schedule; the reason, when given, is logged.
+pub async fn delete(state: &AppState, id: &str, who: &str, reason: Option<&Reason>) -> Result<(), AppError> {
     load(state, id).await?;
     let mut conn = state.redis.conn().await?;
     let _: () = redis::cmd("HDEL")
@@ -229,7 +230,8 @@ pub async fn delete(state: &AppState, id: &str, who: &str) -> Result<(), AppErro
         .query_async(&mut conn)
         .await
         .ctx("deleting a schedule")?;
-    tracing::info!(action = "cache_schedule_deleted", who, schedule = id, "schedule deleted");
+    let reason = reason.map(Reason::as_str).unwrap_or("");
+    tracing::info!(action = "cache_schedule_deleted", who, schedule = id, reason, "schedule deleted");
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 use super::store::{self, Enqueued, FinishIf, JobRecord, NewJob};
 use crate::error::{AppError, ErrorCode};
+use crate::model::input::Reason;
 use crate::model::jobs::{Job, JobStatus, WarmRequest, WarmResponse, WarmSkip, WarmingStatus, WarmingSummary};
 use crate::redis_conn::RedisResultExt;
 use crate::source::SourceDef;
@@ -229,8 +230,8 @@ pub async fn resume(state: &AppState, id: &str, who: &str) -> Result<Job, AppErr
 }
 
 /// Cancels a job: a queued one is removed at once; a running one stops at its next batch,
-/// discarding its shadows, and the live cache stays as it was.
-pub async fn cancel(state: &AppState, id: &str, who: &str) -> Result<Job, AppError> {
+/// discarding its shadows, and the live cache stays as it was. The reason, when given, is logged.
+pub async fn cancel(state: &AppState, id: &str, who: &str, reason: Option<&Reason>) -> Result<Job, AppError> {
     let record = existing(state, id).await?;
     let job = &record.job;
     if job.status.is_terminal() {
@@ -250,6 +251,7 @@ pub async fn cancel(state: &AppState, id: &str, who: &str) -> Result<Job, AppErr
     } else {
         set_control(state, id, Some("cancel")).await?;
     }
-    tracing::info!(action = "cache_warm_cancelled", who, job = id, queued = removed, "cancel requested");
+    let reason = reason.map(Reason::as_str).unwrap_or("");
+    tracing::info!(action = "cache_warm_cancelled", who, job = id, queued = removed, reason, "cancel requested");
     self::job(state, id).await
 }

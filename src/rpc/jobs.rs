@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::model::input::{JobAction, ScheduleAction};
+use crate::model::input::{JobAction, Reason, ScheduleAction};
 use crate::model::jobs::{
     Job, Schedule, ScheduleInput, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
 };
@@ -23,14 +23,15 @@ pub async fn start_warm(request: WarmRequest) -> Result<WarmResponse, AppError> 
     crate::jobs::service::request_warm(&state, &request, &who.id, "manual").await
 }
 
-/// Pauses, resumes or cancels a job (`action`); write permission; changes the job.
+/// Pauses, resumes or cancels a job (`action`; a cancel records its `reason`); write permission;
+/// changes the job.
 #[server(prefix = "/rpc", endpoint = "jobs/control")]
-pub async fn control_job(job_id: String, action: JobAction) -> Result<Job, AppError> {
+pub async fn control_job(job_id: String, action: JobAction, reason: Option<Reason>) -> Result<Job, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
     match action {
         JobAction::Pause => crate::jobs::service::pause(&state, &job_id, &who.id).await,
         JobAction::Resume => crate::jobs::service::resume(&state, &job_id, &who.id).await,
-        JobAction::Cancel => crate::jobs::service::cancel(&state, &job_id, &who.id).await,
+        JobAction::Cancel => crate::jobs::service::cancel(&state, &job_id, &who.id, reason.as_ref()).await,
     }
 }
 
@@ -51,12 +52,19 @@ pub async fn save_schedule(id: Option<String>, input: ScheduleInput) -> Result<S
     }
 }
 
-/// Deletes a schedule (`action` = delete) or runs it now (`run`); write permission.
+/// Deletes a schedule (`action` = delete, recording its `reason`) or runs it now (`run`); write
+/// permission.
 #[server(prefix = "/rpc", endpoint = "schedules/act")]
-pub async fn act_on_schedule(id: String, action: ScheduleAction) -> Result<Option<WarmResponse>, AppError> {
+pub async fn act_on_schedule(
+    id: String,
+    action: ScheduleAction,
+    reason: Option<Reason>,
+) -> Result<Option<WarmResponse>, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
     match action {
-        ScheduleAction::Delete => crate::jobs::schedules::delete(&state, &id, &who.id).await.map(|()| None),
+        ScheduleAction::Delete => {
+            crate::jobs::schedules::delete(&state, &id, &who.id, reason.as_ref()).await.map(|()| None)
+        }
         ScheduleAction::Run => crate::jobs::schedules::run_now(&state, &id, &who.id).await.map(Some),
     }
 }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
+use crate::model::input::Reason;
 use crate::model::redis::{KeyDetail, KeyPage, PurgeRequest, PurgeResult, RedisOverview, TtlRequest, TtlResult};
 
 /// The INFO overview card; read permission; changes nothing.
@@ -41,9 +42,9 @@ pub async fn set_key_ttl(key: String, ttl: i64) -> Result<i64, AppError> {
     crate::redis_admin::inspect::set_key_ttl(&state, &key, ttl, &who.id).await
 }
 
-/// Deletes one exact key; write permission.
+/// Deletes one exact key, recording the reason; write permission.
 #[server(prefix = "/rpc", endpoint = "redis/key/delete")]
-pub async fn delete_key(key: String, reason: Option<String>) -> Result<(), AppError> {
+pub async fn delete_key(key: String, reason: Option<Reason>) -> Result<(), AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
     crate::redis_admin::inspect::delete_key(&state, &key, reason.as_deref(), &who.id).await
 }

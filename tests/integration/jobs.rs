@@ -327,7 +327,7 @@ async fn pause_and_resume_give_the_same_result_and_cancel_changes_nothing() {
     .await
     .unwrap();
     let store::Enqueued::New(id) = queued else { panic!("a new job") };
-    let j = service::cancel(&state, &id, "tester").await.unwrap();
+    let j = service::cancel(&state, &id, "tester", None).await.unwrap();
     assert_eq!(j.status, JobStatus::Cancelled);
     assert!(service::status(&state).await.unwrap().active_jobs.is_empty());
 }
@@ -514,7 +514,7 @@ async fn schedules_fire_exactly_once_skip_while_active_and_catch_up_once() {
         .unwrap();
     make_due(&a, &s.id, 1000).await;
     assert_eq!(schedules::tick(&a, hearth::time::now_ms()).await.unwrap(), 0);
-    schedules::delete(&a, &s.id, "tester").await.unwrap();
+    schedules::delete(&a, &s.id, "tester", None).await.unwrap();
     assert!(schedules::list(&a).await.unwrap().is_empty());
     w.stop().await;
 }

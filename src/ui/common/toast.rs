@@ -44,6 +44,14 @@ impl Toasts {
     pub fn error(&self, e: &AppError) {
         self.push(ToastKind::Error, e.message.clone())
     }
+
+    /// An error toast unless the same message is already showing: a form posted before
+    /// hydration brings its error back to every action of that server function on the page.
+    pub fn error_once(&self, e: &AppError) {
+        if !self.items.with_untracked(|v| v.iter().any(|t| t.kind == ToastKind::Error && t.message == e.message)) {
+            self.error(e)
+        }
+    }
 }
 
 pub fn provide_toasts() {

@@ -7,9 +7,9 @@ use crate::model::input::{DatasourceId, Reason};
 
 use crate::format;
 use crate::model::cache::{InvalidateRequest, InvalidateResult};
-use crate::rpc::cache::invalidate_cache;
+use crate::rpc::cache::InvalidateCache;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
-use crate::ui::common::toast::use_toasts;
+use crate::ui::common::mutation::use_mutation;
 
 fn value(s: &RwSignal<String>) -> Option<String> {
     Some(s.get_untracked().trim().to_string()).filter(|v| !v.is_empty())
@@ -21,13 +21,18 @@ pub fn InvalidatePanel(
     name: String,
     frequencies: Vec<String>,
     close: Callback<()>,
-    refresh: Callback<()>,
+    /// The page's invalidation, which outlives this panel.
+    invalidate: ServerAction<InvalidateCache>,
 ) -> impl IntoView {
-    let toasts = use_toasts();
     let confirm = use_confirm();
     let (measure, practice, frequency) =
         (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let preview = RwSignal::new(None::<InvalidateResult>);
+    // The dry run changes nothing; its answer is the preview.
+    let dry_run = use_mutation::<InvalidateCache>(&[], move |r| {
+        preview.set(Some(r));
+        None
+    });
     let request = move |dry: bool, reason: Option<String>| InvalidateRequest {
         datasource_id: DatasourceId::try_from(ds).ok(),
         measure: value(&measure),
@@ -37,12 +42,7 @@ pub fn InvalidatePanel(
         dry_run: Some(dry),
     };
     let run_preview = move |_| {
-        leptos::task::spawn_local(async move {
-            match invalidate_cache(request(true, None)).await {
-                Ok(r) => preview.set(Some(r)),
-                Err(e) => toasts.error(&e),
-            }
-        });
+        dry_run.dispatch(InvalidateCache { request: request(true, None) });
     };
     let name_for_confirm = name.clone();
     let go = Callback::new(move |_: ()| {
@@ -57,14 +57,8 @@ pub fn InvalidatePanel(
             require_text: None,
             reason_required: true,
             on_confirm: Callback::new(move |reason: String| {
-                leptos::task::spawn_local(async move {
-                    match invalidate_cache(request(false, Some(reason))).await {
-                        Ok(r) => toasts.ok(r.message),
-                        Err(e) => toasts.error(&e),
-                    }
-                    close.run(());
-                    refresh.run(());
-                });
+                invalidate.dispatch(InvalidateCache { request: request(false, Some(reason)) });
+                close.run(());
             }),
         });
     });
@@ -81,7 +75,7 @@ pub fn InvalidatePanel(
                         {frequencies.into_iter().map(|f| view! { <option value=f.clone()>{f.clone()}</option> }).collect_view()}
                     </select>
                 </label>
-                <button data-testid="inv-preview" on:click=run_preview>"Preview"</button>
+                <button data-testid="inv-preview" disabled=move || dry_run.pending().get() on:click=run_preview>"Preview"</button>
                 <button on:click=move |_| close.run(())>"Close"</button>
             </div>
             {move || preview.get().map(|p| view! {
@@ -94,7 +88,14 @@ pub fn InvalidatePanel(
                     {(!p.keys.is_empty()).then(|| view! {
                         <details><summary>"First keys"</summary><ul class="mono small">{p.keys.iter().take(20).map(|k| view! { <li>{k.clone()}</li> }).collect_view()}</ul></details>
                     })}
-                    <button class="danger" data-testid="inv-confirm" disabled=p.keys_deleted == 0 && p.indexes_deleted == 0 on:click=move |_| go.run(())>"Invalidate…"</button>
+                    <button
+                        class="danger"
+                        data-testid="inv-confirm"
+                        disabled=move || (p.keys_deleted == 0 && p.indexes_deleted == 0) || invalidate.pending().get()
+                        on:click=move |_| go.run(())
+                    >
+                        "Invalidate…"
+                    </button>
                 </div>
             })}
         </div>

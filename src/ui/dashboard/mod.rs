@@ -8,33 +8,35 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::model::cache::CacheStats;
-use crate::rpc::cache::get_cache_stats;
-use crate::rpc::jobs::get_warming_status;
+use crate::rpc::cache::{InvalidateCache, get_cache_stats};
+use crate::rpc::jobs::{StartWarm, get_warming_status};
 use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::polling::use_polling;
 use sources::SourceTable;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let stats = Resource::new(|| (), |_| get_cache_stats());
-    let jobs = Resource::new(|| (), |_| get_warming_status());
+    let stale = use_stale();
+    let stats = Resource::new(move || stale.track(Data::Cache), |_| get_cache_stats());
+    let jobs = Resource::new(move || stale.track(Data::Jobs), |_| get_warming_status());
     let busy =
         Signal::derive(move || jobs.get().and_then(|r| r.ok()).map(|s| !s.active_jobs.is_empty()).unwrap_or(false));
     use_polling(Signal::derive(move || Some(if busy.get() { 2000 } else { 15_000 })), move || {
         stats.refetch();
         jobs.refetch();
     });
-    let refresh = Callback::new(move |_: ()| {
-        stats.refetch();
-        jobs.refetch();
-    });
+    // Owned here, not by the rows: every poll redraws the table, and a change finishing after
+    // that must still be reported.
+    let warm = use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message));
+    let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
     view! {
         <div class="page" data-testid="cache-page">
             <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading the cache…"</p></section> }>
                 {move || stats.get().map(|r| match r {
                     Ok(s) => view! {
                         <Summary stats=s.clone()/>
-                        <SourceTable stats=s jobs=jobs refresh=refresh/>
+                        <SourceTable stats=s jobs=jobs warm invalidate/>
                     }.into_any(),
                     Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
                 })}

@@ -1,49 +1,39 @@
 //! The per-source table: health, numbers, warnings and trends; warm and invalidate buttons.
 
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use crate::model::input::{DatasourceId, Reason};
+use crate::model::input::DatasourceId;
 
 use super::invalidate::InvalidatePanel;
 use crate::error::AppError;
 use crate::format;
 use crate::model::cache::{CacheStats, DatasourceCacheMetrics};
-use crate::model::jobs::{WarmRequest, WarmingStatus};
-use crate::rpc::cache::get_trends;
-use crate::rpc::jobs::start_warm;
+use crate::model::jobs::WarmingStatus;
+use crate::rpc::cache::{InvalidateCache, get_trends};
+use crate::rpc::jobs::StartWarm;
 use crate::ui::common::session::use_session;
-use crate::ui::common::toast::use_toasts;
 use crate::ui::common::widgets::{HealthBadge, ProgressBar, Sparkline};
 
 #[component]
 pub fn SourceTable(
     stats: CacheStats,
     jobs: Resource<Result<WarmingStatus, AppError>>,
-    refresh: Callback<()>,
+    warm: ServerAction<StartWarm>,
+    invalidate: ServerAction<InvalidateCache>,
 ) -> impl IntoView {
     let session = use_session();
-    let toasts = use_toasts();
-    let warm_all = move |_| {
-        leptos::task::spawn_local(async move {
-            match start_warm(WarmRequest {
-                datasource_id: None,
-                force: Some(true),
-                reason: Reason::from_text("warm all from the console"),
-            })
-            .await
-            {
-                Ok(r) => toasts.ok(r.message),
-                Err(e) => toasts.error(&e),
-            }
-            refresh.run(());
-        });
-    };
     view! {
         <section class="card" aria-labelledby="sources-title">
             <div class="card-head">
                 <h2 id="sources-title">"Data sources"</h2>
                 <Show when=move || session.can_write()>
-                    <button class="primary" data-testid="warm-all" on:click=warm_all>"Warm all"</button>
+                    // A plain form: it works before hydration too.
+                    <ActionForm action=warm attr:class="inline">
+                        <input type="hidden" name="request[force]" value="true"/>
+                        <input type="hidden" name="request[reason]" value="warm all from the console"/>
+                        <button type="submit" class="primary" data-testid="warm-all" disabled=move || warm.pending().get()>"Warm all"</button>
+                    </ActionForm>
                 </Show>
             </div>
             <div class="table-wrap">
@@ -62,7 +52,7 @@ pub fn SourceTable(
                         </tr>
                     </thead>
                     <tbody>
-                        {stats.datasources.into_iter().map(|s| view! { <SourceRow s jobs refresh/> }).collect_view()}
+                        {stats.datasources.into_iter().map(|s| view! { <SourceRow s jobs warm invalidate/> }).collect_view()}
                     </tbody>
                 </table>
             </div>
@@ -74,30 +64,15 @@ pub fn SourceTable(
 fn SourceRow(
     s: DatasourceCacheMetrics,
     jobs: Resource<Result<WarmingStatus, AppError>>,
-    refresh: Callback<()>,
+    warm: ServerAction<StartWarm>,
+    invalidate: ServerAction<InvalidateCache>,
 ) -> impl IntoView {
     let session = use_session();
-    let toasts = use_toasts();
     let open = RwSignal::new(false);
     let invalidating = RwSignal::new(false);
     let ds = s.datasource_id;
     let job = move || {
         jobs.get().and_then(|r| r.ok()).and_then(|st| st.active_jobs.into_iter().find(|j| j.datasource_id == ds))
-    };
-    let warm = move |_| {
-        leptos::task::spawn_local(async move {
-            match start_warm(WarmRequest {
-                datasource_id: DatasourceId::try_from(ds).ok(),
-                force: Some(true),
-                reason: Reason::from_text("warm from the console"),
-            })
-            .await
-            {
-                Ok(r) => toasts.ok(r.message),
-                Err(e) => toasts.error(&e),
-            }
-            refresh.run(());
-        });
     };
     let name = s.datasource_name.clone();
     let frequencies = s.unique_frequencies.clone();
@@ -140,7 +115,12 @@ fn SourceRow(
             </td>
             <td class="actions">
                 <Show when=move || session.can_write()>
-                    <button data-testid="warm-source" disabled=move || job().is_some() on:click=warm>"Warm"</button>
+                    <ActionForm action=warm attr:class="inline">
+                        <input type="hidden" name="request[datasourceId]" value=ds/>
+                        <input type="hidden" name="request[force]" value="true"/>
+                        <input type="hidden" name="request[reason]" value="warm from the console"/>
+                        <button type="submit" data-testid="warm-source" disabled=move || job().is_some() || warm.pending().get()>"Warm"</button>
+                    </ActionForm>
                     <button class="danger-outline" data-testid="invalidate-source" on:click=move |_| invalidating.set(true)>"Invalidate"</button>
                 </Show>
             </td>
@@ -148,7 +128,7 @@ fn SourceRow(
         <Show when=move || invalidating.get()>
             <tr class="detail">
                 <td colspan="9">
-                    <InvalidatePanel ds=ds name=name.clone() frequencies=frequencies.clone() close=Callback::new(move |_| invalidating.set(false)) refresh/>
+                    <InvalidatePanel ds=ds name=name.clone() frequencies=frequencies.clone() close=Callback::new(move |_| invalidating.set(false)) invalidate/>
                 </td>
             </tr>
         </Show>

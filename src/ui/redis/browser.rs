@@ -5,12 +5,14 @@ use leptos::prelude::*;
 use super::human_ttl;
 use crate::format;
 use crate::model::redis::KeyRow;
-use crate::rpc::redis::browse_keys;
+use crate::rpc::redis::BrowseKeys;
+use crate::ui::common::mutation::{Data, use_stale};
 
 const PAGE: usize = 50;
 
 #[component]
-pub fn KeyBrowser(selected: RwSignal<Option<String>>, reload: RwSignal<u32>) -> impl IntoView {
+pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
+    let stale = use_stale();
     let draft = RwSignal::new("*".to_string());
     let pattern = RwSignal::new("*".to_string());
     let kind = RwSignal::new(String::new());
@@ -18,44 +20,49 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>, reload: RwSignal<u32>) -> 
     let cursor = RwSignal::new("0".to_string());
     let has_more = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let loading = RwSignal::new(false);
     let examined = RwSignal::new(0u64);
-
-    let load = move |fresh: bool| {
-        let (p, k) = (pattern.get_untracked(), kind.get_untracked());
-        let from = if fresh { "0".to_string() } else { cursor.get_untracked() };
-        loading.set(true);
-        leptos::task::spawn_local(async move {
-            match browse_keys(p, from, PAGE, Some(k)).await {
-                Ok(page) => {
-                    error.set(None);
-                    if fresh {
-                        rows.set(page.keys);
-                        examined.set(page.examined);
-                    } else {
-                        // A later SCAN page may repeat a key already shown.
-                        rows.update(|r| {
-                            for k in page.keys {
-                                if !r.iter().any(|x| x.key == k.key) {
-                                    r.push(k);
-                                }
-                            }
-                        });
-                        examined.update(|e| *e += page.examined);
-                    }
-                    cursor.set(page.cursor);
-                    has_more.set(page.has_more);
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-            loading.set(false);
+    // A read, but paged by the caller: an action rather than a resource. Only the answer to the
+    // latest request lands, so a page for an old pattern never mixes into a new one.
+    let browse = ServerAction::<BrowseKeys>::new();
+    let loading = browse.pending();
+    let fresh = StoredValue::new(true);
+    let load = move |first: bool| {
+        fresh.set_value(first);
+        browse.dispatch(BrowseKeys {
+            pattern: pattern.get_untracked(),
+            cursor: if first { "0".to_string() } else { cursor.get_untracked() },
+            limit: PAGE,
+            kind: Some(kind.get_untracked()),
         });
     };
-    // First page after hydration, and again whenever pattern, type or a purge changes things.
+    Effect::new(move |_| match browse.value().get() {
+        Some(Ok(page)) => {
+            error.set(None);
+            if fresh.get_value() {
+                rows.set(page.keys);
+                examined.set(page.examined);
+            } else {
+                // A later SCAN page may repeat a key already shown.
+                rows.update(|r| {
+                    for k in page.keys {
+                        if !r.iter().any(|x| x.key == k.key) {
+                            r.push(k);
+                        }
+                    }
+                });
+                examined.update(|e| *e += page.examined);
+            }
+            cursor.set(page.cursor);
+            has_more.set(page.has_more);
+        }
+        Some(Err(e)) => error.set(Some(e.message)),
+        None => {}
+    });
+    // First page after hydration, and again whenever pattern, type or a change to keys asks.
     Effect::new(move |_| {
         pattern.track();
         kind.track();
-        reload.track();
+        stale.track(Data::Keys);
         load(true);
     });
     // Typing waits 300 ms of quiet before it scans.

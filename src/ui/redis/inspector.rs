@@ -4,25 +4,36 @@ use leptos::prelude::*;
 
 use super::human_ttl;
 use crate::format;
+use crate::model::input::Reason;
 use crate::model::redis::{KeyDetail, KeyValue};
-use crate::rpc::redis::{delete_key, inspect_key, set_key_ttl};
+use crate::rpc::redis::{DeleteKey, SetKeyTtl, inspect_key};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 
 const COUNT: u64 = 100;
 
+/// The inspector's changes, owned by it: the key view is redrawn whenever the key reloads.
+#[derive(Clone, Copy)]
+struct KeyActions {
+    set_ttl: ServerAction<SetKeyTtl>,
+    delete: ServerAction<DeleteKey>,
+    /// The key being deleted, named in the toast and unselected once it is gone.
+    deleting: StoredValue<String>,
+}
+
 #[component]
-pub fn Inspector(selected: RwSignal<Option<String>>, reload_keys: RwSignal<u32>) -> impl IntoView {
+pub fn Inspector(selected: RwSignal<Option<String>>) -> impl IntoView {
+    let stale = use_stale();
     let start = RwSignal::new(String::new());
-    let version = RwSignal::new(0u32);
     Effect::new(move |_| {
         selected.track();
         start.set(String::new());
     });
     let detail = Resource::new(
-        move || (selected.get(), start.get(), version.get()),
+        move || (selected.get(), start.get(), stale.track(Data::Keys)),
         |(key, start, _)| async move {
             match key {
                 Some(k) => Some(inspect_key(k, start, COUNT).await),
@@ -30,6 +41,18 @@ pub fn Inspector(selected: RwSignal<Option<String>>, reload_keys: RwSignal<u32>)
             }
         },
     );
+    let deleting = StoredValue::new(String::new());
+    let actions = KeyActions {
+        set_ttl: use_mutation::<SetKeyTtl>(&[Data::Keys], |now| Some(format!("TTL is now {}", human_ttl(now)))),
+        delete: use_mutation::<DeleteKey>(&[Data::Keys], move |()| {
+            let key = deleting.get_value();
+            if selected.get_untracked().as_deref() == Some(key.as_str()) {
+                selected.set(None);
+            }
+            Some(format!("Deleted {key}"))
+        }),
+        deleting,
+    };
     view! {
         <section class="card inspector" aria-labelledby="inspector-title" data-testid="inspector">
             <div class="card-head"><h2 id="inspector-title">"Inspector"</h2></div>
@@ -37,7 +60,7 @@ pub fn Inspector(selected: RwSignal<Option<String>>, reload_keys: RwSignal<u32>)
                 {move || match detail.get().flatten() {
                     None => view! { <p class="muted">"Pick a key on the left."</p> }.into_any(),
                     Some(Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
-                    Some(Ok(d)) => view! { <KeyView d selected start version reload_keys/> }.into_any(),
+                    Some(Ok(d)) => view! { <KeyView d start actions/> }.into_any(),
                 }}
             </Transition>
         </section>
@@ -45,38 +68,23 @@ pub fn Inspector(selected: RwSignal<Option<String>>, reload_keys: RwSignal<u32>)
 }
 
 #[component]
-fn KeyView(
-    d: KeyDetail,
-    selected: RwSignal<Option<String>>,
-    start: RwSignal<String>,
-    version: RwSignal<u32>,
-    reload_keys: RwSignal<u32>,
-) -> impl IntoView {
+fn KeyView(d: KeyDetail, start: RwSignal<String>, actions: KeyActions) -> impl IntoView {
     let session = use_session();
     let toasts = use_toasts();
     let confirm = use_confirm();
     let ttl_input = RwSignal::new(if d.ttl > 0 { d.ttl.to_string() } else { String::new() });
-    let key = d.key.clone();
-    let apply_ttl = Callback::new(move |ttl: i64| {
-        let key = key.clone();
-        leptos::task::spawn_local(async move {
-            match set_key_ttl(key, ttl).await {
-                Ok(now) => toasts.ok(format!("TTL is now {}", human_ttl(now))),
-                Err(e) => toasts.error(&e),
-            }
-            version.update(|v| *v += 1);
-            reload_keys.update(|v| *v += 1);
-        });
-    });
+    let key = StoredValue::new(d.key.clone());
+    let apply_ttl = move |ttl: i64| {
+        actions.set_ttl.dispatch(SetKeyTtl { key: key.get_value(), ttl });
+    };
     let set_ttl = move |_| match ttl_input.get_untracked().trim().parse::<i64>() {
-        Ok(t) => apply_ttl.run(t),
+        Ok(t) => apply_ttl(t),
         Err(_) => {
             toasts.push(crate::ui::common::toast::ToastKind::Error, "TTL must be a whole number of seconds, or -1.")
         }
     };
-    let del_key = d.key.clone();
     let delete = move |_| {
-        let key = del_key.clone();
+        let key = key.get_value();
         confirm.ask(ConfirmRequest {
             title: format!("Delete {key}"),
             body: format!("This deletes exactly the key `{key}` (the name is not a pattern)."),
@@ -84,18 +92,12 @@ fn KeyView(
             require_text: None,
             reason_required: true,
             on_confirm: Callback::new(move |reason: String| {
-                let key = key.clone();
-                leptos::task::spawn_local(async move {
-                    match delete_key(key.clone(), Some(reason)).await {
-                        Ok(()) => toasts.ok(format!("Deleted {key}")),
-                        Err(e) => toasts.error(&e),
-                    }
-                    selected.set(None);
-                    reload_keys.update(|v| *v += 1);
-                });
+                actions.deleting.set_value(key.clone());
+                actions.delete.dispatch(DeleteKey { key: key.clone(), reason: Reason::from_text(&reason) });
             }),
         })
     };
+    let busy = move || actions.set_ttl.pending().get() || actions.delete.pending().get();
     let next: Option<String> = match &d.value {
         KeyValue::Hash { cursor, .. } | KeyValue::Set { cursor, .. } => (cursor != "0").then(|| cursor.clone()),
         KeyValue::List { start, .. } | KeyValue::Zset { start, .. } => {
@@ -119,9 +121,9 @@ fn KeyView(
             <Show when=move || session.can_write()>
                 <div class="form-row ttl-edit">
                     <label>"TTL (s) " <input class="short" data-testid="ttl-input" prop:value=move || ttl_input.get() on:input=move |ev| ttl_input.set(event_target_value(&ev))/></label>
-                    <button data-testid="ttl-set" on:click=set_ttl>"Set TTL"</button>
-                    <button data-testid="ttl-persist" on:click=move |_| apply_ttl.run(-1)>"Remove expiry"</button>
-                    <button class="danger-outline" data-testid="key-delete" on:click=delete.clone()>"Delete key"</button>
+                    <button data-testid="ttl-set" disabled=busy on:click=set_ttl>"Set TTL"</button>
+                    <button data-testid="ttl-persist" disabled=busy on:click=move |_| apply_ttl(-1)>"Remove expiry"</button>
+                    <button class="danger-outline" data-testid="key-delete" disabled=busy on:click=delete>"Delete key"</button>
                 </div>
             </Show>
         </div>

@@ -23,15 +23,14 @@ pub fn human_ttl(ttl: i64) -> String {
 #[component]
 pub fn RedisPage() -> impl IntoView {
     let selected = RwSignal::new(None::<String>);
-    let reload_keys = RwSignal::new(0u32);
     view! {
         <div class="page" data-testid="redis-page">
             <RedisOverviewCard/>
             <div class="split">
-                <browser::KeyBrowser selected reload=reload_keys/>
-                <inspector::Inspector selected reload_keys/>
+                <browser::KeyBrowser selected/>
+                <inspector::Inspector selected/>
             </div>
-            <purge::PurgePanel reload_keys/>
+            <purge::PurgePanel/>
             <ttl::TtlPanel/>
         </div>
     }

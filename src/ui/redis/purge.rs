@@ -7,8 +7,10 @@ use crate::model::input::Reason;
 
 use crate::format;
 use crate::model::redis::{PurgeRequest, PurgeResult};
-use crate::rpc::redis::{abort_purge, purge_keys, purge_status};
+use crate::rpc::redis::{AbortPurge, PurgeKeys, PurgeStatus};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
+use crate::ui::common::mutation::{Data, use_mutation, use_stale};
+use crate::ui::common::polling::use_polling;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 
@@ -17,49 +19,64 @@ fn everything(p: &str) -> bool {
 }
 
 #[component]
-pub fn PurgePanel(reload_keys: RwSignal<u32>) -> impl IntoView {
+pub fn PurgePanel() -> impl IntoView {
     let session = use_session();
     let toasts = use_toasts();
     let confirm = use_confirm();
+    let stale = use_stale();
     let pattern = RwSignal::new(String::new());
     let preview = RwSignal::new(None::<PurgeResult>);
     let running = RwSignal::new(None::<PurgeResult>);
+    // Whether the running purge is still followed: until it is done, or its status fails.
+    let following = RwSignal::new(false);
+
+    let dry_run = use_mutation::<PurgeKeys>(&[], move |r| {
+        preview.set(Some(r));
+        None
+    });
+    let purge = use_mutation::<PurgeKeys>(&[], move |r| {
+        preview.set(None);
+        // Followed to the end even if already done: the end is what toasts and reloads the keys.
+        following.set(r.purge_id.is_some());
+        running.set(Some(r));
+        None
+    });
+    let abort = use_mutation::<AbortPurge>(&[], |_| None);
+    // Its progress is a read: errors stop following instead of toasting every half second.
+    let status = ServerAction::<PurgeStatus>::new();
+    Effect::new(move |_| match status.value().get() {
+        Some(Ok(s)) => {
+            running.set(Some(s.clone()));
+            if s.done {
+                following.set(false);
+                toasts.ok(format!(
+                    "{}: {} keys deleted, {} failed, in {}",
+                    if s.aborted { "Purge aborted" } else { "Purge finished" },
+                    format::thousands(s.keys_deleted),
+                    s.failed,
+                    format::duration_secs(s.duration_ms / 1000)
+                ));
+                stale.mark(Data::Keys);
+            }
+        }
+        Some(Err(e)) => {
+            following.set(false);
+            toasts.error(&e);
+        }
+        None => {}
+    });
+    use_polling(Signal::derive(move || following.get().then_some(500)), move || {
+        let id = running.get_untracked().and_then(|r| r.purge_id);
+        if let Some(id) = id
+            && !status.pending().get_untracked()
+        {
+            status.dispatch(PurgeStatus { id });
+        }
+    });
 
     let run_preview = move |_| {
-        let p = pattern.get_untracked();
-        leptos::task::spawn_local(async move {
-            match purge_keys(PurgeRequest { pattern: p, preview: Some(true), ..Default::default() }).await {
-                Ok(r) => preview.set(Some(r)),
-                Err(e) => toasts.error(&e),
-            }
-        });
-    };
-    let follow = move |id: String| {
-        leptos::task::spawn_local(async move {
-            loop {
-                gloo_sleep(500).await;
-                match purge_status(id.clone()).await {
-                    Ok(s) => {
-                        let done = s.done;
-                        running.set(Some(s.clone()));
-                        if done {
-                            toasts.ok(format!(
-                                "{}: {} keys deleted, {} failed, in {}",
-                                if s.aborted { "Purge aborted" } else { "Purge finished" },
-                                format::thousands(s.keys_deleted),
-                                s.failed,
-                                format::duration_secs(s.duration_ms / 1000)
-                            ));
-                            reload_keys.update(|v| *v += 1);
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        toasts.error(&e);
-                        return;
-                    }
-                }
-            }
+        dry_run.dispatch(PurgeKeys {
+            request: PurgeRequest { pattern: pattern.get_untracked(), preview: Some(true), ..Default::default() },
         });
     };
     let start = move |_| {
@@ -76,37 +93,22 @@ pub fn PurgePanel(reload_keys: RwSignal<u32>) -> impl IntoView {
             require_text: all.then(|| "purge all".to_string()),
             reason_required: true,
             on_confirm: Callback::new(move |reason: String| {
-                let pat = p.pattern.clone();
                 let confirm_value = if all { serde_json::json!("purge all") } else { serde_json::json!(true) };
-                leptos::task::spawn_local(async move {
-                    let request = PurgeRequest {
-                        pattern: pat,
+                purge.dispatch(PurgeKeys {
+                    request: PurgeRequest {
+                        pattern: p.pattern.clone(),
                         preview: Some(false),
                         confirm: Some(confirm_value),
                         reason: Reason::from_text(&reason),
                         run_async: Some(true),
-                    };
-                    match purge_keys(request).await {
-                        Ok(r) => {
-                            preview.set(None);
-                            running.set(Some(r.clone()));
-                            if let Some(id) = r.purge_id {
-                                follow(id);
-                            }
-                        }
-                        Err(e) => toasts.error(&e),
-                    }
+                    },
                 });
             }),
         });
     };
-    let abort = move |_| {
+    let stop = move |_| {
         if let Some(id) = running.get_untracked().and_then(|r| r.purge_id) {
-            leptos::task::spawn_local(async move {
-                if let Err(e) = abort_purge(id).await {
-                    toasts.error(&e);
-                }
-            });
+            abort.dispatch(AbortPurge { id });
         }
     };
     view! {
@@ -115,7 +117,7 @@ pub fn PurgePanel(reload_keys: RwSignal<u32>) -> impl IntoView {
             <Show when=move || session.can_write() fallback=|| view! { <p class="muted">"Purging needs the write permission."</p> }>
                 <div class="form-row">
                     <label class="grow">"Pattern " <input class="mono" data-testid="purge-pattern" placeholder="cache:{ds:3}:*" prop:value=move || pattern.get() on:input=move |ev| { pattern.set(event_target_value(&ev)); preview.set(None) }/></label>
-                    <button data-testid="purge-preview" on:click=run_preview>"Preview"</button>
+                    <button data-testid="purge-preview" disabled=move || dry_run.pending().get() on:click=run_preview>"Preview"</button>
                 </div>
                 {move || preview.get().map(|p| view! {
                     <div class="preview" data-testid="purge-preview-result">
@@ -126,7 +128,7 @@ pub fn PurgePanel(reload_keys: RwSignal<u32>) -> impl IntoView {
                         {(!p.keys.is_empty()).then(|| view! {
                             <details><summary>"First keys"</summary><ul class="mono small">{p.keys.iter().map(|k| view! { <li>{k.clone()}</li> }).collect_view()}</ul></details>
                         })}
-                        <button class="danger" data-testid="purge-start" disabled=p.matched == 0 on:click=start>"Purge…"</button>
+                        <button class="danger" data-testid="purge-start" disabled=move || p.matched == 0 || purge.pending().get() on:click=start>"Purge…"</button>
                     </div>
                 })}
                 {move || running.get().map(|r| view! {
@@ -140,17 +142,10 @@ pub fn PurgePanel(reload_keys: RwSignal<u32>) -> impl IntoView {
                                 if r.done { format!(" in {} ms", r.duration_ms) } else { String::new() }
                             )}
                         </p>
-                        {(!r.done).then(|| view! { <button data-testid="purge-abort" on:click=abort>"Abort"</button> })}
+                        {(!r.done).then(|| view! { <button data-testid="purge-abort" disabled=move || abort.pending().get() on:click=stop>"Abort"</button> })}
                     </div>
                 })}
             </Show>
         </section>
     }
-}
-
-async fn gloo_sleep(ms: u32) {
-    #[cfg(feature = "hydrate")]
-    gloo_timers::future::TimeoutFuture::new(ms).await;
-    #[cfg(not(feature = "hydrate"))]
-    let _ = ms;
 }

@@ -6,15 +6,14 @@ use crate::model::input::Reason;
 
 use crate::format;
 use crate::model::redis::{TtlRequest, TtlResult};
-use crate::rpc::redis::change_ttl;
+use crate::rpc::redis::ChangeTtl;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
+use crate::ui::common::mutation::{Data, use_mutation};
 use crate::ui::common::session::use_session;
-use crate::ui::common::toast::use_toasts;
 
 #[component]
 pub fn TtlPanel() -> impl IntoView {
     let session = use_session();
-    let toasts = use_toasts();
     let confirm = use_confirm();
     let pattern = RwSignal::new(String::new());
     let ttl = RwSignal::new("3600".to_string());
@@ -25,13 +24,16 @@ pub fn TtlPanel() -> impl IntoView {
         preview: Some(preview),
         reason: reason.as_deref().and_then(Reason::from_text),
     };
+    let dry_run = use_mutation::<ChangeTtl>(&[], move |r| {
+        preview.set(Some(r));
+        None
+    });
+    let change = use_mutation::<ChangeTtl>(&[Data::Keys], move |r| {
+        preview.set(None);
+        Some(format!("{} of {} keys updated", r.updated, r.matched))
+    });
     let run_preview = move |_| {
-        leptos::task::spawn_local(async move {
-            match change_ttl(request(true, None)).await {
-                Ok(r) => preview.set(Some(r)),
-                Err(e) => toasts.error(&e),
-            }
-        });
+        dry_run.dispatch(ChangeTtl { request: request(true, None) });
     };
     let apply = move |_| {
         let Some(p) = preview.get_untracked() else { return };
@@ -50,13 +52,7 @@ pub fn TtlPanel() -> impl IntoView {
             require_text: None,
             reason_required: true,
             on_confirm: Callback::new(move |reason: String| {
-                leptos::task::spawn_local(async move {
-                    match change_ttl(request(false, Some(reason))).await {
-                        Ok(r) => toasts.ok(format!("{} of {} keys updated", r.updated, r.matched)),
-                        Err(e) => toasts.error(&e),
-                    }
-                    preview.set(None);
-                });
+                change.dispatch(ChangeTtl { request: request(false, Some(reason)) });
             }),
         });
     };
@@ -67,13 +63,13 @@ pub fn TtlPanel() -> impl IntoView {
                 <div class="form-row">
                     <label class="grow">"Pattern " <input class="mono" data-testid="ttlp-pattern" prop:value=move || pattern.get() on:input=move |ev| { pattern.set(event_target_value(&ev)); preview.set(None) }/></label>
                     <label>"TTL (s, -1 = none) " <input class="short" data-testid="ttlp-ttl" prop:value=move || ttl.get() on:input=move |ev| { ttl.set(event_target_value(&ev)); preview.set(None) }/></label>
-                    <button data-testid="ttlp-preview" on:click=run_preview>"Preview"</button>
+                    <button data-testid="ttlp-preview" disabled=move || dry_run.pending().get() on:click=run_preview>"Preview"</button>
                 </div>
                 {move || preview.get().map(|p| view! {
                     <div class="preview" data-testid="ttlp-result">
                         <p>{format!("{} keys match. Their TTLs now:", format::thousands(p.matched))}</p>
                         <ul class="small">{p.distribution.iter().map(|b| view! { <li>{format!("{}: {}", b.label, format::thousands(b.keys))}</li> }).collect_view()}</ul>
-                        <button class="danger" data-testid="ttlp-apply" disabled=p.matched == 0 on:click=apply>"Apply…"</button>
+                        <button class="danger" data-testid="ttlp-apply" disabled=move || p.matched == 0 || change.pending().get() on:click=apply>"Apply…"</button>
                     </div>
                 })}
             </Show>

@@ -1,60 +1,87 @@
 //! Live jobs with progress, rows, ETA and controls; the history of finished ones.
 
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use crate::model::input::JobAction;
+use crate::model::input::{JobAction, Reason};
 
 use crate::format;
 use crate::model::jobs::{Job, JobStatus, WarmingSummary};
-use crate::rpc::jobs::control_job;
+use crate::rpc::jobs::ControlJob;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
+use crate::ui::common::mutation::{Data, use_mutation};
 use crate::ui::common::session::use_session;
-use crate::ui::common::toast::use_toasts;
 use crate::ui::common::widgets::{ProgressBar, StatusBadge};
 
+/// Pause, resume and cancel, one action each so each toast names what was asked.
+#[derive(Clone, Copy)]
+pub struct JobControls {
+    pause: ServerAction<ControlJob>,
+    resume: ServerAction<ControlJob>,
+    cancel: ServerAction<ControlJob>,
+}
+
+impl JobControls {
+    /// Call in the page, which outlives the job cards its polls redraw.
+    pub fn new() -> Self {
+        let control = |action: JobAction| {
+            use_mutation::<ControlJob>(&[Data::Jobs], move |j| {
+                Some(format!("{}: job {} is {}", action.as_str(), j.job_id, j.status.as_str()))
+            })
+        };
+        JobControls {
+            pause: control(JobAction::Pause),
+            resume: control(JobAction::Resume),
+            cancel: control(JobAction::Cancel),
+        }
+    }
+
+    /// While any control is on its way, none is offered again.
+    fn pending(&self) -> bool {
+        self.pause.pending().get() || self.resume.pending().get() || self.cancel.pending().get()
+    }
+}
+
 #[component]
-pub fn ActiveJobs(jobs: Vec<Job>, refresh: Callback<()>) -> impl IntoView {
+pub fn ActiveJobs(jobs: Vec<Job>, controls: JobControls) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="active-title" data-testid="active-jobs">
             <div class="card-head"><h2 id="active-title">"Running and queued"</h2></div>
             {if jobs.is_empty() {
                 view! { <p class="muted" data-testid="no-active-jobs">"No warm is running."</p> }.into_any()
             } else {
-                view! { <div class="jobs">{jobs.into_iter().map(|j| view! { <JobProgress job=j refresh/> }).collect_view()}</div> }.into_any()
+                view! { <div class="jobs">{jobs.into_iter().map(|j| view! { <JobProgress job=j controls/> }).collect_view()}</div> }.into_any()
             }}
         </section>
     }
 }
 
 #[component]
-fn JobProgress(job: Job, refresh: Callback<()>) -> impl IntoView {
+fn JobProgress(job: Job, controls: JobControls) -> impl IntoView {
     let session = use_session();
-    let toasts = use_toasts();
     let confirm = use_confirm();
     let id = job.job_id.clone();
-    let act = Callback::new(move |action: JobAction| {
-        let id = id.clone();
-        leptos::task::spawn_local(async move {
-            match control_job(id, action).await {
-                Ok(j) => toasts.ok(format!("{}: job {} is {}", action.as_str(), j.job_id, j.status.as_str())),
-                Err(e) => toasts.error(&e),
-            }
-            refresh.run(());
-        });
-    });
     let name = job.datasource_name.clone();
     let cancel = move |_| {
+        let id = id.clone();
         confirm.ask(ConfirmRequest {
             title: format!("Cancel the warm of {name}"),
             body: "The warm stops at its next batch and its shadow copy is discarded. The live cache stays exactly as it is.".into(),
             action_label: "Cancel the warm".into(),
             require_text: None,
             reason_required: false,
-            on_confirm: Callback::new(move |_reason: String| act.run(JobAction::Cancel)),
+            on_confirm: Callback::new(move |reason: String| {
+                controls.cancel.dispatch(ControlJob {
+                    job_id: id.clone(),
+                    action: JobAction::Cancel,
+                    reason: Reason::from_text(&reason),
+                });
+            }),
         })
     };
     let status = job.status;
     let percent = job.progress;
+    let job_id = StoredValue::new(job.job_id.clone());
     view! {
         <article class="job" data-testid="job" data-job-id=job.job_id.clone()>
             <header>
@@ -72,13 +99,20 @@ fn JobProgress(job: Job, refresh: Callback<()>) -> impl IntoView {
             {job.paused_reason.clone().map(|r| view! { <p class="paused-reason small" data-testid="paused-reason">{r}</p> })}
             <Show when=move || session.can_write()>
                 <div class="actions">
+                    // Plain forms: pause and resume work before hydration too.
                     <Show when=move || status == JobStatus::Warming>
-                        <button data-testid="job-pause" on:click=move |_| act.run(JobAction::Pause)>"Pause"</button>
+                        <ActionForm action=controls.pause attr:class="inline">
+                            <input type="hidden" name="job_id" value=job_id.get_value()/>
+                            <button type="submit" name="action" value="pause" data-testid="job-pause" disabled=move || controls.pending()>"Pause"</button>
+                        </ActionForm>
                     </Show>
                     <Show when=move || status == JobStatus::Paused>
-                        <button data-testid="job-resume" on:click=move |_| act.run(JobAction::Resume)>"Resume"</button>
+                        <ActionForm action=controls.resume attr:class="inline">
+                            <input type="hidden" name="job_id" value=job_id.get_value()/>
+                            <button type="submit" name="action" value="resume" data-testid="job-resume" disabled=move || controls.pending()>"Resume"</button>
+                        </ActionForm>
                     </Show>
-                    <button class="danger-outline" data-testid="job-cancel" on:click=cancel.clone()>"Cancel"</button>
+                    <button class="danger-outline" data-testid="job-cancel" disabled=move || controls.pending() on:click=cancel.clone()>"Cancel"</button>
                 </div>
             </Show>
         </article>

@@ -12,32 +12,35 @@ use leptos::prelude::*;
 use crate::model::input::{DatasourceId, Reason};
 
 use crate::model::jobs::WarmRequest;
-use crate::rpc::jobs::{get_warming_status, start_warm};
+use crate::rpc::jobs::{StartWarm, get_warming_status};
 use crate::rpc::sources::list_sources;
 use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::polling::use_polling;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
-use jobs::{ActiveJobs, RecentJobs};
+use jobs::{ActiveJobs, JobControls, RecentJobs};
 use schedules::Schedules;
 use sessions::SessionsPanel;
 use settings::GuardSettings;
 
 #[component]
 pub fn WarmingPage() -> impl IntoView {
-    let status = Resource::new(|| (), |_| get_warming_status());
+    let stale = use_stale();
+    let status = Resource::new(move || stale.track(Data::Jobs), |_| get_warming_status());
     let sources = Resource::new(|| (), |_| list_sources());
     let busy =
         Signal::derive(move || status.get().and_then(|r| r.ok()).map(|s| !s.active_jobs.is_empty()).unwrap_or(false));
     use_polling(Signal::derive(move || Some(if busy.get() { 1000 } else { 5000 })), move || status.refetch());
-    let refresh = Callback::new(move |_: ()| status.refetch());
+    // Owned by the page: every poll redraws the job cards.
+    let controls = JobControls::new();
     view! {
         <div class="page" data-testid="warming-page">
-            <StartWarm sources refresh/>
+            <StartWarm sources/>
             <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading jobs…"</p></section> }>
                 {move || status.get().map(|r| match r {
                     Ok(s) => view! {
-                        <ActiveJobs jobs=s.active_jobs.clone() refresh/>
+                        <ActiveJobs jobs=s.active_jobs.clone() controls/>
                         <RecentJobs jobs=s.recent_jobs.clone() summary=s.summary.clone()/>
                     }.into_any(),
                     Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
@@ -53,10 +56,12 @@ pub fn WarmingPage() -> impl IntoView {
 #[component]
 fn StartWarm(
     sources: Resource<Result<Vec<crate::model::source::SourceInfo>, crate::error::AppError>>,
-    refresh: Callback<()>,
 ) -> impl IntoView {
     let session = use_session();
     let toasts = use_toasts();
+    // Not an ActionForm: "Warm all" sends the same fields without the source, and "Warm source"
+    // asks for one first.
+    let warm = use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message));
     let selected = RwSignal::new(String::new());
     let force = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
@@ -71,13 +76,7 @@ fn StartWarm(
             force: Some(force.get_untracked()),
             reason: Reason::from_text(&reason.get_untracked()),
         };
-        leptos::task::spawn_local(async move {
-            match start_warm(request).await {
-                Ok(r) => toasts.ok(r.message),
-                Err(e) => toasts.error(&e),
-            }
-            refresh.run(());
-        });
+        warm.dispatch(StartWarm { request });
     };
     view! {
         <section class="card" aria-labelledby="start-title">
@@ -103,8 +102,8 @@ fn StartWarm(
                     </label>
                     <label class="check"><input type="checkbox" on:change=move |ev| force.set(event_target_checked(&ev))/>" even if warmed recently"</label>
                     <label>"Reason " <input placeholder="optional" maxlength="500" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/></label>
-                    <button class="primary" data-testid="warm-start" on:click=move |_| send(false)>"Warm source"</button>
-                    <button data-testid="warm-all-sources" on:click=move |_| send(true)>"Warm all"</button>
+                    <button class="primary" data-testid="warm-start" disabled=move || warm.pending().get() on:click=move |_| send(false)>"Warm source"</button>
+                    <button data-testid="warm-all-sources" disabled=move || warm.pending().get() on:click=move |_| send(true)>"Warm all"</button>
                 </div>
             </Show>
         </section>

@@ -1,24 +1,46 @@
 //! Schedules: list with next and last run, create (cron or every N hours, only if older than),
 //! enable/disable, run now, delete.
 
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use crate::model::input::ScheduleAction;
+use crate::model::input::{Reason, ScheduleAction};
 
 use crate::error::AppError;
 use crate::model::jobs::{Schedule, ScheduleInput};
 use crate::model::source::SourceInfo;
-use crate::rpc::jobs::{act_on_schedule, list_schedules, save_schedule};
+use crate::rpc::jobs::{ActOnSchedule, SaveSchedule, list_schedules};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
-use crate::ui::common::toast::use_toasts;
+
+/// What a schedule row offers; owned by the card, which outlives the rows a refetch redraws.
+#[derive(Clone, Copy)]
+struct RowActions {
+    run: ServerAction<ActOnSchedule>,
+    toggle: ServerAction<SaveSchedule>,
+    delete: ServerAction<ActOnSchedule>,
+}
+
+impl RowActions {
+    fn pending(&self) -> bool {
+        self.run.pending().get() || self.toggle.pending().get() || self.delete.pending().get()
+    }
+}
 
 #[component]
 pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl IntoView {
     let session = use_session();
-    let list = Resource::new(|| (), |_| list_schedules());
-    let refresh = Callback::new(move |_: ()| list.refetch());
+    let stale = use_stale();
+    let list = Resource::new(move || stale.track(Data::Schedules), |_| list_schedules());
+    let actions = RowActions {
+        run: use_mutation::<ActOnSchedule>(&[Data::Schedules, Data::Jobs], |r| r.map(|r| r.message)),
+        toggle: use_mutation::<SaveSchedule>(&[Data::Schedules], |s| {
+            Some(format!("Schedule {}", if s.enabled { "enabled" } else { "disabled" }))
+        }),
+        delete: use_mutation::<ActOnSchedule>(&[Data::Schedules], |_| Some("Schedule deleted.".into())),
+    };
     view! {
         <section class="card" aria-labelledby="schedules-title" data-testid="schedules">
             <div class="card-head"><h2 id="schedules-title">"Schedules"</h2></div>
@@ -37,7 +59,7 @@ pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl I
                                         <th scope="col"><span class="sr-only">"Actions"</span></th>
                                     </tr>
                                 </thead>
-                                <tbody>{items.into_iter().map(|s| view! { <ScheduleRow s refresh/> }).collect_view()}</tbody>
+                                <tbody>{items.into_iter().map(|s| view! { <ScheduleRow s actions/> }).collect_view()}</tbody>
                             </table>
                         </div>
                     }.into_any(),
@@ -45,42 +67,18 @@ pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl I
                 })}
             </Transition>
             <Show when=move || session.can_write()>
-                <NewSchedule sources refresh/>
+                <NewSchedule sources/>
             </Show>
         </section>
     }
 }
 
 #[component]
-fn ScheduleRow(s: Schedule, refresh: Callback<()>) -> impl IntoView {
+fn ScheduleRow(s: Schedule, actions: RowActions) -> impl IntoView {
     let session = use_session();
-    let toasts = use_toasts();
     let confirm = use_confirm();
-    let id = s.id.clone();
-    let act = Callback::new(move |action: ScheduleAction| {
-        let id = id.clone();
-        leptos::task::spawn_local(async move {
-            match act_on_schedule(id, action).await {
-                Ok(Some(r)) => toasts.ok(r.message),
-                Ok(None) => toasts.ok("Schedule deleted."),
-                Err(e) => toasts.error(&e),
-            }
-            refresh.run(());
-        });
-    });
-    let toggle_id = s.id.clone();
+    let id = StoredValue::new(s.id.clone());
     let enabled = s.enabled;
-    let toggle = move |_| {
-        let id = toggle_id.clone();
-        leptos::task::spawn_local(async move {
-            let input = ScheduleInput { enabled: Some(!enabled), ..Default::default() };
-            match save_schedule(Some(id), input).await {
-                Ok(s) => toasts.ok(format!("Schedule {}", if s.enabled { "enabled" } else { "disabled" })),
-                Err(e) => toasts.error(&e),
-            }
-            refresh.run(());
-        });
-    };
     let delete = move |_| {
         confirm.ask(ConfirmRequest {
             title: "Delete this schedule".into(),
@@ -88,7 +86,13 @@ fn ScheduleRow(s: Schedule, refresh: Callback<()>) -> impl IntoView {
             action_label: "Delete".into(),
             require_text: None,
             reason_required: false,
-            on_confirm: Callback::new(move |_| act.run(ScheduleAction::Delete)),
+            on_confirm: Callback::new(move |reason: String| {
+                actions.delete.dispatch(ActOnSchedule {
+                    id: id.get_value(),
+                    action: ScheduleAction::Delete,
+                    reason: Reason::from_text(&reason),
+                });
+            }),
         })
     };
     view! {
@@ -99,9 +103,17 @@ fn ScheduleRow(s: Schedule, refresh: Callback<()>) -> impl IntoView {
             <td class="small">{s.last_run_at.clone().unwrap_or_else(|| "never".into())}" "<span class="muted">{s.last_result.clone().unwrap_or_default()}</span></td>
             <td class="actions">
                 <Show when=move || session.can_write()>
-                    <button on:click=move |_| act.run(ScheduleAction::Run)>"Run now"</button>
-                    <button on:click=toggle.clone()>{if enabled { "Disable" } else { "Enable" }}</button>
-                    <button class="danger-outline" on:click=delete>"Delete"</button>
+                    // Plain forms: run now and enable/disable work before hydration too.
+                    <ActionForm action=actions.run attr:class="inline">
+                        <input type="hidden" name="id" value=id.get_value()/>
+                        <button type="submit" name="action" value="run" disabled=move || actions.pending()>"Run now"</button>
+                    </ActionForm>
+                    <ActionForm action=actions.toggle attr:class="inline">
+                        <input type="hidden" name="id" value=id.get_value()/>
+                        <input type="hidden" name="input[enabled]" value=(!enabled).to_string()/>
+                        <button type="submit" disabled=move || actions.pending()>{if enabled { "Disable" } else { "Enable" }}</button>
+                    </ActionForm>
+                    <button class="danger-outline" disabled=move || actions.pending() on:click=delete>"Delete"</button>
                 </Show>
             </td>
         </tr>
@@ -109,14 +121,15 @@ fn ScheduleRow(s: Schedule, refresh: Callback<()>) -> impl IntoView {
 }
 
 #[component]
-fn NewSchedule(sources: Resource<Result<Vec<SourceInfo>, AppError>>, refresh: Callback<()>) -> impl IntoView {
-    let toasts = use_toasts();
+fn NewSchedule(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl IntoView {
+    // Not an ActionForm: the fields shown depend on the kind, and blank ones mean "not set".
+    let create = use_mutation::<SaveSchedule>(&[Data::Schedules], |s| Some(format!("Scheduled: {}", s.description)));
     let source = RwSignal::new(String::new());
     let mode = RwSignal::new("every".to_string());
     let cron = RwSignal::new("0 3 * * *".to_string());
     let hours = RwSignal::new("6".to_string());
     let older = RwSignal::new(String::new());
-    let create = move |_| {
+    let add = move |_| {
         let input = ScheduleInput {
             datasource_id: source.get_untracked().parse().ok(),
             cron: (mode.get_untracked() == "cron").then(|| cron.get_untracked()),
@@ -124,13 +137,7 @@ fn NewSchedule(sources: Resource<Result<Vec<SourceInfo>, AppError>>, refresh: Ca
             only_if_older_than_minutes: older.get_untracked().trim().parse().ok(),
             enabled: Some(true),
         };
-        leptos::task::spawn_local(async move {
-            match save_schedule(None, input).await {
-                Ok(s) => toasts.ok(format!("Scheduled: {}", s.description)),
-                Err(e) => toasts.error(&e),
-            }
-            refresh.run(());
-        });
+        create.dispatch(SaveSchedule { id: None, input });
     };
     view! {
         <div class="form-row new-schedule">
@@ -153,7 +160,7 @@ fn NewSchedule(sources: Resource<Result<Vec<SourceInfo>, AppError>>, refresh: Ca
                 <input aria-label="Cron expression" prop:value=move || cron.get() on:input=move |ev| cron.set(event_target_value(&ev))/>
             </Show>
             <label>"only if older than " <input class="short" placeholder="–" prop:value=move || older.get() on:input=move |ev| older.set(event_target_value(&ev))/>" min"</label>
-            <button class="primary" on:click=create>"Add schedule"</button>
+            <button class="primary" disabled=move || create.pending().get() on:click=add>"Add schedule"</button>
         </div>
     }
 }

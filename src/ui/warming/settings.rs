@@ -5,15 +5,19 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::model::jobs::WarmingSettingsInput;
-use crate::rpc::jobs::{get_warming_settings, save_warming_settings};
+use crate::rpc::jobs::{SaveWarmingSettings, get_warming_settings};
+use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
-use crate::ui::common::toast::use_toasts;
 
 #[component]
 pub fn GuardSettings() -> impl IntoView {
     let session = use_session();
-    let toasts = use_toasts();
-    let settings = Resource::new(|| (), |_| get_warming_settings());
+    let stale = use_stale();
+    let settings = Resource::new(move || stale.track(Data::Settings), |_| get_warming_settings());
+    // Not an ActionForm: the ceiling is typed in MB and sent in bytes; blank fields stay unchanged.
+    let update = use_mutation::<SaveWarmingSettings>(&[Data::Settings], |_| {
+        Some("Memory guard updated for every instance.".into())
+    });
     let ceiling_mb = RwSignal::new(String::new());
     let pause = RwSignal::new(String::new());
     let resume = RwSignal::new(String::new());
@@ -28,13 +32,7 @@ pub fn GuardSettings() -> impl IntoView {
             memory_pause_percent: pause.get_untracked().trim().parse().ok(),
             memory_resume_percent: resume.get_untracked().trim().parse().ok(),
         };
-        leptos::task::spawn_local(async move {
-            match save_warming_settings(input).await {
-                Ok(_) => toasts.ok("Memory guard updated for every instance."),
-                Err(e) => toasts.error(&e),
-            }
-            settings.refetch();
-        });
+        update.dispatch(SaveWarmingSettings { input });
     };
     view! {
         <section class="card" aria-labelledby="guard-title" data-testid="guard-settings">
@@ -63,7 +61,7 @@ pub fn GuardSettings() -> impl IntoView {
                     <label>"Ceiling " <input class="short" placeholder="MB (0 = maxmemory)" prop:value=move || ceiling_mb.get() on:input=move |ev| ceiling_mb.set(event_target_value(&ev))/>" MB"</label>
                     <label>"Pause at " <input class="short" prop:value=move || pause.get() on:input=move |ev| pause.set(event_target_value(&ev))/>" %"</label>
                     <label>"Resume below " <input class="short" prop:value=move || resume.get() on:input=move |ev| resume.set(event_target_value(&ev))/>" %"</label>
-                    <button on:click=save>"Save"</button>
+                    <button disabled=move || update.pending().get() on:click=save>"Save"</button>
                 </div>
             </Show>
         </section>
