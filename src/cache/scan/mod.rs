@@ -189,20 +189,6 @@ impl Walk {
     }
 }
 
-/// Every key matching `pattern` on `slot_key`'s node, up to `limit`.
-pub async fn scan_all(redis: &RedisConn, pattern: &str, slot_key: &str, limit: usize) -> Result<Vec<String>, AppError> {
-    let mut walk = Walk::new(redis.conn().await?, pattern).on_slot(slot_key);
-    let mut out = Vec::new();
-    while let Some(page) = walk.next_page().await? {
-        out.extend(page);
-        if out.len() >= limit {
-            out.truncate(limit);
-            break;
-        }
-    }
-    Ok(out)
-}
-
 /// UNLINKs `keys` in batches; returns how many existed.
 pub async fn unlink(redis: &RedisConn, keys: &[String]) -> Result<u64, AppError> {
     let mut conn = redis.bulk().await?;
