@@ -22,9 +22,6 @@ const PAGE: u64 = 1000;
 fn check(state: &AppState, req: &PurgeRequest) -> Result<bool, AppError> {
     single_server(state)?;
     validate_pattern(&req.pattern)?;
-    if req.reason.as_deref().map(str::len).unwrap_or(0) > 500 {
-        return Err(AppError::validation("reason is longer than 500 characters"));
-    }
     // Without an explicit confirmation a purge request is a preview.
     let preview = req.preview.unwrap_or(req.confirm.is_none());
     if preview {

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::browse::single_server;
-use super::patterns::{parse_ttl, validate_pattern};
+use super::patterns::validate_pattern;
 use crate::cache::scan::Walk;
 use crate::error::AppError;
 use crate::model::redis::{TtlBucket, TtlRequest, TtlResult};
@@ -29,10 +29,7 @@ fn bucket_of(ttl: i64) -> usize {
 pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<TtlResult, AppError> {
     single_server(state)?;
     validate_pattern(&req.pattern)?;
-    let ttl = parse_ttl(&req.ttl)?;
-    if req.reason.as_deref().map(str::len).unwrap_or(0) > 500 {
-        return Err(AppError::validation("reason is longer than 500 characters"));
-    }
+    let ttl = req.ttl;
     let preview = req.preview.unwrap_or(false);
     let started = Instant::now();
     let mut conn = state.redis.bulk().await?;
@@ -56,10 +53,10 @@ pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<Ttl
         if !preview {
             let mut pipe = redis::pipe();
             for k in &keys {
-                if ttl == -1 {
+                if ttl.is_persist() {
                     pipe.cmd("PERSIST").arg(k)
                 } else {
-                    pipe.cmd("EXPIRE").arg(k).arg(ttl)
+                    pipe.cmd("EXPIRE").arg(k).arg(ttl.get())
                 };
             }
             let done: Vec<i64> = pipe.query_async(&mut conn).await.ctx("changing TTLs")?;
@@ -68,14 +65,14 @@ pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<Ttl
         sample.extend(keys.into_iter().take(100usize.saturating_sub(sample.len())));
     }
     if !preview {
-        tracing::info!(action = "redis_ttl_updated", who, pattern = %req.pattern, ttl, matched, updated, reason = req.reason.as_deref().unwrap_or(""), "TTL changed by pattern");
+        tracing::info!(action = "redis_ttl_updated", who, pattern = %req.pattern, ttl = ttl.get(), matched, updated, reason = req.reason.as_deref().unwrap_or(""), "TTL changed by pattern");
     }
     Ok(TtlResult {
         pattern: req.pattern.clone(),
         preview,
         matched,
         updated,
-        ttl,
+        ttl: ttl.get(),
         distribution: BUCKETS
             .iter()
             .zip(counts)

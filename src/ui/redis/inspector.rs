@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use super::human_ttl;
+use crate::model::input::Ttl;
 use crate::model::redis::{KeyDetail, KeyValue};
 use crate::rpc::redis::{delete_key, inspect_key, set_key_ttl};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
@@ -60,7 +61,8 @@ fn KeyView(
     let apply_ttl = Callback::new(move |ttl: i64| {
         let key = key.clone();
         leptos::task::spawn_local(async move {
-            match set_key_ttl(key, ttl).await {
+            let ttl = Ttl::try_from(ttl).map_err(crate::error::AppError::validation);
+            match async { set_key_ttl(key, ttl?).await }.await {
                 Ok(now) => toasts.ok(format!("TTL is now {}", human_ttl(now))),
                 Err(e) => toasts.error(&e),
             }

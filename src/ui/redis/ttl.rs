@@ -2,8 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::model::input::Reason;
+use crate::model::input::{Reason, Ttl};
 
+use crate::error::AppError;
 use crate::model::redis::{TtlRequest, TtlResult};
 use crate::rpc::redis::change_ttl;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
@@ -19,15 +20,18 @@ pub fn TtlPanel() -> impl IntoView {
     let pattern = RwSignal::new(String::new());
     let ttl = RwSignal::new("3600".to_string());
     let preview = RwSignal::new(None::<TtlResult>);
-    let request = move |preview: bool, reason: Option<String>| TtlRequest {
-        pattern: pattern.get_untracked(),
-        ttl: serde_json::Value::String(ttl.get_untracked()),
-        preview: Some(preview),
-        reason: reason.as_deref().and_then(Reason::from_text),
+    // The TTL typed in the box is read by the same rule the server applies.
+    let request = move |preview: bool, reason: Option<String>| -> Result<TtlRequest, AppError> {
+        Ok(TtlRequest {
+            pattern: pattern.get_untracked(),
+            ttl: ttl.get_untracked().parse::<Ttl>().map_err(AppError::validation)?,
+            preview: Some(preview),
+            reason: reason.as_deref().and_then(Reason::from_text),
+        })
     };
     let run_preview = move |_| {
         leptos::task::spawn_local(async move {
-            match change_ttl(request(true, None)).await {
+            match async { change_ttl(request(true, None)?).await }.await {
                 Ok(r) => preview.set(Some(r)),
                 Err(e) => toasts.error(&e),
             }
@@ -51,7 +55,7 @@ pub fn TtlPanel() -> impl IntoView {
             reason_required: true,
             on_confirm: Callback::new(move |reason: String| {
                 leptos::task::spawn_local(async move {
-                    match change_ttl(request(false, Some(reason))).await {
+                    match async { change_ttl(request(false, Some(reason))?).await }.await {
                         Ok(r) => toasts.ok(format!("{} of {} keys updated", r.updated, r.matched)),
                         Err(e) => toasts.error(&e),
                     }
