@@ -6,8 +6,9 @@ use serde::Deserialize;
 use super::params::{JsonBody, QueryPairs};
 use super::{ApiResult, Envelope};
 use crate::auth::{Reader, Writer};
+use crate::model::input::Ttl;
 use crate::model::redis::{KeyDetail, KeyPage, PurgeRequest, PurgeResult, RedisOverview, TtlRequest, TtlResult};
-use crate::redis_admin::{browse, inspect, overview, patterns, purge, ttl};
+use crate::redis_admin::{browse, inspect, overview, purge, ttl};
 use crate::state::AppState;
 
 /// `GET /api/admin/redis/stats`: the INFO overview; read permission; changes nothing.
@@ -77,7 +78,7 @@ pub async fn ttl(
 #[derive(Deserialize)]
 pub struct KeyTtl {
     key: String,
-    ttl: serde_json::Value,
+    ttl: Ttl,
 }
 
 /// `POST /api/admin/redis/key/ttl` `{key, ttl}`: one exact key (-1 persists); write permission.
@@ -86,8 +87,7 @@ pub async fn key_ttl(
     Writer(who): Writer,
     JsonBody(req): JsonBody<KeyTtl>,
 ) -> ApiResult<serde_json::Value> {
-    let ttl = patterns::parse_ttl(&req.ttl)?;
-    let now = inspect::set_key_ttl(&state, &req.key, ttl, &who.id).await?;
+    let now = inspect::set_key_ttl(&state, &req.key, req.ttl, &who.id).await?;
     Ok(Envelope(serde_json::json!({ "key": req.key, "ttl": now })))
 }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::counters::{self, Tally};
 use super::health::{self, HealthInput};
 use super::lock::describe_holder;
+use super::scan::memory::MemorySample;
 use crate::error::AppError;
 use crate::model::cache::{
     CacheStats, CacheSummary, DatasourceCacheMetrics, HealthDistribution, HealthIssue, HealthLabel, HealthReport,
@@ -81,17 +82,12 @@ async fn read_raw(state: &AppState, ds: i64) -> Result<Raw, AppError> {
     Ok(Raw { meta, entries, index_list, totals, samples, master_bytes, lock })
 }
 
-async fn sampled_bytes(state: &AppState, names: &[String]) -> Result<Vec<u64>, AppError> {
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut pipe = redis::pipe();
-    for n in names {
-        pipe.cmd("MEMORY").arg("USAGE").arg(state.keys.key(n));
-    }
-    let mut conn = state.redis.conn().await?;
-    let sizes: Vec<Option<u64>> = pipe.query_async(&mut conn).await.ctx("sampling memory usage")?;
-    Ok(sizes.into_iter().flatten().collect())
+/// Average size of the data keys named by the master index's random members (unprefixed).
+async fn average_entry_bytes(state: &AppState, names: &[String]) -> Result<f64, AppError> {
+    let keys: Vec<String> = names.iter().map(|n| state.keys.key(n)).collect();
+    let mut sample = MemorySample::new(SAMPLES, SAMPLES);
+    sample.add(&mut state.redis.conn().await?, &keys).await?;
+    Ok(sample.average().unwrap_or(0.0))
 }
 
 /// Metrics of one source; `source_error` is the catalog's complaint about it, if any.
@@ -103,14 +99,13 @@ pub async fn source_metrics(
 ) -> Result<DatasourceCacheMetrics, AppError> {
     let raw = read_raw(state, ds).await?;
     let meta = parse_meta(raw.meta.as_deref());
-    let samples = sampled_bytes(state, &raw.samples).await?;
+    let avg_sample = average_entry_bytes(state, &raw.samples).await?;
     let tally = Tally::from_fields(&raw.totals);
     let now = crate::time::now_ms();
     let last_ms = meta.as_ref().and_then(|m| crate::time::parse_iso_ms(&m.timestamp));
     let age_minutes = last_ms.map(|t| ((now - t).max(0) as f64 / 60_000.0 * 10.0).round() / 10.0);
     let index_count =
         if raw.index_list > 0 { raw.index_list } else { meta.as_ref().map(|m| m.index_count).unwrap_or(0) };
-    let avg_sample = if samples.is_empty() { 0.0 } else { samples.iter().sum::<u64>() as f64 / samples.len() as f64 };
     // Data keys from the sampled average; the four other index kinds each hold about as many
     // members as the master set; plus a small per-key overhead for every index set.
     let estimated_bytes =

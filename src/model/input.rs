@@ -93,6 +93,62 @@ impl From<Reason> for String {
     }
 }
 
+/// A TTL an admin sets on keys, in seconds: from 1 second to 10 years, or [`Ttl::PERSIST`] (-1)
+/// to remove the expiry. Read from a JSON number or a numeric string (a form field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "serde_json::Value", into = "i64")]
+pub struct Ttl(i64);
+
+impl Ttl {
+    /// No expiry (PERSIST).
+    pub const PERSIST: Ttl = Ttl(-1);
+    pub const MAX_SECS: i64 = 10 * 365 * 86_400;
+    const RULE: &str = "ttl must be a whole number of seconds (at least 1), or -1 to remove the expiry";
+
+    /// Seconds, or -1 for no expiry.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    pub fn is_persist(self) -> bool {
+        self == Ttl::PERSIST
+    }
+}
+
+impl TryFrom<i64> for Ttl {
+    type Error = String;
+
+    fn try_from(secs: i64) -> Result<Self, Self::Error> {
+        if secs == -1 || (1..=Ttl::MAX_SECS).contains(&secs) { Ok(Ttl(secs)) } else { Err(Ttl::RULE.to_string()) }
+    }
+}
+
+impl TryFrom<serde_json::Value> for Ttl {
+    type Error = String;
+
+    fn try_from(value: serde_json::Value) -> Result<Self, Self::Error> {
+        match value {
+            serde_json::Value::Number(n) => n.as_i64().ok_or_else(|| Ttl::RULE.to_string()).and_then(Ttl::try_from),
+            serde_json::Value::String(s) => s.parse(),
+            _ => Err(Ttl::RULE.to_string()),
+        }
+    }
+}
+
+impl FromStr for Ttl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.trim().parse::<i64>().map_err(|_| Ttl::RULE.to_string()).and_then(Ttl::try_from)
+    }
+}
+
+impl From<Ttl> for i64 {
+    fn from(ttl: Ttl) -> i64 {
+        ttl.0
+    }
+}
+
 /// What can be done to a running or queued job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -148,6 +204,25 @@ mod tests {
         assert_eq!(Reason::from_text(&"x".repeat(501)).unwrap().len(), 500, "text Hearth wrote is cut, not refused");
         let e = serde_json::from_str::<Reason>(&format!("\"{}\"", "x".repeat(501))).unwrap_err();
         assert!(e.to_string().contains("longer than 500"), "{e}");
+    }
+
+    #[test]
+    fn ttls_are_positive_seconds_or_minus_one_from_a_number_or_its_text() {
+        use serde_json::json;
+        let read = |v: serde_json::Value| serde_json::from_value::<Ttl>(v).map(Ttl::get);
+        assert_eq!(read(json!(60)).unwrap(), 60);
+        assert_eq!(read(json!(" 3600 ")).unwrap(), 3600);
+        assert_eq!(read(json!(-1)).unwrap(), -1);
+        assert!(read(json!("-1")).unwrap() == -1 && Ttl::PERSIST.is_persist());
+        assert_eq!(read(json!(Ttl::MAX_SECS)).unwrap(), Ttl::MAX_SECS);
+        for bad in [json!(0), json!(-5), json!("soon"), json!(1.5), json!(null), json!(true), json!(Ttl::MAX_SECS + 1)]
+        {
+            let e = read(bad.clone()).unwrap_err().to_string();
+            assert!(e.contains("whole number of seconds"), "{bad}: {e}");
+        }
+        assert_eq!("x".parse::<Ttl>().unwrap_err(), Ttl::RULE);
+        assert_eq!(Ttl::try_from(0).unwrap_err(), Ttl::RULE);
+        assert_eq!(serde_json::to_string(&Ttl::PERSIST).unwrap(), "-1");
     }
 
     #[test]

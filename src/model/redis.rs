@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::input::Reason;
+use super::input::{Reason, Ttl};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -166,12 +166,12 @@ pub struct PurgeResult {
     pub aborted: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TtlRequest {
     pub pattern: String,
     /// Seconds, or -1 to persist.
-    pub ttl: serde_json::Value,
+    pub ttl: Ttl,
     pub preview: Option<bool>,
     pub reason: Option<Reason>,
 }

@@ -2,6 +2,7 @@
 //! hard cap on keys examined per request and a cursor to continue (never "page N" rescans).
 
 use super::patterns::validate_pattern;
+use crate::cache::scan::Walk;
 use crate::error::AppError;
 use crate::model::redis::{KeyPage, KeyRow};
 use crate::redis_conn::RedisResultExt;
@@ -60,7 +61,7 @@ pub async fn browse(
 ) -> Result<KeyPage, AppError> {
     single_server(state)?;
     validate_pattern(pattern)?;
-    let mut cursor = parse_cursor(cursor)?;
+    let cursor = parse_cursor(cursor)?;
     if !(1..=500).contains(&limit) {
         return Err(AppError::validation("limit must be between 1 and 500"));
     }
@@ -69,34 +70,31 @@ pub async fn browse(
     {
         return Err(AppError::validation(format!("type must be one of {}", TYPES.join(", "))));
     }
-    let full = state.keys.pattern(pattern);
-    let mut conn = state.redis.conn().await?;
-    let (mut found, mut examined) = (Vec::new(), 0u64);
+    let mut walk = Walk::new(state.redis.conn().await?, state.keys.pattern(pattern))
+        .from_cursor(cursor)
+        .kind(kind)
+        .cap(EXAMINE_CAP);
+    let mut found = Vec::new();
     // Start with COUNT = the page size, so a dense pattern yields about one page; widen the
     // step while matches are sparse.
     let mut step = (limit as u64).max(10);
-    loop {
-        step = step.min(EXAMINE_CAP - examined);
-        let mut cmd = redis::cmd("SCAN");
-        cmd.arg(cursor).arg("MATCH").arg(&full).arg("COUNT").arg(step);
-        if let Some(k) = kind {
-            cmd.arg("TYPE").arg(k);
-        }
-        let (next, keys): (u64, Vec<String>) = cmd.query_async(&mut conn).await.ctx("scanning keys")?;
-        examined += step;
+    while found.len() < limit {
+        walk.set_count(step);
+        let Some(keys) = walk.next_page().await? else { break };
         if (keys.len() as u64) < step / 4 {
             step = (step * 2).min(STEP);
         }
+        // SCAN can return a little more than asked; the cursor has moved past them, so all are
+        // shown (a key it repeats, once).
         found.extend(keys);
-        cursor = next;
-        if cursor == 0 || found.len() >= limit || examined >= EXAMINE_CAP {
-            break;
-        }
     }
-    // SCAN can return a little more than asked; the cursor has moved past them, so all are shown.
-    // It may also return a key twice (while Redis rehashes): once is enough.
-    let mut seen = std::collections::HashSet::new();
-    found.retain(|k| seen.insert(k.clone()));
     let keys = describe(state, &found).await?;
-    Ok(KeyPage { keys, cursor: cursor.to_string(), pattern: pattern.to_string(), examined, has_more: cursor != 0 })
+    let cursor = walk.cursor();
+    Ok(KeyPage {
+        keys,
+        cursor: cursor.to_string(),
+        pattern: pattern.to_string(),
+        examined: walk.examined(),
+        has_more: cursor != 0,
+    })
 }

@@ -4,6 +4,7 @@
 
 use super::patterns::validate_key;
 use crate::error::AppError;
+use crate::model::input::Ttl;
 use crate::model::redis::{KeyDetail, KeyValue, StreamEntry};
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
@@ -178,24 +179,24 @@ pub async fn inspect(state: &AppState, key: &str, start: &str, count: u64, who: 
 }
 
 /// Sets (ttl ≥ 1) or removes (-1) the expiry of one exact key.
-pub async fn set_key_ttl(state: &AppState, key: &str, ttl: i64, who: &str) -> Result<i64, AppError> {
+pub async fn set_key_ttl(state: &AppState, key: &str, ttl: Ttl, who: &str) -> Result<i64, AppError> {
     validate_key(key)?;
     refuse_protected(state, key)?;
     let full = state.keys.key(key);
     let mut conn = state.redis.conn().await?;
-    let changed: i64 = if ttl == -1 {
+    let changed: i64 = if ttl.is_persist() {
         let exists: bool = redis::cmd("EXISTS").arg(&full).query_async(&mut conn).await.ctx("changing a TTL")?;
         if !exists {
             return Err(not_found(key));
         }
         redis::cmd("PERSIST").arg(&full).query_async(&mut conn).await.ctx("changing a TTL")?
     } else {
-        redis::cmd("EXPIRE").arg(&full).arg(ttl).query_async(&mut conn).await.ctx("changing a TTL")?
+        redis::cmd("EXPIRE").arg(&full).arg(ttl.get()).query_async(&mut conn).await.ctx("changing a TTL")?
     };
-    if ttl != -1 && changed == 0 {
+    if !ttl.is_persist() && changed == 0 {
         return Err(not_found(key));
     }
-    tracing::info!(action = "redis_ttl_updated", who, key, ttl, "TTL of one key changed");
+    tracing::info!(action = "redis_ttl_updated", who, key, ttl = ttl.get(), "TTL of one key changed");
     redis::cmd("TTL").arg(&full).query_async(&mut conn).await.ctx("reading a TTL")
 }
 

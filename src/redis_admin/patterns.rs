@@ -1,4 +1,5 @@
-//! Checks on what an admin types into the Redis tab: SCAN patterns, key names, TTLs.
+//! Checks on what an admin types into the Redis tab: SCAN patterns and key names (a TTL is a
+//! [`crate::model::input::Ttl`], checked when the request is read).
 
 use crate::error::AppError;
 
@@ -50,21 +51,9 @@ pub fn validate_key(key: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A TTL in seconds from JSON (a number or a numeric string): positive, or -1 to persist.
-pub fn parse_ttl(value: &serde_json::Value) -> Result<i64, AppError> {
-    let bad = || AppError::validation("ttl must be a whole number of seconds (at least 1), or -1 to remove the expiry");
-    let ttl = match value {
-        serde_json::Value::Number(n) => n.as_i64().ok_or_else(bad)?,
-        serde_json::Value::String(s) => s.trim().parse::<i64>().map_err(|_| bad())?,
-        _ => return Err(bad()),
-    };
-    if ttl == -1 || (1..=10 * 365 * 86_400).contains(&ttl) { Ok(ttl) } else { Err(bad()) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn patterns_are_checked() {
@@ -75,15 +64,5 @@ mod tests {
             assert!(validate_pattern(bad).is_err(), "{bad}");
         }
         assert!(matches_everything("**") && !matches_everything("*x"));
-    }
-
-    #[test]
-    fn ttls_are_positive_or_minus_one() {
-        assert_eq!(parse_ttl(&json!(60)).unwrap(), 60);
-        assert_eq!(parse_ttl(&json!("3600")).unwrap(), 3600);
-        assert_eq!(parse_ttl(&json!(-1)).unwrap(), -1);
-        for bad in [json!(0), json!(-5), json!("soon"), json!(1.5), json!(null), json!(true)] {
-            assert!(parse_ttl(&bad).is_err(), "{bad}");
-        }
     }
 }

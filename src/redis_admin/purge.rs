@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use super::browse::single_server;
 use super::patterns::{matches_everything, validate_pattern};
+use crate::cache::scan::Walk;
+use crate::cache::scan::memory::MemorySample;
 use crate::error::AppError;
 use crate::model::redis::{PurgeRequest, PurgeResult};
 use crate::redis_conn::RedisResultExt;
@@ -20,9 +22,6 @@ const PAGE: u64 = 1000;
 fn check(state: &AppState, req: &PurgeRequest) -> Result<bool, AppError> {
     single_server(state)?;
     validate_pattern(&req.pattern)?;
-    if req.reason.as_deref().map(str::len).unwrap_or(0) > 500 {
-        return Err(AppError::validation("reason is longer than 500 characters"));
-    }
     // Without an explicit confirmation a purge request is a preview.
     let preview = req.preview.unwrap_or(req.confirm.is_none());
     if preview {
@@ -48,91 +47,36 @@ fn check(state: &AppState, req: &PurgeRequest) -> Result<bool, AppError> {
     Ok(false)
 }
 
-/// Every matching key (prefixed), a SCAN page at a time.
-struct Pager {
-    conn: crate::redis_conn::Conn,
-    pattern: String,
-    cursor: u64,
-    finished: bool,
-}
-
-impl Pager {
-    async fn new(state: &AppState, pattern: &str) -> Result<Pager, AppError> {
-        Ok(Pager { conn: state.redis.conn().await?, pattern: state.keys.pattern(pattern), cursor: 0, finished: false })
-    }
-
-    async fn next(&mut self) -> Result<Option<Vec<String>>, AppError> {
-        if self.finished {
-            return Ok(None);
-        }
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(self.cursor)
-            .arg("MATCH")
-            .arg(&self.pattern)
-            .arg("COUNT")
-            .arg(PAGE)
-            .query_async(&mut self.conn)
-            .await
-            .ctx("scanning keys")?;
-        self.cursor = next;
-        self.finished = next == 0;
-        Ok(Some(keys))
-    }
+/// Every matching key (prefixed) but the protected ones, a SCAN page at a time.
+async fn walk(state: &AppState, pattern: &str) -> Result<Walk, AppError> {
+    Ok(Walk::new(state.redis.conn().await?, state.keys.pattern(pattern)).count(PAGE).skip_protected(&state.keys))
 }
 
 async fn preview(state: &AppState, pattern: &str) -> Result<PurgeResult, AppError> {
     let started = Instant::now();
-    let (mut matched, mut locks, mut keys) = (0u64, 0u64, Vec::new());
-    // SCAN may return a key twice (while Redis rehashes): count each once, by hash.
-    let mut seen = std::collections::HashSet::new();
-    let mut pager = Pager::new(state, pattern).await?;
-    while let Some(page) = pager.next().await? {
-        for k in page {
-            if !seen.insert(super::key_hash(&k)) {
-                continue;
-            }
-            if state.keys.is_protected(&k) {
-                locks += 1;
-                continue;
-            }
-            matched += 1;
-            if keys.len() < SAMPLE {
-                keys.push(k);
-            }
-        }
+    let mut keys = Vec::new();
+    let mut memory = MemorySample::new(MEMORY_SAMPLES, MEMORY_SAMPLES);
+    let mut conn = state.redis.conn().await?;
+    let mut walk = walk(state, pattern).await?;
+    while let Some(page) = walk.next_page().await? {
+        memory.add(&mut conn, &page).await?;
+        keys.extend(page.into_iter().take(SAMPLE.saturating_sub(keys.len())));
     }
-    let estimated = estimate(state, &keys, matched).await?;
     Ok(PurgeResult {
         success: true,
         pattern: pattern.to_string(),
         preview: true,
         keys_deleted: 0,
-        matched,
+        matched: memory.keys(),
         failed: 0,
-        skipped_protected: locks,
-        estimated_bytes: Some(estimated),
+        skipped_protected: walk.skipped_protected(),
+        estimated_bytes: Some(memory.estimate() as u64),
         keys: keys.iter().map(|k| state.keys.strip(k).unwrap_or(k).to_string()).collect(),
         duration_ms: started.elapsed().as_millis() as u64,
         purge_id: None,
         done: true,
         aborted: false,
     })
-}
-
-/// Sampled `MEMORY USAGE` scaled to `total` keys.
-async fn estimate(state: &AppState, sample: &[String], total: u64) -> Result<u64, AppError> {
-    let picked: Vec<&String> = sample.iter().take(MEMORY_SAMPLES).collect();
-    if picked.is_empty() {
-        return Ok(0);
-    }
-    let mut pipe = redis::pipe();
-    for k in &picked {
-        pipe.cmd("MEMORY").arg("USAGE").arg(*k);
-    }
-    let mut conn = state.redis.conn().await?;
-    let sizes: Vec<Option<u64>> = pipe.query_async(&mut conn).await.ctx("sampling memory")?;
-    let known: Vec<u64> = sizes.into_iter().flatten().collect();
-    Ok(if known.is_empty() { 0 } else { known.iter().sum::<u64>() * total / known.len() as u64 })
 }
 
 /// `POST /api/admin/redis/purge`: a preview, a purge run to the end, or (`async`) a purge
@@ -183,24 +127,16 @@ async fn run(state: &AppState, id: &str, pattern: &str) -> Result<PurgeResult, A
     let record = state.keys.purge(id);
     let (mut deleted, mut failed, mut locks, mut aborted, mut sample) = (0u64, 0u64, 0u64, false, Vec::new());
     let outcome: Result<(), AppError> = async {
-        let mut pager = Pager::new(state, pattern).await?;
+        let mut walk = walk(state, pattern).await?;
         let mut conn = state.redis.bulk().await?;
-        while let Some(page) = pager.next().await? {
+        while let Some(doomed) = walk.next_page().await? {
             let abort: Option<String> =
                 redis::cmd("HGET").arg(&record).arg("abort").query_async(&mut conn).await.ctx("reading a purge")?;
             if abort.is_some() {
                 aborted = true;
                 return Ok(());
             }
-            let doomed: Vec<String> = page
-                .into_iter()
-                .filter(|k| {
-                    !state.keys.is_protected(k) || {
-                        locks += 1;
-                        false
-                    }
-                })
-                .collect();
+            locks = walk.skipped_protected();
             if !doomed.is_empty() {
                 match redis::cmd("UNLINK").arg(&doomed).query_async::<u64>(&mut conn).await {
                     Ok(n) => deleted += n,

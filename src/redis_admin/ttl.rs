@@ -4,11 +4,14 @@
 use std::time::Instant;
 
 use super::browse::single_server;
-use super::patterns::{parse_ttl, validate_pattern};
+use super::patterns::validate_pattern;
+use crate::cache::scan::Walk;
 use crate::error::AppError;
 use crate::model::redis::{TtlBucket, TtlRequest, TtlResult};
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
+
+const PAGE: u64 = 1000;
 
 const BUCKETS: [(&str, i64); 5] = [
     ("no expiry", -1),
@@ -22,72 +25,54 @@ fn bucket_of(ttl: i64) -> usize {
     if ttl < 0 { 0 } else { BUCKETS.iter().skip(1).position(|(_, limit)| ttl < *limit).map(|i| i + 1).unwrap_or(4) }
 }
 
+/// `POST /api/admin/redis/ttl`: a preview, or EXPIRE/PERSIST on every matching key.
 pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<TtlResult, AppError> {
     single_server(state)?;
     validate_pattern(&req.pattern)?;
-    let ttl = parse_ttl(&req.ttl)?;
-    if req.reason.as_deref().map(str::len).unwrap_or(0) > 500 {
-        return Err(AppError::validation("reason is longer than 500 characters"));
-    }
+    let ttl = req.ttl;
     let preview = req.preview.unwrap_or(false);
     let started = Instant::now();
-    let full = state.keys.pattern(&req.pattern);
     let mut conn = state.redis.bulk().await?;
-    let (mut cursor, mut matched, mut updated) = (0u64, 0u64, 0u64);
+    let mut walk = Walk::new(conn.clone(), state.keys.pattern(&req.pattern)).count(PAGE).skip_protected(&state.keys);
+    let (mut matched, mut updated) = (0u64, 0u64);
     let mut counts = [0u64; 5];
     let mut sample = Vec::new();
-    // SCAN may return a key twice (while Redis rehashes): count each once, by hash.
-    let mut seen = std::collections::HashSet::new();
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&full)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
-            .await
-            .ctx("scanning keys")?;
-        let keys: Vec<String> =
-            keys.into_iter().filter(|k| !state.keys.is_protected(k) && seen.insert(super::key_hash(k))).collect();
-        if !keys.is_empty() {
+    while let Some(keys) = walk.next_page().await? {
+        if keys.is_empty() {
+            continue;
+        }
+        let mut pipe = redis::pipe();
+        for k in &keys {
+            pipe.cmd("TTL").arg(k);
+        }
+        let ttls: Vec<i64> = pipe.query_async(&mut conn).await.ctx("reading TTLs")?;
+        for t in ttls.iter().filter(|t| **t != -2) {
+            counts[bucket_of(*t)] += 1;
+        }
+        matched += keys.len() as u64;
+        if !preview {
             let mut pipe = redis::pipe();
             for k in &keys {
-                pipe.cmd("TTL").arg(k);
+                if ttl.is_persist() {
+                    pipe.cmd("PERSIST").arg(k)
+                } else {
+                    pipe.cmd("EXPIRE").arg(k).arg(ttl.get())
+                };
             }
-            let ttls: Vec<i64> = pipe.query_async(&mut conn).await.ctx("reading TTLs")?;
-            for t in ttls.iter().filter(|t| **t != -2) {
-                counts[bucket_of(*t)] += 1;
-            }
-            matched += keys.len() as u64;
-            if !preview {
-                let mut pipe = redis::pipe();
-                for k in &keys {
-                    if ttl == -1 {
-                        pipe.cmd("PERSIST").arg(k)
-                    } else {
-                        pipe.cmd("EXPIRE").arg(k).arg(ttl)
-                    };
-                }
-                let done: Vec<i64> = pipe.query_async(&mut conn).await.ctx("changing TTLs")?;
-                updated += done.iter().filter(|d| **d == 1).count() as u64;
-            }
-            sample.extend(keys.into_iter().take(100usize.saturating_sub(sample.len())));
+            let done: Vec<i64> = pipe.query_async(&mut conn).await.ctx("changing TTLs")?;
+            updated += done.iter().filter(|d| **d == 1).count() as u64;
         }
-        if next == 0 {
-            break;
-        }
-        cursor = next;
+        sample.extend(keys.into_iter().take(100usize.saturating_sub(sample.len())));
     }
     if !preview {
-        tracing::info!(action = "redis_ttl_updated", who, pattern = %req.pattern, ttl, matched, updated, reason = req.reason.as_deref().unwrap_or(""), "TTL changed by pattern");
+        tracing::info!(action = "redis_ttl_updated", who, pattern = %req.pattern, ttl = ttl.get(), matched, updated, reason = req.reason.as_deref().unwrap_or(""), "TTL changed by pattern");
     }
     Ok(TtlResult {
         pattern: req.pattern.clone(),
         preview,
         matched,
         updated,
-        ttl,
+        ttl: ttl.get(),
         distribution: BUCKETS
             .iter()
             .zip(counts)

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::model::input::Reason;
+use crate::model::input::{Reason, Ttl};
 use crate::model::redis::{KeyDetail, KeyPage, PurgeRequest, PurgeResult, RedisOverview, TtlRequest, TtlResult};
 
 /// The INFO overview card; read permission; changes nothing.
@@ -36,9 +36,8 @@ pub async fn inspect_key(key: String, start: String, count: u64) -> Result<KeyDe
 
 /// Sets (ttl ≥ 1) or removes (-1) one key's expiry; write permission.
 #[server(prefix = "/rpc", endpoint = "redis/key/ttl")]
-pub async fn set_key_ttl(key: String, ttl: i64) -> Result<i64, AppError> {
+pub async fn set_key_ttl(key: String, ttl: Ttl) -> Result<i64, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    let ttl = crate::redis_admin::patterns::parse_ttl(&serde_json::json!(ttl))?;
     crate::redis_admin::inspect::set_key_ttl(&state, &key, ttl, &who.id).await
 }
 

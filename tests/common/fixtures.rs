@@ -142,27 +142,14 @@ pub async fn snapshot(state: &AppState, ds: i64, live_only: bool) -> BTreeMap<St
     };
     let mut out = BTreeMap::new();
     for pattern in patterns {
-        let mut cursor = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
+        let mut walk = super::walk(&pattern).await;
+        while let Some(keys) = walk.next_page().await.unwrap() {
             for k in keys {
                 let dump: Option<Vec<u8>> = redis::cmd("DUMP").arg(&k).query_async(&mut conn).await.unwrap();
                 if let Some(d) = dump {
                     out.insert(k, d);
                 }
             }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
         }
     }
     out
@@ -201,7 +188,6 @@ impl Drop for Cleanup {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
-                let mut conn = super::raw_redis().await;
                 // A test's own prefix goes whole (jobs, schedules…); a shared one only per source.
                 let patterns: Vec<String> = if prefix.starts_with("t:") {
                     vec![format!("{prefix}*")]
@@ -209,25 +195,7 @@ impl Drop for Cleanup {
                     sources.iter().map(|ds| format!("{prefix}*{{ds:{ds}}}*")).collect()
                 };
                 for pattern in patterns {
-                    let mut cursor = 0u64;
-                    loop {
-                        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                            .arg(cursor)
-                            .arg("MATCH")
-                            .arg(&pattern)
-                            .arg("COUNT")
-                            .arg(5000)
-                            .query_async(&mut conn)
-                            .await
-                            .unwrap();
-                        if !keys.is_empty() {
-                            let _: () = redis::cmd("UNLINK").arg(&keys).query_async(&mut conn).await.unwrap();
-                        }
-                        if next == 0 {
-                            break;
-                        }
-                        cursor = next;
-                    }
+                    super::unlink_matching(&pattern).await;
                 }
             });
         })

@@ -149,31 +149,30 @@ pub async fn post_json(router: &Router, uri: &str, bearer: Option<&str>, body: &
     send(router, builder.body(Body::from(body.to_string())).unwrap()).await
 }
 
+/// A walk over the keys matching `pattern` (prefix included) on the shared Redis, with the
+/// engine's own pager: the test's runtime owns the connection.
+pub async fn walk(pattern: &str) -> hearth::cache::scan::Walk {
+    let client = redis::Client::open(redis_url()).unwrap();
+    let conn = redis::aio::ConnectionManager::new(client).await.expect("Redis is up");
+    hearth::cache::scan::Walk::new(hearth::redis_conn::Conn::Single(conn), pattern)
+}
+
+/// Deletes every key matching `pattern` on the shared Redis, a SCAN page at a time (never KEYS).
+pub async fn unlink_matching(pattern: &str) {
+    let mut conn = raw_redis().await;
+    let mut walk = walk(pattern).await;
+    while let Some(keys) = walk.next_page().await.unwrap() {
+        if !keys.is_empty() {
+            let _: () = redis::cmd("UNLINK").arg(&keys).query_async(&mut conn).await.unwrap();
+        }
+    }
+}
+
 /// Deletes every key under the state's prefix (SCAN + UNLINK, never KEYS).
 pub async fn cleanup(state: &AppState) {
     let prefix = state.config.key_prefix.clone();
     assert!(prefix.starts_with("t:"), "cleanup only runs on test prefixes");
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        if !keys.is_empty() {
-            let _: () = redis::cmd("UNLINK").arg(&keys).query_async(&mut conn).await.unwrap();
-        }
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
+    unlink_matching(&format!("{prefix}*")).await;
 }
 
 pub async fn raw_redis() -> redis::aio::MultiplexedConnection {

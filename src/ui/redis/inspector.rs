@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::human_ttl;
 use crate::format;
-use crate::model::input::Reason;
+use crate::model::input::{Reason, Ttl};
 use crate::model::redis::{KeyDetail, KeyValue};
 use crate::rpc::redis::{DeleteKey, SetKeyTtl, inspect_key};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
@@ -74,8 +74,11 @@ fn KeyView(d: KeyDetail, start: RwSignal<String>, actions: KeyActions) -> impl I
     let confirm = use_confirm();
     let ttl_input = RwSignal::new(if d.ttl > 0 { d.ttl.to_string() } else { String::new() });
     let key = StoredValue::new(d.key.clone());
-    let apply_ttl = move |ttl: i64| {
-        actions.set_ttl.dispatch(SetKeyTtl { key: key.get_value(), ttl });
+    let apply_ttl = move |ttl: i64| match Ttl::try_from(ttl) {
+        Ok(ttl) => {
+            actions.set_ttl.dispatch(SetKeyTtl { key: key.get_value(), ttl });
+        }
+        Err(e) => toasts.push(crate::ui::common::toast::ToastKind::Error, e),
     };
     let set_ttl = move |_| match ttl_input.get_untracked().trim().parse::<i64>() {
         Ok(t) => apply_ttl(t),

@@ -2,27 +2,33 @@
 
 use leptos::prelude::*;
 
-use crate::model::input::Reason;
+use crate::model::input::{Reason, Ttl};
 
+use crate::error::AppError;
 use crate::format;
 use crate::model::redis::{TtlRequest, TtlResult};
 use crate::rpc::redis::ChangeTtl;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::mutation::{Data, use_mutation};
 use crate::ui::common::session::use_session;
+use crate::ui::common::toast::use_toasts;
 
 #[component]
 pub fn TtlPanel() -> impl IntoView {
     let session = use_session();
     let confirm = use_confirm();
+    let toasts = use_toasts();
     let pattern = RwSignal::new(String::new());
     let ttl = RwSignal::new("3600".to_string());
     let preview = RwSignal::new(None::<TtlResult>);
-    let request = move |preview: bool, reason: Option<String>| TtlRequest {
-        pattern: pattern.get_untracked(),
-        ttl: serde_json::Value::String(ttl.get_untracked()),
-        preview: Some(preview),
-        reason: reason.as_deref().and_then(Reason::from_text),
+    // The TTL typed in the box is read by the same rule the server applies.
+    let request = move |preview: bool, reason: Option<String>| -> Result<TtlRequest, AppError> {
+        Ok(TtlRequest {
+            pattern: pattern.get_untracked(),
+            ttl: ttl.get_untracked().parse::<Ttl>().map_err(AppError::validation)?,
+            preview: Some(preview),
+            reason: reason.as_deref().and_then(Reason::from_text),
+        })
     };
     let dry_run = use_mutation::<ChangeTtl>(&[], move |r| {
         preview.set(Some(r));
@@ -33,7 +39,12 @@ pub fn TtlPanel() -> impl IntoView {
         Some(format!("{} of {} keys updated", r.updated, r.matched))
     });
     let run_preview = move |_| {
-        dry_run.dispatch(ChangeTtl { request: request(true, None) });
+        match request(true, None) {
+            Ok(request) => {
+                dry_run.dispatch(ChangeTtl { request });
+            }
+            Err(e) => toasts.error(&e),
+        }
     };
     let apply = move |_| {
         let Some(p) = preview.get_untracked() else { return };
@@ -52,7 +63,12 @@ pub fn TtlPanel() -> impl IntoView {
             require_text: None,
             reason_required: true,
             on_confirm: Callback::new(move |reason: String| {
-                change.dispatch(ChangeTtl { request: request(false, Some(reason)) });
+                match request(false, Some(reason)) {
+                    Ok(request) => {
+                        change.dispatch(ChangeTtl { request });
+                    }
+                    Err(e) => toasts.error(&e),
+                }
             }),
         });
     };

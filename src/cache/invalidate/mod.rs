@@ -1,8 +1,9 @@
 //! Invalidation of a whole source or of a slice (measure / practice / frequency), with a dry run
 //! that changes nothing. It takes the source's warm lock, so it never races a warm (409 naming
 //! the holder) and the command center's warmers wait. Slices go through the index sets, keeping
-//! every other entry and index consistent; deletion is UNLINK in bounded batches. Shadows of any
-//! run and the command center's `shadow:` leftovers go too.
+//! every other entry and index consistent; a whole source and the shadows of any run (with the
+//! command center's `shadow:` leftovers) are walked and UNLINKed a SCAN page at a time
+//! (`whole.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -11,12 +12,15 @@ use serde::Deserialize;
 
 use super::keys::Keys;
 use super::lock::WarmLock;
-use super::scan;
+use super::scan::{self, memory::MemorySample};
 use crate::error::{AppError, ErrorCode};
 use crate::model::cache::{InvalidateRequest, InvalidateResult, SkippedSource};
 use crate::redis_conn::RedisResultExt;
 use crate::source::catalog::DefEntry;
 use crate::state::AppState;
+use whole::{invalidate_whole, keep_first, sweep, unlist_indexes};
+
+mod whole;
 
 const SAMPLE: usize = 100;
 const MEMORY_SAMPLES: usize = 20;
@@ -44,20 +48,27 @@ struct Dims {
     frequencies: Vec<String>,
 }
 
-/// What one source's invalidation deletes.
+/// What a slice's invalidation deletes.
 #[derive(Debug, Default)]
 struct Plan {
     data: Vec<String>,
     index_deletes: Vec<String>,
     /// Index set → members to remove (sets that keep other members).
     index_removals: BTreeMap<String, Vec<String>>,
-    other: Vec<String>,
 }
 
-impl Plan {
-    fn keys_deleted(&self) -> u64 {
-        (self.data.len() + self.other.len()) as u64
-    }
+/// What one source's invalidation deleted (a dry run: would delete), as reported.
+#[derive(Debug, Default)]
+struct Outcome {
+    keys_deleted: u64,
+    indexes_deleted: u64,
+    indexes_updated: u64,
+    /// The first data keys and the first other keys (prefixed), reported in that order.
+    data_sample: Vec<String>,
+    other_sample: Vec<String>,
+    /// The first deleted index sets, then the first trimmed ones.
+    index_sets: Vec<String>,
+    bytes: f64,
 }
 
 fn clean(value: &Option<String>, name: &str) -> Result<Option<String>, AppError> {
@@ -143,7 +154,7 @@ pub async fn invalidate(state: &AppState, req: &InvalidateRequest, who: &str) ->
         {
             tracing::warn!(source = ds, error = %e.message, "could not release the lock after invalidating; it expires by itself");
         }
-        let (plan, bytes) = match outcome {
+        let done = match outcome {
             Ok(v) => v,
             Err(e) if e.code == ErrorCode::ValidationError && !single => {
                 result.skipped.push(SkippedSource { datasource_id: ds, reason: e.message });
@@ -151,16 +162,16 @@ pub async fn invalidate(state: &AppState, req: &InvalidateRequest, who: &str) ->
             }
             Err(e) => return Err(e),
         };
-        freed_bytes += bytes;
-        result.keys_deleted += plan.keys_deleted();
-        result.indexes_deleted += plan.index_deletes.len() as u64;
-        result.indexes_updated += plan.index_removals.len() as u64;
-        for k in plan.data.iter().chain(&plan.other) {
+        freed_bytes += done.bytes;
+        result.keys_deleted += done.keys_deleted;
+        result.indexes_deleted += done.indexes_deleted;
+        result.indexes_updated += done.indexes_updated;
+        for k in done.data_sample.iter().chain(&done.other_sample) {
             if result.keys.len() < SAMPLE {
                 result.keys.push(k.clone());
             }
         }
-        for k in plan.index_deletes.iter().chain(plan.index_removals.keys()) {
+        for k in &done.index_sets {
             if result.index_sets.len() < SAMPLE {
                 result.index_sets.push(k.clone());
             }
@@ -224,40 +235,54 @@ async fn ensure_known(state: &AppState, ds: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn invalidate_one(state: &AppState, ds: i64, slice: &Slice, dry: bool) -> Result<(Plan, f64), AppError> {
-    let mut plan = if slice.is_whole() { whole_plan(state, ds).await? } else { slice_plan(state, ds, slice).await? };
+async fn invalidate_one(state: &AppState, ds: i64, slice: &Slice, dry: bool) -> Result<Outcome, AppError> {
+    let mut other_memory = MemorySample::new(MEMORY_SAMPLES, usize::MAX);
+    let mut done = if slice.is_whole() {
+        invalidate_whole(state, ds, dry, &mut other_memory).await?
+    } else {
+        invalidate_slice(state, ds, slice, dry).await?
+    };
     // Shadows of any run and the command center's leftovers go in every case.
-    let slot = state.keys.master(ds);
-    let mut leftovers = scan::scan_all(&state.redis, &state.keys.shadow_pattern(ds, None), &slot, usize::MAX).await?;
-    for pattern in state.keys.legacy_shadow_patterns(ds) {
-        leftovers.extend(scan::scan_all(&state.redis, &pattern, &slot, usize::MAX).await?);
+    let [legacy, legacy_idx] = state.keys.legacy_shadow_patterns(ds);
+    for pattern in [state.keys.shadow_pattern(ds, None), legacy, legacy_idx] {
+        done.keys_deleted += sweep(state, ds, pattern, dry, &mut other_memory, &mut done.other_sample).await?;
     }
-    plan.other.extend(leftovers);
-    let bytes = estimate_bytes(state, &plan).await?;
+    done.bytes += other_memory.estimate();
+    if !dry {
+        // The live entry set no longer matches its generation: the next warm rewrites every index set.
+        scan::unlink(&state.redis, &[state.keys.generation(ds)]).await?;
+        // Give Redis a breath between sources of a multi-source invalidation.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Ok(done)
+}
+
+/// The entries of a slice, found through the index sets (bounded by the source's dimensions).
+async fn invalidate_slice(state: &AppState, ds: i64, slice: &Slice, dry: bool) -> Result<Outcome, AppError> {
+    let plan = slice_plan(state, ds, slice).await?;
+    let mut conn = state.redis.conn().await?;
+    let mut bytes = 0.0;
+    for group in [&plan.data, &plan.index_deletes] {
+        let mut memory = MemorySample::new(MEMORY_SAMPLES, MEMORY_SAMPLES);
+        memory.add(&mut conn, group).await?;
+        bytes += memory.estimate();
+    }
+    // Members removed from sets that stay: roughly a member's length plus overhead each.
+    bytes += plan.index_removals.values().flatten().map(|m| m.len() as f64 + 16.0).sum::<f64>();
     if !dry {
         execute(state, ds, &plan).await?;
     }
-    Ok((plan, bytes))
-}
-
-async fn whole_plan(state: &AppState, ds: i64) -> Result<Plan, AppError> {
-    let keys = &state.keys;
-    let slot = keys.master(ds);
-    let [data_pattern, index_pattern] = keys.live_patterns(ds);
-    let data = scan::scan_all(&state.redis, &data_pattern, &slot, usize::MAX).await?;
-    let index_deletes = scan::scan_all(&state.redis, &index_pattern, &slot, usize::MAX).await?;
-    let mut conn = state.redis.conn().await?;
-    let candidates =
-        [keys.meta(ds), keys.generation(ds), keys.index_list(ds), keys.dims(ds), keys.query_totals(ds), keys.runs(ds)];
-    let exists: Vec<bool> = {
-        let mut pipe = redis::pipe();
-        for k in &candidates {
-            pipe.cmd("EXISTS").arg(k);
-        }
-        pipe.query_async(&mut conn).await.ctx("listing the source's keys")?
+    let mut done = Outcome {
+        keys_deleted: plan.data.len() as u64,
+        indexes_deleted: plan.index_deletes.len() as u64,
+        indexes_updated: plan.index_removals.len() as u64,
+        bytes,
+        ..Outcome::default()
     };
-    let other = candidates.into_iter().zip(exists).filter(|(_, e)| *e).map(|(k, _)| k).collect();
-    Ok(Plan { data, index_deletes, index_removals: BTreeMap::new(), other })
+    keep_first(&mut done.data_sample, &plan.data);
+    let sets: Vec<String> = plan.index_deletes.iter().chain(plan.index_removals.keys()).cloned().collect();
+    keep_first(&mut done.index_sets, &sets);
+    Ok(done)
 }
 
 async fn slice_plan(state: &AppState, ds: i64, slice: &Slice) -> Result<Plan, AppError> {
@@ -328,36 +353,9 @@ async fn slice_plan(state: &AppState, ds: i64, slice: &Slice) -> Result<Plan, Ap
     Ok(plan)
 }
 
-/// Sampled `MEMORY USAGE` scaled to the number of keys of each kind.
-async fn estimate_bytes(state: &AppState, plan: &Plan) -> Result<f64, AppError> {
-    let mut total = 0.0;
-    let mut conn = state.redis.conn().await?;
-    for group in [&plan.data, &plan.index_deletes, &plan.other] {
-        if group.is_empty() {
-            continue;
-        }
-        let step = (group.len() / MEMORY_SAMPLES).max(1);
-        let sample: Vec<&String> = group.iter().step_by(step).take(MEMORY_SAMPLES).collect();
-        let mut pipe = redis::pipe();
-        for k in &sample {
-            pipe.cmd("MEMORY").arg("USAGE").arg(*k);
-        }
-        let sizes: Vec<Option<u64>> = pipe.query_async(&mut conn).await.ctx("sampling memory usage")?;
-        let known: Vec<u64> = sizes.into_iter().flatten().collect();
-        if !known.is_empty() {
-            total += known.iter().sum::<u64>() as f64 / known.len() as f64 * group.len() as f64;
-        }
-    }
-    // Members removed from sets that stay: roughly a member's length plus overhead each.
-    total += plan.index_removals.values().flatten().map(|m| m.len() as f64 + 16.0).sum::<f64>();
-    Ok(total)
-}
-
-/// Readers first lose the way to an entry (metadata, index sets), then the entry itself.
+/// Readers first lose the way to an entry (index sets), then the entry itself.
 async fn execute(state: &AppState, ds: i64, plan: &Plan) -> Result<(), AppError> {
     let mut conn = state.redis.bulk().await?;
-    let meta_first: Vec<String> = plan.other.iter().filter(|k| **k == state.keys.meta(ds)).cloned().collect();
-    scan::unlink(&state.redis, &meta_first).await?;
     for (set, members) in &plan.index_removals {
         for chunk in members.chunks(scan::UNLINK_BATCH) {
             let _: () =
@@ -365,20 +363,7 @@ async fn execute(state: &AppState, ds: i64, plan: &Plan) -> Result<(), AppError>
         }
     }
     scan::unlink(&state.redis, &plan.index_deletes).await?;
-    let deleted_names: Vec<&str> = plan.index_deletes.iter().filter_map(|k| state.keys.strip(k)).collect();
-    for chunk in deleted_names.chunks(scan::UNLINK_BATCH) {
-        let _: () = redis::cmd("SREM")
-            .arg(state.keys.index_list(ds))
-            .arg(chunk)
-            .query_async(&mut conn)
-            .await
-            .ctx("updating the index list")?;
-    }
+    unlist_indexes(state, ds, &plan.index_deletes).await?;
     scan::unlink(&state.redis, &plan.data).await?;
-    scan::unlink(&state.redis, &plan.other).await?;
-    // The live entry set no longer matches its generation: the next warm rewrites every index set.
-    scan::unlink(&state.redis, &[state.keys.generation(ds)]).await?;
-    // Give Redis a breath between sources of a multi-source invalidation.
-    tokio::time::sleep(Duration::from_millis(1)).await;
     Ok(())
 }
