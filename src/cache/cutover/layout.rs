@@ -34,9 +34,8 @@ pub(super) async fn scan_foreign_layout(state: &AppState, ds: i64, run_id: &str)
     for (pattern, target) in [(&data_pattern, &data_set), (&index_pattern, &index_set)] {
         let _: () = redis::cmd("DEL").arg(target).query_async(&mut conn).await.ctx("recording the live layout")?;
         // Page by page, so memory stays flat however large the live layout is.
-        let mut cursor = 0u64;
-        loop {
-            let (next, found) = scan::scan_page(&mut conn, cursor, pattern, scan::SCAN_COUNT, None, &slot).await?;
+        let mut walk = scan::Walk::new(conn.clone(), pattern.as_str()).on_slot(&slot);
+        while let Some(found) = walk.next_page().await? {
             let names: Vec<&str> = found.iter().filter_map(|k| keys.strip(k)).collect();
             if !names.is_empty() {
                 let _: () = redis::pipe()
@@ -52,10 +51,6 @@ pub(super) async fn scan_foreign_layout(state: &AppState, ds: i64, run_id: &str)
                     .await
                     .ctx("recording the live layout")?;
             }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
         }
     }
     Ok((data_set, index_set))

@@ -19,18 +19,8 @@ use crate::redis_conn::{Conn, RedisConn, RedisResultExt, query_on_slot};
 pub const SCAN_COUNT: u64 = 5000;
 pub const UNLINK_BATCH: usize = 500;
 
-/// One SCAN step on `slot_key`'s node: the next cursor and the (prefixed) keys it returned.
-pub async fn scan_page(
-    conn: &mut Conn,
-    cursor: u64,
-    pattern: &str,
-    count: u64,
-    type_filter: Option<&str>,
-    slot_key: &str,
-) -> Result<(u64, Vec<String>), AppError> {
-    scan_step(conn, cursor, pattern, count, type_filter, Some(slot_key)).await
-}
-
+/// One SCAN step, on `slot_key`'s node when one is given: the next cursor and the (prefixed)
+/// keys it returned.
 async fn scan_step(
     conn: &mut Conn,
     cursor: u64,
