@@ -371,7 +371,7 @@ async fn transaction(
     if missing > 0 {
         return Err(incomplete(ds, &format!("{missing} shadow entries are missing")));
     }
-    let meta = super::stats::parse_meta(meta.as_deref());
+    let meta = super::meta::Meta::parse(meta.as_deref());
     let fast = generation.is_some()
         && list_exists
         && live_count == n_entries
@@ -478,7 +478,7 @@ async fn refresh_index_ttls_if_unchanged(state: &AppState, input: &CutoverInput<
         .query_async(&mut conn)
         .await
         .ctx("comparing entry sets")?;
-    let meta = super::stats::parse_meta(meta.as_deref());
+    let meta = super::meta::Meta::parse(meta.as_deref());
     let same = meta
         .as_ref()
         .is_some_and(|m| m.run_id == generation && m.entries_digest.as_deref() == Some(input.entries_digest));

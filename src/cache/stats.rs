@@ -4,11 +4,10 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-
 use super::counters::{self, Tally};
 use super::health::{self, HealthInput};
 use super::lock::describe_holder;
+use super::meta::Meta;
 use crate::error::AppError;
 use crate::model::cache::{
     CacheStats, CacheSummary, DatasourceCacheMetrics, HealthDistribution, HealthIssue, HealthLabel, HealthReport,
@@ -17,29 +16,6 @@ use crate::model::cache::{
 use crate::redis_conn::RedisResultExt;
 use crate::source::catalog::DefEntry;
 use crate::state::AppState;
-
-/// The metadata object (SPEC §1), Hearth's fields optional so the command center's parse too.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Meta {
-    pub timestamp: String,
-    pub unique_measures: u64,
-    pub unique_practices: u64,
-    pub unique_providers: u64,
-    pub unique_frequencies: Vec<String>,
-    pub total_entries: u64,
-    pub total_rows: u64,
-    pub index_count: u64,
-    pub run_id: Option<String>,
-    pub duration_ms: Option<u64>,
-    pub entries_digest: Option<String>,
-}
-
-/// `Some` when the value is a non-empty array (SPEC: that is what "warm" means).
-pub fn parse_meta(raw: Option<&str>) -> Option<Meta> {
-    let mut items: Vec<Meta> = serde_json::from_str(raw?).ok()?;
-    if items.is_empty() { None } else { Some(items.swap_remove(0)) }
-}
 
 const SAMPLES: usize = 3;
 
@@ -102,7 +78,7 @@ pub async fn source_metrics(
     source_error: Option<String>,
 ) -> Result<DatasourceCacheMetrics, AppError> {
     let raw = read_raw(state, ds).await?;
-    let meta = parse_meta(raw.meta.as_deref());
+    let meta = Meta::parse(raw.meta.as_deref());
     let samples = sampled_bytes(state, &raw.samples).await?;
     let tally = Tally::from_fields(&raw.totals);
     let now = crate::time::now_ms();

@@ -11,14 +11,6 @@ use crate::state::AppState;
 
 const RECENT: usize = 50;
 
-/// Milliseconds the last warm of `ds` took, if it was warmed; else `None`.
-async fn last_warm(state: &AppState, ds: i64) -> Result<Option<crate::cache::stats::Meta>, AppError> {
-    let mut conn = state.redis.conn().await?;
-    let raw: Option<String> =
-        redis::cmd("GET").arg(state.keys.meta(ds)).query_async(&mut conn).await.ctx("reading the last warm")?;
-    Ok(crate::cache::stats::parse_meta(raw.as_deref()))
-}
-
 enum Outcome {
     Queued(String, u64),
     Skipped(WarmSkip),
@@ -32,7 +24,7 @@ async fn queue_one(
     reason: Option<&str>,
     trigger: &str,
 ) -> Result<Outcome, AppError> {
-    let meta = last_warm(state, def.id).await?;
+    let meta = crate::cache::meta::last_warm(state, def.id).await?;
     if let Some(job) = store::job_of_source(state, def.id).await? {
         return Ok(Outcome::Skipped(WarmSkip {
             datasource_id: def.id,
