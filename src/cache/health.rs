@@ -18,7 +18,21 @@ pub struct Health {
     pub score: u32,
     pub label: HealthLabel,
     pub warnings: Vec<String>,
+    /// What each of `warnings` is about, in the same order.
+    pub concerns: Vec<Concern>,
     pub recommendations: Vec<String>,
+}
+
+/// What a warning is about: points lost for a reason, or a part not measured yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concern {
+    NeverWarmed,
+    Age,
+    HitRate,
+    /// No query since the last warm: the hit rate is not measured yet, which costs no points,
+    /// so it is never more than a warning whatever the label.
+    NoTraffic,
+    Coverage,
 }
 
 pub fn age_points(age_minutes: f64) -> u32 {
@@ -60,14 +74,19 @@ pub fn health(input: &HealthInput) -> Health {
             score: 0,
             label: HealthLabel::Cold,
             warnings: vec!["never warmed: queries go to the database".into()],
+            concerns: vec![Concern::NeverWarmed],
             recommendations: vec!["Warm this source.".into()],
         };
     }
-    let mut warnings = Vec::new();
+    let (mut warnings, mut concerns) = (Vec::new(), Vec::new());
+    let mut warn = |concern: Concern, text: String| {
+        concerns.push(concern);
+        warnings.push(text);
+    };
     let mut recommendations = Vec::new();
     let age = age_points(input.age_minutes);
     if age < 40 {
-        warnings.push(format!("cache is {} old", human_age(input.age_minutes)));
+        warn(Concern::Age, format!("cache is {} old", human_age(input.age_minutes)));
         recommendations.push(if age <= 10 {
             "Re-warm now and add a schedule so it stays fresh.".to_string()
         } else {
@@ -76,9 +95,9 @@ pub fn health(input: &HealthInput) -> Health {
     }
     let hits = hit_rate_points(input.hit_rate);
     match input.hit_rate {
-        None => warnings.push("no queries recorded since last warm".into()),
+        None => warn(Concern::NoTraffic, "no queries recorded since last warm".into()),
         Some(h) if hits < 40 => {
-            warnings.push(format!("hit rate is {h:.1} %"));
+            warn(Concern::HitRate, format!("hit rate is {h:.1} %"));
             recommendations.push(
                 "Check which queries miss: a missing measure, practice or frequency in the source, or a cold period."
                     .into(),
@@ -90,19 +109,19 @@ pub fn health(input: &HealthInput) -> Health {
     if input.unique_measures > 0 {
         coverage += 10;
     } else {
-        warnings.push("no measures cached".into());
+        warn(Concern::Coverage, "no measures cached".into());
     }
     if input.unique_practices > 0 {
         coverage += 10;
     } else {
-        warnings.push("no practices cached".into());
+        warn(Concern::Coverage, "no practices cached".into());
     }
     if coverage < 20 {
         recommendations
             .push("The source returned no usable rows: check its table and grouping columns, then re-warm.".into());
     }
     let score = age + hits + coverage;
-    Health { score, label: label(score), warnings, recommendations }
+    Health { score, label: label(score), warnings, concerns, recommendations }
 }
 
 fn human_age(minutes: f64) -> String {

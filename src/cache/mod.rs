@@ -15,6 +15,8 @@ pub mod keys;
 #[cfg(feature = "ssr")]
 pub mod lock;
 #[cfg(feature = "ssr")]
+pub mod meta;
+#[cfg(feature = "ssr")]
 pub mod query;
 #[cfg(feature = "ssr")]
 pub mod scan;

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use redis::Script;
 
-use crate::error::AppError;
+use crate::error::{AppError, Cause};
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
 
@@ -112,7 +112,7 @@ async fn run(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<String>), Ap
     }
     match by_transaction(state, q).await {
         // An ACL user without access to every key may not SORT … GET by pattern: use the script.
-        Err(e) if e.message.contains("NOPERM") => {
+        Err(e) if e.cause == Some(Cause::RedisNoPermission) => {
             tracing::warn!("SORT … GET is not permitted for Hearth's Redis user; cached queries use the Lua script");
             state.query_by_script.store(true, std::sync::atomic::Ordering::Relaxed);
             by_script(state, q).await

@@ -4,11 +4,10 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-
 use super::counters::{self, Tally};
-use super::health::{self, HealthInput};
+use super::health::{self, Concern, HealthInput};
 use super::lock::describe_holder;
+use super::meta::Meta;
 use super::scan::memory::MemorySample;
 use crate::error::AppError;
 use crate::model::cache::{
@@ -18,29 +17,6 @@ use crate::model::cache::{
 use crate::redis_conn::RedisResultExt;
 use crate::source::catalog::DefEntry;
 use crate::state::AppState;
-
-/// The metadata object (SPEC §1), Hearth's fields optional so the command center's parse too.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Meta {
-    pub timestamp: String,
-    pub unique_measures: u64,
-    pub unique_practices: u64,
-    pub unique_providers: u64,
-    pub unique_frequencies: Vec<String>,
-    pub total_entries: u64,
-    pub total_rows: u64,
-    pub index_count: u64,
-    pub run_id: Option<String>,
-    pub duration_ms: Option<u64>,
-    pub entries_digest: Option<String>,
-}
-
-/// `Some` when the value is a non-empty array (SPEC: that is what "warm" means).
-pub fn parse_meta(raw: Option<&str>) -> Option<Meta> {
-    let mut items: Vec<Meta> = serde_json::from_str(raw?).ok()?;
-    if items.is_empty() { None } else { Some(items.swap_remove(0)) }
-}
 
 const SAMPLES: usize = 3;
 
@@ -90,15 +66,23 @@ async fn average_entry_bytes(state: &AppState, names: &[String]) -> Result<f64, 
     Ok(sample.average().unwrap_or(0.0))
 }
 
+/// One source's metrics and what each of its warnings is about (which the metrics, as shown to
+/// clients, carry only as text).
+pub struct SourceReading {
+    pub metrics: DatasourceCacheMetrics,
+    /// In the order of `metrics.warnings`.
+    pub concerns: Vec<Concern>,
+}
+
 /// Metrics of one source; `source_error` is the catalog's complaint about it, if any.
-pub async fn source_metrics(
+pub async fn source_reading(
     state: &AppState,
     ds: i64,
     name: &str,
     source_error: Option<String>,
-) -> Result<DatasourceCacheMetrics, AppError> {
+) -> Result<SourceReading, AppError> {
     let raw = read_raw(state, ds).await?;
-    let meta = parse_meta(raw.meta.as_deref());
+    let meta = Meta::parse(raw.meta.as_deref());
     let avg_sample = average_entry_bytes(state, &raw.samples).await?;
     let tally = Tally::from_fields(&raw.totals);
     let now = crate::time::now_ms();
@@ -118,7 +102,7 @@ pub async fn source_metrics(
         unique_practices: meta.as_ref().map(|m| m.unique_practices).unwrap_or(0),
     });
     let m = meta.clone().unwrap_or_default();
-    Ok(DatasourceCacheMetrics {
+    let metrics = DatasourceCacheMetrics {
         datasource_id: ds,
         datasource_name: name.to_string(),
         is_warm: meta.is_some(),
@@ -146,11 +130,18 @@ pub async fn source_metrics(
         last_run_id: m.run_id,
         locked_by: raw.lock.as_deref().map(describe_holder),
         source_error,
-    })
+    };
+    Ok(SourceReading { metrics, concerns: h.concerns })
 }
 
 /// `GET /api/admin/analytics/cache/stats`: every source's metrics and the summary.
 pub async fn cache_stats(state: &AppState) -> Result<CacheStats, AppError> {
+    let datasources: Vec<DatasourceCacheMetrics> = read_sources(state).await?.into_iter().map(|r| r.metrics).collect();
+    Ok(CacheStats { summary: summarize(&datasources), datasources, timestamp: crate::time::now_iso() })
+}
+
+/// Every source's reading, in catalog order.
+async fn read_sources(state: &AppState) -> Result<Vec<SourceReading>, AppError> {
     if let Err(e) = state.query_stats.flush(state).await {
         tracing::debug!(error = %e.message, "stats read before pending counters were flushed");
     }
@@ -161,9 +152,9 @@ pub async fn cache_stats(state: &AppState) -> Result<CacheStats, AppError> {
             DefEntry::Ok(d) => (d.id, d.name.clone(), None),
             DefEntry::Failed { header, error } => (header.id, header.name.clone(), Some(error.message.clone())),
         };
-        datasources.push(source_metrics(state, id, &name, error).await?);
+        datasources.push(source_reading(state, id, &name, error).await?);
     }
-    Ok(CacheStats { summary: summarize(&datasources), datasources, timestamp: crate::time::now_iso() })
+    Ok(datasources)
 }
 
 pub fn summarize(sources: &[DatasourceCacheMetrics]) -> CacheSummary {
@@ -200,13 +191,13 @@ pub fn summarize(sources: &[DatasourceCacheMetrics]) -> CacheSummary {
 
 /// `GET /api/admin/analytics/cache/health`: overall label, issues and recommendations.
 pub async fn health_report(state: &AppState) -> Result<HealthReport, AppError> {
-    Ok(report_from(&cache_stats(state).await?.datasources))
+    Ok(report_from(&read_sources(state).await?))
 }
 
-pub fn report_from(sources: &[DatasourceCacheMetrics]) -> HealthReport {
+pub fn report_from(readings: &[SourceReading]) -> HealthReport {
     let mut issues = Vec::new();
     let mut recommendations = Vec::new();
-    for s in sources {
+    for SourceReading { metrics: s, concerns } in readings {
         let severity = if matches!(s.health, HealthLabel::Cold | HealthLabel::Stale) {
             Severity::Error
         } else {
@@ -222,12 +213,12 @@ pub fn report_from(sources: &[DatasourceCacheMetrics]) -> HealthReport {
                     .into(),
             });
         }
-        for (i, w) in s.warnings.iter().enumerate() {
+        for (i, (w, concern)) in s.warnings.iter().zip(concerns).enumerate() {
             let recommendation = s.recommendations.get(i).or(s.recommendations.last()).cloned().unwrap_or_default();
             issues.push(HealthIssue {
                 datasource_id: s.datasource_id,
                 datasource_name: s.datasource_name.clone(),
-                severity: if w.starts_with("no queries") { Severity::Warning } else { severity },
+                severity: if *concern == Concern::NoTraffic { Severity::Warning } else { severity },
                 issue: w.clone(),
                 recommendation,
             });
@@ -236,10 +227,10 @@ pub fn report_from(sources: &[DatasourceCacheMetrics]) -> HealthReport {
             recommendations.push(format!("{}: {r}", s.datasource_name));
         }
     }
-    let overall = if sources.is_empty() {
+    let overall = if readings.is_empty() {
         OverallHealth::Good
     } else {
-        let avg = sources.iter().map(|s| s.health_score as f64).sum::<f64>() / sources.len() as f64;
+        let avg = readings.iter().map(|r| r.metrics.health_score as f64).sum::<f64>() / readings.len() as f64;
         let base = match avg {
             a if a >= 90.0 => OverallHealth::Excellent,
             a if a >= 75.0 => OverallHealth::Good,

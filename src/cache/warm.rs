@@ -10,12 +10,12 @@ use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
-use serde_json::json;
 use tokio::task::JoinHandle;
 
 use super::cutover::{self, CutoverInput, CutoverReport};
 use super::keys::Keys;
 use super::lock::WarmLock;
+use super::meta::{Dims, Meta, WARMED_BY_HEARTH};
 use crate::error::AppError;
 use crate::model::cache::WarmPhase;
 use crate::redis_conn::RedisResultExt;
@@ -166,29 +166,31 @@ async fn run<H: WarmHooks>(
     hooks.progress(&p);
     let duration_ms = started.elapsed().as_millis() as u64;
     let index_count = writer.index_hashes.len() as u64;
-    let meta = json!([{
-        "timestamp": crate::time::now_iso(),
-        "uniqueMeasures": writer.measures.len(),
-        "uniquePractices": writer.practices.len(),
-        "uniqueProviders": writer.providers.len(),
-        "uniqueFrequencies": writer.frequencies,
-        "totalEntries": writer.entries,
-        "totalRows": p.rows_done - p.rows_skipped,
-        "skippedRows": p.rows_skipped,
-        "indexCount": index_count,
-        "bytes": writer.bytes,
-        "runId": run_id,
-        "entriesDigest": format!("{:016x}", writer.entries_digest),
-        "durationMs": duration_ms,
-        "datasourceId": ds,
-        "datasourceName": def.name,
-        "warmedBy": "hearth",
-    }]);
-    let dims = json!({
-        "measures": writer.measures,
-        "practices": writer.practices,
-        "frequencies": writer.frequencies,
-    });
+    let entries_digest = format!("{:016x}", writer.entries_digest);
+    let frequencies: Vec<String> = writer.frequencies.iter().cloned().collect();
+    let meta = Meta {
+        timestamp: crate::time::now_iso(),
+        unique_measures: writer.measures.len() as u64,
+        unique_practices: writer.practices.len() as u64,
+        unique_providers: writer.providers.len() as u64,
+        unique_frequencies: frequencies.clone(),
+        total_entries: writer.entries,
+        total_rows: p.rows_done - p.rows_skipped,
+        skipped_rows: Some(p.rows_skipped),
+        index_count,
+        bytes: Some(writer.bytes),
+        run_id: Some(run_id.to_string()),
+        entries_digest: Some(entries_digest.clone()),
+        duration_ms: Some(duration_ms),
+        datasource_id: Some(ds),
+        datasource_name: Some(def.name.clone()),
+        warmed_by: Some(WARMED_BY_HEARTH.to_string()),
+    };
+    let dims = Dims {
+        measures: writer.measures.iter().cloned().collect(),
+        practices: writer.practices.iter().cloned().collect(),
+        frequencies,
+    };
     let report = cutover::cutover(
         state,
         &CutoverInput {
@@ -197,9 +199,9 @@ async fn run<H: WarmHooks>(
             lock_token: lock.token(),
             expected_entries: writer.entries,
             expected_indexes: index_count,
-            meta_json: meta.to_string(),
-            dims_json: dims.to_string(),
-            entries_digest: &format!("{:016x}", writer.entries_digest),
+            meta_json: meta.to_stored()?,
+            dims_json: dims.to_stored()?,
+            entries_digest: &entries_digest,
         },
     )
     .await?;

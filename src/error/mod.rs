@@ -41,6 +41,15 @@ impl ErrorCode {
     }
 }
 
+/// What precisely went wrong, where the server reacts to one particular failure (more specific
+/// than the [`ErrorCode`] clients see). Set where the error is classified, never derived from
+/// the message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// Redis refused a command under the ACL of Hearth's user (`NOPERM`).
+    RedisNoPermission,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
 pub struct AppError {
@@ -51,14 +60,21 @@ pub struct AppError {
     /// Seconds a rate-limited caller should wait (`Retry-After`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// For the server's own decisions only: not sent to clients, so the envelope is unchanged.
+    #[serde(skip)]
+    pub cause: Option<Cause>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: None, retry_after_secs: None }
+        Self { code, message: message.into(), details: None, retry_after_secs: None, cause: None }
     }
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(details);
+        self
+    }
+    pub fn with_cause(mut self, cause: Cause) -> Self {
+        self.cause = Some(cause);
         self
     }
     pub fn validation(message: impl Into<String>) -> Self {

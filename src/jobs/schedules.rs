@@ -278,14 +278,9 @@ async fn fire(state: &AppState, s: &Stored) -> Result<String, AppError> {
         return Ok(format!("skipped: job {} is still {}", job.job.job_id, job.job.status.as_str()));
     }
     if let Some(min) = s.only_if_older_than_minutes {
-        let mut conn = state.redis.conn().await?;
-        let raw: Option<String> = redis::cmd("GET")
-            .arg(state.keys.meta(s.datasource_id))
-            .query_async(&mut conn)
-            .await
-            .ctx("reading the cache age")?;
-        let warmed =
-            crate::cache::stats::parse_meta(raw.as_deref()).and_then(|m| crate::time::parse_iso_ms(&m.timestamp));
+        let warmed = crate::cache::meta::last_warm(state, s.datasource_id)
+            .await?
+            .and_then(|m| crate::time::parse_iso_ms(&m.timestamp));
         if let Some(at) = warmed {
             let age = (crate::time::now_ms() - at).max(0) / 60_000;
             if age < min as i64 {

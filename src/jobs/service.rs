@@ -1,8 +1,10 @@
 //! What the warming API and the console ask of the jobs layer: queue warms (one source or all),
 //! report the shared status, and pause, resume or cancel a job.
 
-use super::store::{self, Enqueued, FinishIf, JobRecord, NewJob};
+use super::record::{Field, JobControl, JobRecord, NewJob};
+use super::store::{self, Enqueued, FinishIf};
 use crate::error::{AppError, ErrorCode};
+use crate::model::cache::WarmPhase;
 use crate::model::input::Reason;
 use crate::model::jobs::{Job, JobStatus, WarmRequest, WarmResponse, WarmSkip, WarmingStatus, WarmingSummary};
 use crate::redis_conn::RedisResultExt;
@@ -11,14 +13,6 @@ use crate::source::catalog::DefEntry;
 use crate::state::AppState;
 
 const RECENT: usize = 50;
-
-/// Milliseconds the last warm of `ds` took, if it was warmed; else `None`.
-async fn last_warm(state: &AppState, ds: i64) -> Result<Option<crate::cache::stats::Meta>, AppError> {
-    let mut conn = state.redis.conn().await?;
-    let raw: Option<String> =
-        redis::cmd("GET").arg(state.keys.meta(ds)).query_async(&mut conn).await.ctx("reading the last warm")?;
-    Ok(crate::cache::stats::parse_meta(raw.as_deref()))
-}
 
 enum Outcome {
     Queued(String, u64),
@@ -33,7 +27,7 @@ async fn queue_one(
     reason: Option<&str>,
     trigger: &str,
 ) -> Result<Outcome, AppError> {
-    let meta = last_warm(state, def.id).await?;
+    let meta = crate::cache::meta::last_warm(state, def.id).await?;
     if let Some(job) = store::job_of_source(state, def.id).await? {
         return Ok(Outcome::Skipped(WarmSkip {
             datasource_id: def.id,
@@ -182,12 +176,13 @@ pub async fn job(state: &AppState, id: &str) -> Result<Job, AppError> {
     Ok(existing(state, id).await?.job)
 }
 
-async fn set_control(state: &AppState, id: &str, value: Option<&str>) -> Result<(), AppError> {
+async fn set_control(state: &AppState, id: &str, value: Option<JobControl>) -> Result<(), AppError> {
     let mut conn = state.redis.conn().await?;
     let key = state.keys.job(id);
+    let field = Field::Control.name();
     let _: () = match value {
-        Some(v) => redis::cmd("HSET").arg(&key).arg("control").arg(v).query_async(&mut conn).await,
-        None => redis::cmd("HDEL").arg(&key).arg("control").query_async(&mut conn).await,
+        Some(v) => redis::cmd("HSET").arg(&key).arg(field).arg(v.as_str()).query_async(&mut conn).await,
+        None => redis::cmd("HDEL").arg(&key).arg(field).query_async(&mut conn).await,
     }
     .ctx("controlling a job")?;
     Ok(())
@@ -208,7 +203,7 @@ pub async fn pause(state: &AppState, id: &str, who: &str) -> Result<Job, AppErro
         }
         _ => {}
     }
-    set_control(state, id, Some("pause")).await?;
+    set_control(state, id, Some(JobControl::Pause)).await?;
     tracing::info!(action = "cache_warm_paused", who, job = id, "pause requested");
     job(state, id).await
 }
@@ -218,7 +213,7 @@ pub async fn resume(state: &AppState, id: &str, who: &str) -> Result<Job, AppErr
     if record.job.status.is_terminal() {
         return Err(finished(&record.job));
     }
-    if record.control.as_deref() != Some("pause") {
+    if record.control != Some(JobControl::Pause) {
         return Err(match record.job.paused_reason {
             Some(r) => AppError::conflict(format!("job {id} was not paused by an administrator ({r})")),
             None => AppError::conflict(format!("job {id} is not paused")),
@@ -237,7 +232,10 @@ pub async fn cancel(state: &AppState, id: &str, who: &str, reason: Option<&Reaso
     if job.status.is_terminal() {
         return Err(finished(job));
     }
-    let fields = vec![("error", format!("cancelled by {who} before it started")), ("phase", "done".to_string())];
+    let fields = vec![
+        (Field::Error, format!("cancelled by {who} before it started")),
+        (Field::Phase, WarmPhase::Done.as_str().to_string()),
+    ];
     let removed = store::finish(state, id, job.datasource_id, JobStatus::Cancelled, &fields, FinishIf::Queued).await?;
     if removed {
         let mut conn = state.redis.conn().await?;
@@ -249,7 +247,7 @@ pub async fn cancel(state: &AppState, id: &str, who: &str, reason: Option<&Reaso
             .await
             .ctx("dequeuing a job")?;
     } else {
-        set_control(state, id, Some("cancel")).await?;
+        set_control(state, id, Some(JobControl::Cancel)).await?;
     }
     let reason = reason.map(Reason::as_str).unwrap_or("");
     tracing::info!(action = "cache_warm_cancelled", who, job = id, queued = removed, reason, "cancel requested");

@@ -7,8 +7,11 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// What [`enqueue`] takes.
+pub use super::record::NewJob;
+use super::record::{self, Field, JobRecord};
 use crate::error::AppError;
-use crate::model::jobs::{Job, JobStatus};
+use crate::model::jobs::JobStatus;
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
 
@@ -16,15 +19,15 @@ use crate::state::AppState;
 pub const HISTORY_MS: i64 = 14 * 86_400_000;
 
 /// Creates the job unless the source already has an unfinished one, whose id it returns.
-static ENQUEUE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
+static ENQUEUE: LazyLock<Script> = LazyLock::new(|| record::script(ENQUEUE_LUA));
+
+const ENQUEUE_LUA: &str = r#"
 local by_source, queue, job = KEYS[1], KEYS[2], KEYS[3]
 local ds, id, job_prefix = ARGV[1], ARGV[2], ARGV[3]
 local existing = redis.call('HGET', by_source, ds)
 if existing then
-  local status = redis.call('HGET', job_prefix .. existing, 'status')
-  if status and status ~= 'completed' and status ~= 'failed' and status ~= 'cancelled' then
+  local status = redis.call('HGET', job_prefix .. existing, F.Status)
+  if status and not FINAL[status] then
     return {0, existing}
   end
 end
@@ -34,14 +37,12 @@ redis.call('HSET', job, unpack(fields))
 redis.call('RPUSH', queue, id)
 redis.call('HSET', by_source, ds, id)
 return {1, id}
-"#,
-    )
-});
+"#;
 
 /// Takes the oldest queued job if fewer than `max` jobs hold a warm slot.
-static CLAIM: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
+static CLAIM: LazyLock<Script> = LazyLock::new(|| record::script(CLAIM_LUA));
+
+const CLAIM_LUA: &str = r#"
 local queue, running = KEYS[1], KEYS[2]
 local max, worker, now, job_prefix = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 if redis.call('SCARD', running) >= max then return false end
@@ -49,32 +50,30 @@ while true do
   local id = redis.call('LPOP', queue)
   if not id then return false end
   local job = job_prefix .. id
-  if redis.call('HGET', job, 'status') == 'queued' then
-    redis.call('HSET', job, 'status', 'warming', 'phase', 'preparing', 'worker', worker,
-      'startedAt', now, 'heartbeatAt', now, 'updatedAt', now)
+  if redis.call('HGET', job, F.Status) == QUEUED then
+    redis.call('HSET', job, F.Status, WARMING, F.Phase, PREPARING, F.Worker, worker,
+      F.StartedAt, now, F.HeartbeatAt, now, F.UpdatedAt, now)
     redis.call('SADD', running, id)
     return id
   end
 end
-"#,
-    )
-});
+"#;
 
 /// Moves a job to a final status, unless it already has one, or is not in the required status
 /// (cancelling a queued job), or, for a lost worker, its heartbeat is recent. Frees its slot, records it in the history and trims the history.
-static FINISH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
+static FINISH: LazyLock<Script> = LazyLock::new(|| record::script(FINISH_LUA));
+
+const FINISH_LUA: &str = r#"
 local job, running, by_source, history = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, ds, now, stale_before, cap, keep_ms, job_prefix = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-local status = redis.call('HGET', job, 'status')
-if not status or status == 'completed' or status == 'failed' or status == 'cancelled' then return 0 end
+local status = redis.call('HGET', job, F.Status)
+if not status or FINAL[status] then return 0 end
 if ARGV[8] ~= '' and status ~= ARGV[8] then return 0 end
-if stale_before > 0 and tonumber(redis.call('HGET', job, 'heartbeatAt') or '0') >= stale_before then return 0 end
+if stale_before > 0 and tonumber(redis.call('HGET', job, F.HeartbeatAt) or '0') >= stale_before then return 0 end
 local fields = {}
 for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', job, unpack(fields))
-redis.call('HDEL', job, 'control')
+redis.call('HDEL', job, F.Control)
 redis.call('PEXPIRE', job, keep_ms)
 redis.call('SREM', running, id)
 if redis.call('HGET', by_source, ds) == id then redis.call('HDEL', by_source, ds) end
@@ -89,71 +88,7 @@ for _, gone in ipairs(old) do
   redis.call('DEL', job_prefix .. gone)
 end
 return 1
-"#,
-    )
-});
-
-/// Everything stored about a job, including what only workers use.
-#[derive(Debug, Clone)]
-pub struct JobRecord {
-    pub job: Job,
-    pub control: Option<String>,
-    pub heartbeat_at: i64,
-    pub lock_token: Option<String>,
-    pub run_id: Option<String>,
-}
-
-fn opt(map: &HashMap<String, String>, k: &str) -> Option<String> {
-    map.get(k).filter(|v| !v.is_empty()).cloned()
-}
-
-fn num<T: std::str::FromStr>(map: &HashMap<String, String>, k: &str) -> Option<T> {
-    map.get(k).and_then(|v| v.parse().ok())
-}
-
-fn iso(map: &HashMap<String, String>, k: &str) -> Option<String> {
-    num::<i64>(map, k).map(crate::time::iso_from_ms)
-}
-
-pub fn from_hash(map: &HashMap<String, String>) -> Option<JobRecord> {
-    let status = JobStatus::parse(map.get("status")?)?;
-    let started: Option<i64> = num(map, "startedAt");
-    let completed: Option<i64> = num(map, "completedAt");
-    let job = Job {
-        job_id: map.get("id")?.clone(),
-        datasource_id: num(map, "datasourceId")?,
-        datasource_name: opt(map, "datasourceName").unwrap_or_default(),
-        status,
-        phase: opt(map, "phase").unwrap_or_else(|| "queued".into()),
-        queued_at: iso(map, "queuedAt").unwrap_or_default(),
-        started_at: started.map(crate::time::iso_from_ms),
-        progress: num(map, "progress").unwrap_or(0.0),
-        rows_processed: num(map, "rowsProcessed").unwrap_or(0),
-        rows_total: num(map, "rowsTotal").unwrap_or(0),
-        entries_cached: num(map, "entriesCached").unwrap_or(0),
-        bytes: num(map, "bytes").unwrap_or(0),
-        eta_seconds: num(map, "etaSeconds"),
-        completed_at: completed.map(crate::time::iso_from_ms),
-        duration: match (started, completed) {
-            (Some(s), Some(c)) => Some((c - s).max(0) as u64),
-            _ => None,
-        },
-        success: status.is_terminal().then_some(status == JobStatus::Completed),
-        error: opt(map, "error"),
-        paused_reason: opt(map, "pausedReason"),
-        requested_by: opt(map, "requestedBy").unwrap_or_default(),
-        reason: opt(map, "reason"),
-        trigger: opt(map, "trigger").unwrap_or_else(|| "manual".into()),
-        worker: opt(map, "worker"),
-    };
-    Some(JobRecord {
-        job,
-        control: opt(map, "control"),
-        heartbeat_at: num(map, "heartbeatAt").unwrap_or(0),
-        lock_token: opt(map, "lockToken"),
-        run_id: opt(map, "runId"),
-    })
-}
+"#;
 
 /// A new, time-sortable job id: `j` + milliseconds in base 36 + random.
 pub fn new_job_id() -> String {
@@ -167,14 +102,6 @@ pub fn new_job_id() -> String {
     format!("j{stamp}{:04x}", rand::random::<u16>())
 }
 
-pub struct NewJob<'a> {
-    pub datasource_id: i64,
-    pub datasource_name: &'a str,
-    pub requested_by: &'a str,
-    pub reason: Option<&'a str>,
-    pub trigger: &'a str,
-}
-
 pub enum Enqueued {
     New(String),
     /// The source already has an unfinished job.
@@ -184,23 +111,11 @@ pub enum Enqueued {
 pub async fn enqueue(state: &AppState, new: &NewJob<'_>) -> Result<Enqueued, AppError> {
     let keys = &state.keys;
     let id = new_job_id();
-    let now = crate::time::now_ms().to_string();
     let mut script = ENQUEUE.prepare_invoke();
     script.key(keys.jobs_by_source()).key(keys.job_queue()).key(keys.job(&id));
     script.arg(new.datasource_id).arg(&id).arg(keys.job_prefix());
-    for (k, v) in [
-        ("id", id.as_str()),
-        ("datasourceId", &new.datasource_id.to_string()),
-        ("datasourceName", new.datasource_name),
-        ("status", "queued"),
-        ("phase", "queued"),
-        ("queuedAt", &now),
-        ("updatedAt", &now),
-        ("requestedBy", new.requested_by),
-        ("reason", new.reason.unwrap_or("")),
-        ("trigger", new.trigger),
-    ] {
-        script.arg(k).arg(v);
+    for (field, value) in new.fields(&id, crate::time::now_ms()) {
+        script.arg(field.name()).arg(value);
     }
     let mut conn = state.redis.conn().await?;
     let (created, id): (u8, String) = script.invoke_async(&mut conn).await.ctx("queueing a warm")?;
@@ -239,7 +154,7 @@ pub async fn finish(
     id: &str,
     ds: i64,
     status: JobStatus,
-    fields: &[(&str, String)],
+    fields: &[(Field, String)],
     when: FinishIf,
 ) -> Result<bool, AppError> {
     let keys = &state.keys;
@@ -248,7 +163,7 @@ pub async fn finish(
     script.key(keys.job(id)).key(keys.jobs_running()).key(keys.jobs_by_source()).key(keys.jobs_history());
     let (required, stale_before) = match when {
         FinishIf::Unfinished => ("", 0),
-        FinishIf::Queued => ("queued", 0),
+        FinishIf::Queued => (JobStatus::Queued.as_str(), 0),
         FinishIf::StaleBefore(t) => ("", t),
     };
     script
@@ -260,30 +175,30 @@ pub async fn finish(
         .arg(HISTORY_MS)
         .arg(keys.job_prefix())
         .arg(required)
-        .arg("status")
+        .arg(Field::Status.name())
         .arg(status.as_str())
-        .arg("completedAt")
+        .arg(Field::CompletedAt.name())
         .arg(now)
-        .arg("updatedAt")
+        .arg(Field::UpdatedAt.name())
         .arg(now)
-        .arg("etaSeconds")
+        .arg(Field::EtaSeconds.name())
         .arg("");
-    for (k, v) in fields {
-        script.arg(*k).arg(v);
+    for (field, value) in fields {
+        script.arg(field.name()).arg(value);
     }
     let mut conn = state.redis.conn().await?;
     let changed: u8 = script.invoke_async(&mut conn).await.ctx("finishing a job")?;
     Ok(changed == 1)
 }
 
-pub async fn set_fields(state: &AppState, id: &str, fields: &[(&str, String)]) -> Result<(), AppError> {
+pub async fn set_fields(state: &AppState, id: &str, fields: &[(Field, String)]) -> Result<(), AppError> {
     let mut conn = state.redis.conn().await?;
     let mut cmd = redis::cmd("HSET");
     cmd.arg(state.keys.job(id));
-    for (k, v) in fields {
-        cmd.arg(*k).arg(v);
+    for (field, value) in fields {
+        cmd.arg(field.name()).arg(value);
     }
-    cmd.arg("updatedAt").arg(crate::time::now_ms());
+    cmd.arg(Field::UpdatedAt.name()).arg(crate::time::now_ms());
     let _: () = cmd.query_async(&mut conn).await.ctx("updating a job")?;
     Ok(())
 }
@@ -292,7 +207,7 @@ pub async fn get(state: &AppState, id: &str) -> Result<Option<JobRecord>, AppErr
     let mut conn = state.redis.conn().await?;
     let map: HashMap<String, String> =
         redis::cmd("HGETALL").arg(state.keys.job(id)).query_async(&mut conn).await.ctx("reading a job")?;
-    Ok(from_hash(&map))
+    Ok(JobRecord::from_hash(&map))
 }
 
 async fn get_many(state: &AppState, ids: &[String]) -> Result<Vec<JobRecord>, AppError> {
@@ -305,7 +220,7 @@ async fn get_many(state: &AppState, ids: &[String]) -> Result<Vec<JobRecord>, Ap
     }
     let mut conn = state.redis.conn().await?;
     let maps: Vec<HashMap<String, String>> = pipe.query_async(&mut conn).await.ctx("reading jobs")?;
-    Ok(maps.iter().filter_map(from_hash).collect())
+    Ok(maps.iter().filter_map(JobRecord::from_hash).collect())
 }
 
 /// Queued jobs in queue order, then the ones holding a slot.
@@ -374,4 +289,19 @@ pub async fn forget_vanished(state: &AppState) -> Result<(), AppError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scripts_name_only_fields_of_the_record() {
+        for body in [ENQUEUE_LUA, CLAIM_LUA, FINISH_LUA] {
+            for used in body.split("F.").skip(1) {
+                let name: String = used.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                assert!(Field::ALL.iter().any(|f| f.lua_name() == name), "F.{name} is no job field");
+            }
+        }
+    }
 }

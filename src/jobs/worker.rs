@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::record::{Field, JobControl};
 use super::store::{self, FinishIf};
 use crate::cache::warm::{Stop, WarmFailure, WarmHooks, WarmProgress, lock_token, warm};
 use crate::error::AppError;
@@ -191,7 +192,7 @@ pub async fn run_job(state: AppState, id: String, shutdown: Arc<AtomicBool>) {
         }
     };
     let ds = record.job.datasource_id;
-    let fail = |message: String| vec![("error", message), ("phase", "done".to_string())];
+    let fail = |message: String| vec![(Field::Error, message), (Field::Phase, WarmPhase::Done.as_str().to_string())];
     let def = match state.catalog.get(ds).await {
         Ok(d) => d,
         Err(e) => {
@@ -200,7 +201,9 @@ pub async fn run_job(state: AppState, id: String, shutdown: Arc<AtomicBool>) {
         }
     };
     let token = lock_token(&format!("job:{id}"), &state.instance_id);
-    if let Err(e) = store::set_fields(&state, &id, &[("runId", id.clone()), ("lockToken", token.clone())]).await {
+    if let Err(e) =
+        store::set_fields(&state, &id, &[(Field::RunId, id.clone()), (Field::LockToken, token.clone())]).await
+    {
         tracing::warn!(job = %id, error = %e.message, "cannot record the job's lock token");
     }
     let ctl = Arc::new(Control::default());
@@ -226,10 +229,10 @@ pub async fn run_job(state: AppState, id: String, shutdown: Arc<AtomicBool>) {
     let last = ctl.progress.lock().expect("ctl lock").clone();
     let counts = |p: &Option<WarmProgress>| match p {
         Some(p) => vec![
-            ("rowsProcessed", p.rows_done.to_string()),
-            ("rowsTotal", p.rows_total.to_string()),
-            ("entriesCached", p.entries.to_string()),
-            ("bytes", p.bytes.to_string()),
+            (Field::RowsProcessed, p.rows_done.to_string()),
+            (Field::RowsTotal, p.rows_total.to_string()),
+            (Field::EntriesCached, p.entries.to_string()),
+            (Field::Bytes, p.bytes.to_string()),
         ],
         None => Vec::new(),
     };
@@ -239,13 +242,13 @@ pub async fn run_job(state: AppState, id: String, shutdown: Arc<AtomicBool>) {
             (
                 JobStatus::Completed,
                 vec![
-                    ("progress", "100".to_string()),
-                    ("phase", "done".to_string()),
-                    ("rowsProcessed", (outcome.rows + outcome.skipped).to_string()),
-                    ("rowsTotal", (outcome.rows + outcome.skipped).to_string()),
-                    ("entriesCached", outcome.entries.to_string()),
-                    ("bytes", outcome.bytes.to_string()),
-                    ("cutoverMs", format!("{:.1}", outcome.cutover.blocking_ms)),
+                    (Field::Progress, "100".to_string()),
+                    (Field::Phase, WarmPhase::Done.as_str().to_string()),
+                    (Field::RowsProcessed, (outcome.rows + outcome.skipped).to_string()),
+                    (Field::RowsTotal, (outcome.rows + outcome.skipped).to_string()),
+                    (Field::EntriesCached, outcome.entries.to_string()),
+                    (Field::Bytes, outcome.bytes.to_string()),
+                    (Field::CutoverMs, format!("{:.1}", outcome.cutover.blocking_ms)),
                 ],
             )
         }
@@ -260,7 +263,7 @@ pub async fn run_job(state: AppState, id: String, shutdown: Arc<AtomicBool>) {
             (JobStatus::Failed, f)
         }
     };
-    fields.push(("pausedReason", String::new()));
+    fields.push((Field::PausedReason, String::new()));
     if let Err(e) = store::finish(&state, &id, ds, status, &fields, FinishIf::Unfinished).await {
         tracing::warn!(job = %id, error = %e.message, "could not record the end of a job; the sweep will fail it");
     }
@@ -276,19 +279,20 @@ async fn control_loop(state: AppState, id: String, ctl: Arc<Control>) {
             use crate::redis_conn::RedisResultExt;
             redis::cmd("HGET")
                 .arg(state.keys.job(&id))
-                .arg("control")
+                .arg(Field::Control.name())
                 .query_async(&mut conn)
                 .await
                 .ctx("reading job control")
         }
         .await;
         if let Ok(c) = &control {
-            ctl.cancel.store(c.as_deref() == Some("cancel"), Ordering::SeqCst);
-            ctl.pause.store(c.as_deref() == Some("pause"), Ordering::SeqCst);
+            let c = c.as_deref().and_then(JobControl::parse);
+            ctl.cancel.store(c == Some(JobControl::Cancel), Ordering::SeqCst);
+            ctl.pause.store(c == Some(JobControl::Pause), Ordering::SeqCst);
         }
         let progress = ctl.progress.lock().expect("ctl lock").clone();
         let paused = ctl.paused_reason.lock().expect("ctl lock").clone();
-        let mut fields = vec![("heartbeatAt", crate::time::now_ms().to_string())];
+        let mut fields = vec![(Field::HeartbeatAt, crate::time::now_ms().to_string())];
         if let Some(p) = &progress {
             let status = match (p.phase, &paused) {
                 (_, Some(_)) => JobStatus::Paused,
@@ -299,18 +303,21 @@ async fn control_loop(state: AppState, id: String, ctl: Arc<Control>) {
                 if p.rows_total == 0 { 0.0 } else { (p.rows_done as f64 * 100.0 / p.rows_total as f64).min(99.0) };
             let seconds = eta.update(started.elapsed().as_secs_f64(), p, paused.is_some());
             fields.extend([
-                ("status", status.as_str().to_string()),
-                ("phase", format!("{:?}", p.phase).to_lowercase()),
-                ("rowsProcessed", p.rows_done.to_string()),
-                ("rowsTotal", p.rows_total.to_string()),
-                ("entriesCached", p.entries.to_string()),
-                ("bytes", p.bytes.to_string()),
-                ("progress", format!("{percent:.1}")),
-                ("etaSeconds", seconds.map(|s| s.to_string()).unwrap_or_default()),
-                ("pausedReason", paused.clone().unwrap_or_default()),
+                (Field::Status, status.as_str().to_string()),
+                (Field::Phase, p.phase.as_str().to_string()),
+                (Field::RowsProcessed, p.rows_done.to_string()),
+                (Field::RowsTotal, p.rows_total.to_string()),
+                (Field::EntriesCached, p.entries.to_string()),
+                (Field::Bytes, p.bytes.to_string()),
+                (Field::Progress, format!("{percent:.1}")),
+                (Field::EtaSeconds, seconds.map(|s| s.to_string()).unwrap_or_default()),
+                (Field::PausedReason, paused.clone().unwrap_or_default()),
             ]);
         } else if let Some(reason) = &paused {
-            fields.extend([("status", "paused".to_string()), ("pausedReason", reason.clone())]);
+            fields.extend([
+                (Field::Status, JobStatus::Paused.as_str().to_string()),
+                (Field::PausedReason, reason.clone()),
+            ]);
         }
         if let Err(e) = store::set_fields(&state, &id, &fields).await {
             tracing::debug!(job = %id, error = %e.message, "progress not published");
@@ -369,9 +376,9 @@ pub async fn recover_lost(state: &AppState) -> Result<u64, AppError> {
         }
         let worker = job.worker.clone().unwrap_or_else(|| "an unknown instance".into());
         let fields = vec![
-            ("error", format!("worker lost: {worker} stopped reporting; the live cache is unchanged")),
-            ("phase", "done".to_string()),
-            ("pausedReason", String::new()),
+            (Field::Error, format!("worker lost: {worker} stopped reporting; the live cache is unchanged")),
+            (Field::Phase, WarmPhase::Done.as_str().to_string()),
+            (Field::PausedReason, String::new()),
         ];
         if !store::finish(
             state,

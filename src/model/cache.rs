@@ -5,15 +5,30 @@ use serde::{Deserialize, Serialize};
 
 use super::input::{DatasourceId, Reason};
 
-/// Where a warm is.
+/// Where a warm is; stored in a job's `phase` field as [`WarmPhase::as_str`] (= its JSON name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WarmPhase {
+    /// Its job waits for a worker.
+    Queued,
     Preparing,
     Reading,
     Cutover,
     Cleanup,
     Done,
+}
+
+impl WarmPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarmPhase::Queued => "queued",
+            WarmPhase::Preparing => "preparing",
+            WarmPhase::Reading => "reading",
+            WarmPhase::Cutover => "cutover",
+            WarmPhase::Cleanup => "cleanup",
+            WarmPhase::Done => "done",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

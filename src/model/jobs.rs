@@ -17,6 +17,16 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Queued,
+        JobStatus::Warming,
+        JobStatus::Paused,
+        JobStatus::Swapping,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::Queued => "queued",

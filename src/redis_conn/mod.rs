@@ -13,7 +13,7 @@ use redis::{Cmd, Pipeline, RedisFuture, Value};
 use tokio::sync::OnceCell;
 
 use crate::config::RedisConfig;
-use crate::error::{AppError, ErrorCode};
+use crate::error::{AppError, Cause, ErrorCode};
 
 /// A connection that is either a single server's or a cluster's; cheap to clone.
 #[derive(Clone)]
@@ -208,7 +208,11 @@ pub fn redis_error(e: redis::RedisError, doing: &str) -> AppError {
         tracing::error!(error = %e, "Redis command failed while {doing}");
         let code = e.code().map(|c| format!(" ({c})")).unwrap_or_default();
         // NOPERM is worth naming: the admin has to change the ACL of Hearth's user.
-        AppError::internal(format!("Redis refused a command while {doing}{code}"))
+        let error = AppError::internal(format!("Redis refused a command while {doing}{code}"));
+        match e.kind() {
+            redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm) => error.with_cause(Cause::RedisNoPermission),
+            _ => error,
+        }
     }
 }
 
@@ -241,5 +245,32 @@ pub async fn query_on_slot<T: redis::FromRedisValue>(
             let value = c.route_command(cmd.clone(), route).await?;
             redis::FromRedisValue::from_redis_value(value).map_err(Into::into)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_error(reply: &[u8]) -> redis::RedisError {
+        match redis::parse_redis_value(reply) {
+            Ok(Value::ServerError(e)) => e.into(),
+            other => panic!("not an error reply: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refused_acl_is_classified_by_its_error_kind() {
+        let e = redis_error(
+            server_error(b"-NOPERM this user has no permissions to access one of the keys\r\n"),
+            "querying",
+        );
+        assert_eq!(e.cause, Some(Cause::RedisNoPermission));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::InternalError, "Redis refused a command while querying (NOPERM)")
+        );
+        let other = redis_error(server_error(b"-ERR unknown command\r\n"), "querying");
+        assert_eq!(other.cause, None);
     }
 }

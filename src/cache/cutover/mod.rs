@@ -126,7 +126,7 @@ impl Live {
     fn keeps_index_sets(&self, input: &CutoverInput<'_>) -> bool {
         self.is_hearths()
             && self.entries == input.expected_entries
-            && crate::cache::stats::parse_meta(self.meta.as_deref()).is_some_and(|m| {
+            && crate::cache::meta::Meta::parse(self.meta.as_deref()).is_some_and(|m| {
                 m.run_id == self.generation && m.entries_digest.as_deref() == Some(input.entries_digest)
             })
     }

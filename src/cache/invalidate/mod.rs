@@ -8,10 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
 use super::keys::Keys;
 use super::lock::WarmLock;
+use super::meta::Dims;
 use super::scan::{self, memory::MemorySample};
 use crate::error::{AppError, ErrorCode};
 use crate::model::cache::{InvalidateRequest, InvalidateResult, SkippedSource};
@@ -37,15 +36,6 @@ impl Slice {
     pub fn is_whole(&self) -> bool {
         self.measure.is_none() && self.practice.is_none() && self.frequency.is_none()
     }
-}
-
-/// The dimension values of the live generation, written by the cutover.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-struct Dims {
-    measures: Vec<String>,
-    practices: Vec<String>,
-    frequencies: Vec<String>,
 }
 
 /// What a slice's invalidation deletes.
@@ -290,7 +280,7 @@ async fn slice_plan(state: &AppState, ds: i64, slice: &Slice) -> Result<Plan, Ap
     let mut conn = state.redis.conn().await?;
     let raw: Option<String> =
         redis::cmd("GET").arg(keys.dims(ds)).query_async(&mut conn).await.ctx("reading the source's dimensions")?;
-    let dims: Dims = raw.as_deref().and_then(|r| serde_json::from_str(r).ok()).ok_or_else(|| {
+    let dims = Dims::parse(raw.as_deref()).ok_or_else(|| {
         AppError::validation(format!(
             "source {ds} has no dimension list (it is cold or was warmed by the command center): warm it with Hearth first, or invalidate the whole source"
         ))

@@ -38,13 +38,11 @@ pub fn TtlPanel() -> impl IntoView {
         preview.set(None);
         Some(format!("{} of {} keys updated", r.updated, r.matched))
     });
-    let run_preview = move |_| {
-        match request(true, None) {
-            Ok(request) => {
-                dry_run.dispatch(ChangeTtl { request });
-            }
-            Err(e) => toasts.error(&e),
+    let run_preview = move |_| match request(true, None) {
+        Ok(request) => {
+            dry_run.dispatch(ChangeTtl { request });
         }
+        Err(e) => toasts.error(&e),
     };
     let apply = move |_| {
         let Some(p) = preview.get_untracked() else { return };
@@ -62,13 +60,11 @@ pub fn TtlPanel() -> impl IntoView {
             action_label: "Apply".into(),
             require_text: None,
             reason_required: true,
-            on_confirm: Callback::new(move |reason: String| {
-                match request(false, Some(reason)) {
-                    Ok(request) => {
-                        change.dispatch(ChangeTtl { request });
-                    }
-                    Err(e) => toasts.error(&e),
+            on_confirm: Callback::new(move |reason: String| match request(false, Some(reason)) {
+                Ok(request) => {
+                    change.dispatch(ChangeTtl { request });
                 }
+                Err(e) => toasts.error(&e),
             }),
         });
     };
