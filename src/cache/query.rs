@@ -16,6 +16,7 @@ use std::time::Instant;
 use redis::Script;
 
 use crate::error::{AppError, Cause};
+use crate::model::input::DatasourceId;
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
 
@@ -68,9 +69,7 @@ pub struct CacheQuery {
 
 impl CacheQuery {
     pub fn validate(&self) -> Result<(), AppError> {
-        if self.datasource_id <= 0 {
-            return Err(AppError::validation("datasourceId must be a positive integer"));
-        }
+        DatasourceId::try_from(self.datasource_id).map_err(AppError::validation)?;
         if self.measure.is_empty() || self.frequency.is_empty() {
             return Err(AppError::validation("measure and frequency are required"));
         }
