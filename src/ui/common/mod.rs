@@ -1,8 +1,9 @@
 //! Pieces every tab uses: header and tabs, polling, errors, toasts, the confirm
-//! dialog, mutations and small widgets.
+//! dialog, mutations, server-function forms and small widgets.
 
 pub mod confirm;
 pub mod error_box;
+pub mod form;
 pub mod header;
 pub mod mutation;
 pub mod polling;

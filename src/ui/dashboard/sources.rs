@@ -1,6 +1,5 @@
 //! The per-source table: health, numbers, warnings and trends; warm and invalidate buttons.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::model::input::DatasourceId;
@@ -12,6 +11,7 @@ use crate::model::cache::{CacheStats, DatasourceCacheMetrics};
 use crate::model::jobs::WarmingStatus;
 use crate::rpc::cache::{InvalidateCache, get_trends};
 use crate::rpc::jobs::StartWarm;
+use crate::ui::common::form::RpcForm;
 use crate::ui::common::session::use_session;
 use crate::ui::common::widgets::{HealthBadge, ProgressBar, Sparkline};
 
@@ -29,11 +29,11 @@ pub fn SourceTable(
                 <h2 id="sources-title">"Data sources"</h2>
                 <Show when=move || session.can_write()>
                     // A plain form: it works before hydration too.
-                    <ActionForm action=warm attr:class="inline">
+                    <RpcForm action=warm class="inline">
                         <input type="hidden" name="request[force]" value="true"/>
                         <input type="hidden" name="request[reason]" value="warm all from the console"/>
                         <button type="submit" class="primary" data-testid="warm-all" disabled=move || warm.pending().get()>"Warm all"</button>
-                    </ActionForm>
+                    </RpcForm>
                 </Show>
             </div>
             <div class="table-wrap">
@@ -115,12 +115,12 @@ fn SourceRow(
             </td>
             <td class="actions">
                 <Show when=move || session.can_write()>
-                    <ActionForm action=warm attr:class="inline">
+                    <RpcForm action=warm class="inline">
                         <input type="hidden" name="request[datasourceId]" value=ds/>
                         <input type="hidden" name="request[force]" value="true"/>
                         <input type="hidden" name="request[reason]" value="warm from the console"/>
                         <button type="submit" data-testid="warm-source" disabled=move || job().is_some() || warm.pending().get()>"Warm"</button>
-                    </ActionForm>
+                    </RpcForm>
                     <button class="danger-outline" data-testid="invalidate-source" on:click=move |_| invalidating.set(true)>"Invalidate"</button>
                 </Show>
             </td>

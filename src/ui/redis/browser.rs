@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::human_ttl;
 use crate::format;
 use crate::model::redis::KeyRow;
-use crate::rpc::redis::BrowseKeys;
+use crate::rpc::redis::browse_keys;
 use crate::ui::common::mutation::{Data, use_stale};
 
 const PAGE: usize = 50;
@@ -21,43 +21,47 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
     let has_more = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let examined = RwSignal::new(0u64);
-    // A read, but paged by the caller: an action rather than a resource. Only the answer to the
-    // latest request lands, so a page for an old pattern never mixes into a new one.
-    let browse = ServerAction::<BrowseKeys>::new();
-    let loading = browse.pending();
-    let fresh = StoredValue::new(true);
+    // A read paged by the caller, so neither a resource nor an action: answers can arrive out of
+    // order (a "More" page still on its way when the pattern changes), and only the answer to the
+    // latest request lands, so a page for an old pattern or cursor never mixes into a new list.
+    let loading = RwSignal::new(false);
+    let latest = StoredValue::new(0u64);
     let load = move |first: bool| {
-        fresh.set_value(first);
-        browse.dispatch(BrowseKeys {
-            pattern: pattern.get_untracked(),
-            cursor: if first { "0".to_string() } else { cursor.get_untracked() },
-            limit: PAGE,
-            kind: Some(kind.get_untracked()),
+        let request = latest.get_value() + 1;
+        latest.set_value(request);
+        let (p, k) = (pattern.get_untracked(), kind.get_untracked());
+        let from = if first { "0".to_string() } else { cursor.get_untracked() };
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = browse_keys(p, from, PAGE, Some(k)).await;
+            if latest.get_value() != request {
+                return;
+            }
+            loading.set(false);
+            match answer {
+                Ok(page) => {
+                    error.set(None);
+                    if first {
+                        rows.set(page.keys);
+                        examined.set(page.examined);
+                    } else {
+                        // A later SCAN page may repeat a key already shown.
+                        rows.update(|r| {
+                            for k in page.keys {
+                                if !r.iter().any(|x| x.key == k.key) {
+                                    r.push(k);
+                                }
+                            }
+                        });
+                        examined.update(|e| *e += page.examined);
+                    }
+                    cursor.set(page.cursor);
+                    has_more.set(page.has_more);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
         });
     };
-    Effect::new(move |_| match browse.value().get() {
-        Some(Ok(page)) => {
-            error.set(None);
-            if fresh.get_value() {
-                rows.set(page.keys);
-                examined.set(page.examined);
-            } else {
-                // A later SCAN page may repeat a key already shown.
-                rows.update(|r| {
-                    for k in page.keys {
-                        if !r.iter().any(|x| x.key == k.key) {
-                            r.push(k);
-                        }
-                    }
-                });
-                examined.update(|e| *e += page.examined);
-            }
-            cursor.set(page.cursor);
-            has_more.set(page.has_more);
-        }
-        Some(Err(e)) => error.set(Some(e.message)),
-        None => {}
-    });
     // First page after hydration, and again whenever pattern, type or a change to keys asks.
     Effect::new(move |_| {
         pattern.track();

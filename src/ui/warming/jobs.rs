@@ -1,6 +1,5 @@
 //! Live jobs with progress, rows, ETA and controls; the history of finished ones.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::model::input::{JobAction, Reason};
@@ -9,6 +8,7 @@ use crate::format;
 use crate::model::jobs::{Job, JobStatus, WarmingSummary};
 use crate::rpc::jobs::ControlJob;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
+use crate::ui::common::form::RpcForm;
 use crate::ui::common::mutation::{Data, use_mutation};
 use crate::ui::common::session::use_session;
 use crate::ui::common::widgets::{ProgressBar, StatusBadge};
@@ -101,16 +101,16 @@ fn JobProgress(job: Job, controls: JobControls) -> impl IntoView {
                 <div class="actions">
                     // Plain forms: pause and resume work before hydration too.
                     <Show when=move || status == JobStatus::Warming>
-                        <ActionForm action=controls.pause attr:class="inline">
+                        <RpcForm action=controls.pause class="inline">
                             <input type="hidden" name="job_id" value=job_id.get_value()/>
                             <button type="submit" name="action" value="pause" data-testid="job-pause" disabled=move || controls.pending()>"Pause"</button>
-                        </ActionForm>
+                        </RpcForm>
                     </Show>
                     <Show when=move || status == JobStatus::Paused>
-                        <ActionForm action=controls.resume attr:class="inline">
+                        <RpcForm action=controls.resume class="inline">
                             <input type="hidden" name="job_id" value=job_id.get_value()/>
                             <button type="submit" name="action" value="resume" data-testid="job-resume" disabled=move || controls.pending()>"Resume"</button>
-                        </ActionForm>
+                        </RpcForm>
                     </Show>
                     <button class="danger-outline" data-testid="job-cancel" disabled=move || controls.pending() on:click=cancel.clone()>"Cancel"</button>
                 </div>

@@ -1,7 +1,6 @@
 //! Schedules: list with next and last run, create (cron or every N hours, only if older than),
 //! enable/disable, run now, delete.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::model::input::{Reason, ScheduleAction};
@@ -12,6 +11,7 @@ use crate::model::source::SourceInfo;
 use crate::rpc::jobs::{ActOnSchedule, SaveSchedule, list_schedules};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::form::RpcForm;
 use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
 
@@ -104,15 +104,15 @@ fn ScheduleRow(s: Schedule, actions: RowActions) -> impl IntoView {
             <td class="actions">
                 <Show when=move || session.can_write()>
                     // Plain forms: run now and enable/disable work before hydration too.
-                    <ActionForm action=actions.run attr:class="inline">
+                    <RpcForm action=actions.run class="inline">
                         <input type="hidden" name="id" value=id.get_value()/>
                         <button type="submit" name="action" value="run" disabled=move || actions.pending()>"Run now"</button>
-                    </ActionForm>
-                    <ActionForm action=actions.toggle attr:class="inline">
+                    </RpcForm>
+                    <RpcForm action=actions.toggle class="inline">
                         <input type="hidden" name="id" value=id.get_value()/>
                         <input type="hidden" name="input[enabled]" value=(!enabled).to_string()/>
                         <button type="submit" disabled=move || actions.pending()>{if enabled { "Disable" } else { "Enable" }}</button>
-                    </ActionForm>
+                    </RpcForm>
                     <button class="danger-outline" disabled=move || actions.pending() on:click=delete>"Delete"</button>
                 </Show>
             </td>

@@ -1,10 +1,10 @@
 //! Signed-in browser sessions (hand-offs), for writers: who, since when, last seen; revoke one.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::rpc::auth::{RevokeSession, list_sessions};
 use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::form::RpcForm;
 use crate::ui::common::session::use_session;
 
 #[component]
@@ -51,12 +51,12 @@ fn SessionList() -> impl IntoView {
                                             <td title=s.last_seen_at.clone()>{when(&s.last_seen_at)}</td>
                                             <td title=s.expires_at.clone()>{when(&s.expires_at)}</td>
                                             <td>
-                                                <ActionForm action=revoke>
+                                                <RpcForm action=revoke>
                                                     <input type="hidden" name="id" value=s.id.clone()/>
                                                     <button type="submit" class="danger" data-testid="session-revoke" disabled=move || revoke.pending().get()>
                                                         {if s.current { "Sign out here" } else { "Revoke" }}
                                                     </button>
-                                                </ActionForm>
+                                                </RpcForm>
                                             </td>
                                         </tr>
                                     }).collect_view()}
