@@ -40,3 +40,20 @@ test('no page of Hearth answers outside the base path', async ({ context }) => {
   expect((await context.request.get(`${origin}/warming`)).status()).toBe(404);
   expect((await context.request.get(`${origin}/hearth/healthz`)).status()).toBe(200);
 });
+
+test('a server-function form posts under /hearth as a browser does before hydration', async ({ page, context }) => {
+  await context.addCookies([{ name: 'access-token', value: accessToken(), url: origin, httpOnly: true, sameSite: 'Lax' }]);
+  await page.goto(`${origin}/hearth`);
+  const form = page.getByTestId('warm-source').first().locator('xpath=ancestor::form');
+  await expect(form).toHaveAttribute('action', '/hearth/rpc/jobs/warm');
+  const ds = Number(await form.locator('input[name="request[datasourceId]"]').getAttribute('value'));
+  const jobsOf = async () => {
+    const status = await (await context.request.get(`${origin}/hearth/api/admin/analytics/cache/warming/status`)).json();
+    return [...status.data.activeJobs, ...status.data.recentJobs].filter((j: { datasourceId: number }) => j.datasourceId === ds).length;
+  };
+  const before = await jobsOf();
+  // HTMLFormElement.submit() skips the submit handler: the plain POST a page sends before (or
+  // without) hydration, answered with a redirect back to the page.
+  await Promise.all([page.waitForURL(`${origin}/hearth`), form.evaluate((f: HTMLFormElement) => f.submit())]);
+  await expect.poll(jobsOf).toBe(before + 1);
+});
