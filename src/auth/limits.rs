@@ -175,3 +175,32 @@ pub async fn budgets_at(state: &AppState, user: &str, now_ms: i64) -> Result<Bud
 pub async fn budgets(state: &AppState, who: &Principal) -> Result<Budgets, AppError> {
     budgets_at(state, &who.id, crate::time::now_ms()).await
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every REST handler and server function that changes something goes through the metered
+    /// operation (`*_as`), so no path skips the budget; the unmetered ones are for the scheduler
+    /// and tests.
+    #[test]
+    fn rest_and_server_functions_call_only_the_metered_operations() {
+        let unmetered = [
+            "request_warm(",
+            "invalidate::invalidate(",
+            "purge::purge(",
+            "ttl::change(",
+            "inspect::set_key_ttl(",
+            "inspect::delete_key(",
+        ];
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        for dir in ["api", "rpc"] {
+            for entry in std::fs::read_dir(src.join(dir)).unwrap().flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap();
+                for call in unmetered.iter().filter(|c| text.contains(*c)) {
+                    found.push(format!("src/{dir}/{}: {call}", entry.file_name().to_string_lossy()));
+                }
+            }
+        }
+        assert!(found.is_empty(), "unmetered operations called from a handler:\n{}", found.join("\n"));
+    }
+}
