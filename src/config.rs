@@ -282,7 +282,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "10",
         "warm requests (one source, all sources, a schedule's Run now) one user may make in any rolling hour; 0 = unlimited",
     ),
-    ("HEARTH_RATE_INVALIDATE_PER_HOUR", "20", "invalidations (not dry runs) per user in any rolling hour; 0 = unlimited"),
+    (
+        "HEARTH_RATE_INVALIDATE_PER_HOUR",
+        "20",
+        "invalidations (not dry runs) per user in any rolling hour; 0 = unlimited",
+    ),
     (
         "HEARTH_RATE_PURGE_PER_HOUR",
         "30",

@@ -77,7 +77,10 @@ async fn queue_one(
 async fn warmable(state: &AppState, id: i64) -> Result<SourceDef, AppError> {
     let def = state.catalog.get(id).await?;
     if def.kind != crate::source::SourceKind::MeasureBased {
-        return Err(AppError::validation(format!("{} is table-based: only measure-based sources are warmed", def.label())));
+        return Err(AppError::validation(format!(
+            "{} is table-based: only measure-based sources are warmed",
+            def.label()
+        )));
     }
     Ok(def)
 }

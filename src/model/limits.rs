@@ -128,7 +128,10 @@ mod tests {
     #[test]
     fn refusals_say_the_limit_and_when_to_try_again() {
         assert_eq!(LimitClass::Warm.refusal(10, 420), "You can start 10 warms per hour; try again in 7 minutes.");
-        assert_eq!(LimitClass::Invalidate.refusal(1, 61), "You can make 1 invalidation per hour; try again in 2 minutes.");
+        assert_eq!(
+            LimitClass::Invalidate.refusal(1, 61),
+            "You can make 1 invalidation per hour; try again in 2 minutes."
+        );
         assert_eq!(LimitClass::Ttl.refusal(60, 5), "You can make 60 TTL changes per hour; try again in 5 seconds.");
     }
 
@@ -143,7 +146,8 @@ mod tests {
 
     #[test]
     fn the_budget_line_reads_as_a_sentence() {
-        let mut b = Budget { class: LimitClass::Warm, limit: Some(10), used: 2, remaining: Some(8), next_in_secs: Some(100) };
+        let mut b =
+            Budget { class: LimitClass::Warm, limit: Some(10), used: 2, remaining: Some(8), next_in_secs: Some(100) };
         assert_eq!(b.summary(), "8 of 10 warms left this hour");
         b.remaining = Some(0);
         assert_eq!(b.summary(), "0 of 10 warms left this hour (next in 2 minutes)");

@@ -27,7 +27,11 @@ fn bucket_of(ttl: i64) -> usize {
 
 /// [`change`] on behalf of a signed-in caller: a preview is free; a change is checked, then
 /// counted against the caller's TTL budget, and given back if it fails.
-pub async fn change_as(state: &AppState, req: &TtlRequest, who: &crate::auth::Principal) -> Result<TtlResult, AppError> {
+pub async fn change_as(
+    state: &AppState,
+    req: &TtlRequest,
+    who: &crate::auth::Principal,
+) -> Result<TtlResult, AppError> {
     if req.preview.unwrap_or(false) {
         return change(state, req, &who.id).await;
     }

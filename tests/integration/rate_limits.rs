@@ -104,7 +104,10 @@ async fn the_eleventh_warm_in_an_hour_is_refused_on_every_path_and_instance_but_
         }
     }
     let seen = budget(&app_b, &alice, "warm").await;
-    assert_eq!((seen["limit"].clone(), seen["used"].clone(), seen["remaining"].clone()), (json!(10), json!(10), json!(0)));
+    assert_eq!(
+        (seen["limit"].clone(), seen["used"].clone(), seen["remaining"].clone()),
+        (json!(10), json!(10), json!(0))
+    );
 
     // The eleventh, on either instance and either path, is refused with the limit in words.
     let r = post_json(&app_a, "/api/admin/analytics/cache/warm", Some(&alice), &json!({"datasourceId": ids[10]})).await;
