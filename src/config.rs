@@ -157,6 +157,17 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Where Hearth is served under its host (`/hearth`), or empty for the root.
     pub base_path: String,
+    /// Per-user budgets per rolling hour (`auth/limits.rs`).
+    pub rate_limits: RateLimits,
+}
+
+/// How many of each metered action one user may make in any rolling hour; 0 = not limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub warm: u32,
+    pub invalidate: u32,
+    pub purge: u32,
+    pub ttl: u32,
 }
 
 /// Every variable with its default and meaning; the README table is written from this list.
@@ -265,6 +276,26 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "HEARTH_FRAME_ANCESTORS",
         "'self'",
         "who may embed Hearth in an iframe (CSP frame-ancestors): space-separated origins, `'self'` or `'none'`",
+    ),
+    (
+        "HEARTH_RATE_WARM_PER_HOUR",
+        "10",
+        "warm requests (one source, all sources, a schedule's Run now) one user may make in any rolling hour; 0 = unlimited",
+    ),
+    (
+        "HEARTH_RATE_INVALIDATE_PER_HOUR",
+        "20",
+        "invalidations (not dry runs) per user in any rolling hour; 0 = unlimited",
+    ),
+    (
+        "HEARTH_RATE_PURGE_PER_HOUR",
+        "30",
+        "Redis tab deletions (purge by pattern, not previews; single-key delete) per user per rolling hour; 0 = unlimited",
+    ),
+    (
+        "HEARTH_RATE_TTL_PER_HOUR",
+        "60",
+        "Redis tab TTL changes (by pattern, not previews; single key) per user per rolling hour; 0 = unlimited",
     ),
 ];
 
@@ -445,6 +476,12 @@ impl Config {
             frame_ancestors: parse_frame_ancestors(&r.string("HEARTH_FRAME_ANCESTORS", "'self'"))?,
             request_timeout: Duration::from_secs(r.ranged("HEARTH_REQUEST_TIMEOUT_SECS", 30, 1, 3600)?),
             base_path: parse_base_path(&r.string("HEARTH_BASE_PATH", ""))?,
+            rate_limits: RateLimits {
+                warm: r.ranged("HEARTH_RATE_WARM_PER_HOUR", 10, 0, 10_000)? as u32,
+                invalidate: r.ranged("HEARTH_RATE_INVALIDATE_PER_HOUR", 20, 0, 10_000)? as u32,
+                purge: r.ranged("HEARTH_RATE_PURGE_PER_HOUR", 30, 0, 10_000)? as u32,
+                ttl: r.ranged("HEARTH_RATE_TTL_PER_HOUR", 60, 0, 10_000)? as u32,
+            },
         })
     }
 
@@ -763,6 +800,18 @@ mod tests {
         assert_eq!(e.var, "HEARTH_MAX_CONCURRENT_WARMS");
         let e = Config::from_vars(&[("HEARTH_MEMORY_RESUME_PERCENT", "90")]).unwrap_err();
         assert_eq!(e.var, "HEARTH_MEMORY_RESUME_PERCENT");
+    }
+
+    #[test]
+    fn rate_limits_default_to_the_seed_and_zero_means_unlimited() {
+        let c = Config::from_vars(&[("UNRELATED", "x")]).unwrap();
+        assert_eq!(c.rate_limits, RateLimits { warm: 10, invalidate: 20, purge: 30, ttl: 60 });
+        let c = Config::from_vars(&[("HEARTH_RATE_WARM_PER_HOUR", "0")]).unwrap();
+        assert_eq!(c.rate_limits.warm, 0);
+        for bad in ["-1", "ten", "10001"] {
+            let e = Config::from_vars(&[("HEARTH_RATE_INVALIDATE_PER_HOUR", bad)]).unwrap_err();
+            assert_eq!(e.var, "HEARTH_RATE_INVALIDATE_PER_HOUR", "{bad}");
+        }
     }
 
     #[test]

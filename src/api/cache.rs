@@ -30,13 +30,14 @@ pub async fn trends(State(state): State<AppState>, _: Reader, q: QueryPairs) -> 
 }
 
 /// `POST …/cache/invalidate`: a source or a slice, or a dry run of it; write permission;
-/// deletes cache keys (never with a dry run).
+/// deletes cache keys (never with a dry run); a real run counts against the caller's
+/// invalidate budget.
 pub async fn invalidate(
     State(state): State<AppState>,
     Writer(who): Writer,
     JsonBody(req): JsonBody<InvalidateRequest>,
 ) -> ApiResult<InvalidateResult> {
-    Ok(Envelope(invalidate::invalidate(&state, &req, &who.id).await?))
+    Ok(Envelope(invalidate::invalidate_as(&state, &req, &who).await?))
 }
 
 #[derive(Serialize)]

@@ -12,13 +12,14 @@ use crate::model::jobs::{
 use crate::state::AppState;
 
 /// `POST …/cache/warm` `{datasourceId?, force?, reason?}`: queue one source or all; write
-/// permission; starts warms (a source already warming answers with its running job).
+/// permission; starts warms (a source already warming answers with its running job); counts
+/// against the caller's warm budget (429 when spent).
 pub async fn warm(
     State(state): State<AppState>,
     Writer(who): Writer,
     JsonBody(req): JsonBody<WarmRequest>,
 ) -> ApiResult<WarmResponse> {
-    Ok(Envelope(service::request_warm(&state, &req, &who.id, "api").await?))
+    Ok(Envelope(service::request_warm_as(&state, &req, &who, "api").await?))
 }
 
 /// `GET …/cache/warming/status`: active and recent jobs with a summary; read permission.
@@ -81,13 +82,14 @@ pub async fn delete_schedule(
     Ok(Envelope(serde_json::json!({ "deleted": id })))
 }
 
-/// `POST …/cache/schedules/{id}/run`: queue the schedule's warm now; write permission.
+/// `POST …/cache/schedules/{id}/run`: queue the schedule's warm now; write permission; counts
+/// as one of the caller's warms.
 pub async fn run_schedule(
     State(state): State<AppState>,
     Writer(who): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<WarmResponse> {
-    Ok(Envelope(schedules::run_now(&state, &id, &who.id).await?))
+    Ok(Envelope(schedules::run_now(&state, &id, &who).await?))
 }
 
 /// `GET …/cache/warming/settings`: the memory guard's thresholds; read permission.

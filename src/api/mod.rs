@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod health;
 pub mod jobs;
+pub mod limits;
 pub mod params;
 pub mod redis;
 pub mod sessions;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/analytics/cache/schedules", get(jobs::list_schedules).post(jobs::create_schedule))
         .route("/admin/analytics/cache/schedules/{id}", put(jobs::update_schedule).delete(jobs::delete_schedule))
         .route("/admin/analytics/cache/schedules/{id}/run", post(jobs::run_schedule))
+        .route("/admin/analytics/cache/limits", get(limits::budgets))
         .route("/admin/analytics/cache/sessions", get(sessions::list))
         .route("/admin/analytics/cache/sessions/{id}", delete(sessions::revoke))
         .fallback(|| async { AppError::not_found("no such API route") })

@@ -49,7 +49,7 @@ pub async fn purge(
     Writer(who): Writer,
     JsonBody(req): JsonBody<PurgeRequest>,
 ) -> ApiResult<PurgeResult> {
-    Ok(Envelope(purge::purge(&state, &req, &who.id).await?))
+    Ok(Envelope(purge::purge_as(&state, &req, &who).await?))
 }
 
 /// `GET /api/admin/redis/purge/{id}`: progress of a background purge; read permission.
@@ -72,7 +72,7 @@ pub async fn ttl(
     Writer(who): Writer,
     JsonBody(req): JsonBody<TtlRequest>,
 ) -> ApiResult<TtlResult> {
-    Ok(Envelope(ttl::change(&state, &req, &who.id).await?))
+    Ok(Envelope(ttl::change_as(&state, &req, &who).await?))
 }
 
 #[derive(Deserialize)]
@@ -87,7 +87,7 @@ pub async fn key_ttl(
     Writer(who): Writer,
     JsonBody(req): JsonBody<KeyTtl>,
 ) -> ApiResult<serde_json::Value> {
-    let now = inspect::set_key_ttl(&state, &req.key, req.ttl, &who.id).await?;
+    let now = inspect::set_key_ttl_as(&state, &req.key, req.ttl, &who).await?;
     Ok(Envelope(serde_json::json!({ "key": req.key, "ttl": now })))
 }
 
@@ -103,6 +103,6 @@ pub async fn key_delete(
     Writer(who): Writer,
     JsonBody(req): JsonBody<KeyDelete>,
 ) -> ApiResult<serde_json::Value> {
-    inspect::delete_key(&state, &req.key, req.reason.as_deref(), &who.id).await?;
+    inspect::delete_key_as(&state, &req.key, req.reason.as_deref(), &who).await?;
     Ok(Envelope(serde_json::json!({ "key": req.key, "deleted": true })))
 }

@@ -31,6 +31,8 @@ pub enum Needs {
 /// arguments are read. `tests/integration/security.rs` checks this against the registered ones.
 pub const RPC_PERMISSIONS: &[(&str, Needs)] = &[
     ("/rpc/session", Needs::Login),
+    // Everyone may see their own rate-limit budget.
+    ("/rpc/limits", Needs::Login),
     ("/rpc/sources", Needs::Read),
     ("/rpc/redis/overview", Needs::Read),
     ("/rpc/redis/keys", Needs::Read),

@@ -7,6 +7,7 @@
 pub mod guard;
 pub mod handoff;
 pub mod jwt;
+pub mod limits;
 pub mod pages;
 pub mod session;
 
@@ -94,6 +95,9 @@ pub fn principal_of(parts: &Parts) -> Result<Principal, AppError> {
     parts.extensions.get::<Principal>().cloned().ok_or_else(|| AppError::unauthorized("sign in required"))
 }
 
+/// Any signed-in caller, whatever they may do; extracting it answers 401 otherwise.
+pub struct Caller(pub Principal);
+
 /// A caller holding the read permission; extracting it answers 401/403 otherwise.
 pub struct Reader(pub Principal);
 
@@ -104,6 +108,14 @@ fn caller(parts: &Parts, permission: Permission) -> Result<Principal, AppError> 
     let who = principal_of(parts)?;
     who.require(permission)?;
     Ok(who)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        principal_of(parts).map(Caller)
+    }
 }
 
 impl FromRequestParts<AppState> for Reader {

@@ -259,10 +259,14 @@ impl Keys {
     }
 
     /// Keys a purge or TTL change by pattern leaves alone: warm locks (the command center's
-    /// and Hearth's) and the purges' own progress records.
+    /// and Hearth's), the purges' own progress records, sign-in records and rate-limit windows
+    /// (deleting one would hand its user a fresh budget).
     pub fn is_protected(&self, key: &str) -> bool {
         self.strip(key).is_some_and(|k| {
-            k.starts_with("lock:cache:warm:") || k.starts_with("hearth:purge:") || k.starts_with("hearth:{auth}:")
+            k.starts_with("lock:cache:warm:")
+                || k.starts_with("hearth:purge:")
+                || k.starts_with("hearth:{auth}:")
+                || k.starts_with("hearth:{rl:")
         })
     }
 
@@ -320,6 +324,28 @@ impl Keys {
     pub fn handoff_jti(&self, digest: &str) -> String {
         self.key(&format!("hearth:{{auth}}:jti:{digest}"))
     }
+}
+
+/// Keys of the rate limiter: one hash tag per user, so a user's windows share a cluster slot.
+impl Keys {
+    /// The rolling window (ZSET of reservations scored by time, ms) of `user`'s `class` actions.
+    pub fn rate_window(&self, user: &str, class: &str) -> String {
+        self.key(&format!("hearth:{{rl:{}}}:{class}", user_tag(user)))
+    }
+}
+
+/// A user id as it goes into a key: letters, digits and `._@-` as they are, any other byte as
+/// `%XX`, so an id holding braces cannot move the hash tag and one holding `*` is no pattern.
+fn user_tag(user: &str) -> String {
+    let mut out = String::with_capacity(user.len());
+    for b in user.bytes() {
+        if b.is_ascii_alphanumeric() || b"._@-".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -453,6 +479,15 @@ mod tests {
         assert_eq!(Keys::new("p:").query_scratch(3, 255, "u"), "p:hearth:{ds:3}:q:tmp:ff:u");
         assert_eq!(Keys::new("p:").shadow(3, "r").of("idx:{ds:3}:master"), "p:hearth:{ds:3}:run:r:idx:{ds:3}:master");
         assert_eq!(Keys::new("p:").source_pattern(3), "p:*{ds:3}*");
+    }
+
+    #[test]
+    fn rate_windows_keep_one_user_in_one_slot_and_are_protected() {
+        let k = Keys::new("p:");
+        assert_eq!(k.rate_window("alice@example.com", "warm"), "p:hearth:{rl:alice@example.com}:warm");
+        assert_eq!(k.rate_window("a}b{c*", "ttl"), "p:hearth:{rl:a%7Db%7Bc%2A}:ttl");
+        assert!(k.is_protected(&k.rate_window("alice", "purge")));
+        assert!(!k.is_secret(&k.rate_window("alice", "purge")));
     }
 
     #[test]

@@ -34,6 +34,9 @@ impl AppError {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = self.ser();
         let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if let Ok(path) = HeaderValue::from_str(path) {
             response.headers_mut().insert(leptos::server_fn::error::SERVER_FN_ERROR_HEADER, path);
         }

@@ -131,6 +131,10 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
             response.set_status(
                 ::http::StatusCode::from_u16(self.status()).unwrap_or(::http::StatusCode::INTERNAL_SERVER_ERROR),
             );
+            // A rate-limited server function answers like the REST route: 429 with `Retry-After`.
+            if let Some(secs) = self.retry_after_secs {
+                response.insert_header(::http::header::RETRY_AFTER, ::http::HeaderValue::from(secs));
+            }
         }
         // The same JSON that `JsonEncoding` (this type's decoder in the browser) reads.
         let json = serde_json::to_vec(self)

@@ -236,14 +236,15 @@ pub async fn delete(state: &AppState, id: &str, who: &str, reason: Option<&Reaso
 }
 
 /// Queues the schedule's warm now (a recent warm does not stop it; an active one does).
-pub async fn run_now(state: &AppState, id: &str, who: &str) -> Result<WarmResponse, AppError> {
+/// Counted against the caller's warm budget like any warm they start.
+pub async fn run_now(state: &AppState, id: &str, who: &crate::auth::Principal) -> Result<WarmResponse, AppError> {
     let (_, s) = load(state, id).await?;
     let req = WarmRequest {
         datasource_id: DatasourceId::try_from(s.datasource_id).ok(),
         force: Some(true),
         reason: Reason::from_text(&format!("schedule {id} run now")),
     };
-    service::request_warm(state, &req, who, &format!("schedule:{id}")).await
+    service::request_warm_as(state, &req, who, &format!("schedule:{id}")).await
 }
 
 /// Fires every due schedule once; returns how many this instance fired.

@@ -3,10 +3,13 @@
 
 use super::record::{Field, JobControl, JobRecord, NewJob};
 use super::store::{self, Enqueued, FinishIf};
+use crate::auth::Principal;
+use crate::auth::limits;
 use crate::error::{AppError, ErrorCode};
 use crate::model::cache::WarmPhase;
 use crate::model::input::Reason;
 use crate::model::jobs::{Job, JobStatus, WarmRequest, WarmResponse, WarmSkip, WarmingStatus, WarmingSummary};
+use crate::model::limits::LimitClass;
 use crate::redis_conn::RedisResultExt;
 use crate::source::SourceDef;
 use crate::source::catalog::DefEntry;
@@ -70,7 +73,38 @@ async fn queue_one(
     })
 }
 
-/// `POST …/cache/warm`: one source (`datasourceId`) or every warmable source.
+/// A source that can be warmed: it exists and is measure-based (a 404 or a 400 otherwise).
+async fn warmable(state: &AppState, id: i64) -> Result<SourceDef, AppError> {
+    let def = state.catalog.get(id).await?;
+    if def.kind != crate::source::SourceKind::MeasureBased {
+        return Err(AppError::validation(format!(
+            "{} is table-based: only measure-based sources are warmed",
+            def.label()
+        )));
+    }
+    Ok(def)
+}
+
+/// [`request_warm`] on behalf of a signed-in caller (REST, server functions, a schedule's "Run
+/// now"): checked first, then counted once against the caller's warm budget (warm-all too),
+/// and not counted when it queued nothing (every source already warming or warmed recently).
+pub async fn request_warm_as(
+    state: &AppState,
+    req: &WarmRequest,
+    who: &Principal,
+    trigger: &str,
+) -> Result<WarmResponse, AppError> {
+    if let Some(id) = req.datasource_id {
+        warmable(state, id.get()).await?;
+    }
+    limits::metered(state, who, LimitClass::Warm, request_warm(state, req, &who.id, trigger), |r| {
+        r.datasources_queued > 0
+    })
+    .await
+}
+
+/// `POST …/cache/warm`: one source (`datasourceId`) or every warmable source. Not metered: the
+/// scheduler calls it directly; callers acting for a person use [`request_warm_as`].
 pub async fn request_warm(
     state: &AppState,
     req: &WarmRequest,
@@ -80,13 +114,7 @@ pub async fn request_warm(
     let force = req.force.unwrap_or(false);
     let reason = req.reason.as_deref().filter(|r| !r.is_empty());
     if let Some(id) = req.datasource_id {
-        let def = state.catalog.get(id.get()).await?;
-        if def.kind != crate::source::SourceKind::MeasureBased {
-            return Err(AppError::validation(format!(
-                "{} is table-based: only measure-based sources are warmed",
-                def.label()
-            )));
-        }
+        let def = warmable(state, id.get()).await?;
         return Ok(match queue_one(state, &def, force, who, reason, trigger).await? {
             Outcome::Queued(job, ms) => WarmResponse {
                 job_id: Some(job.clone()),

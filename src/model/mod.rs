@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cache;
 pub mod input;
 pub mod jobs;
+pub mod limits;
 pub mod redis;
 pub mod source;
 

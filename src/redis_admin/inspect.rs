@@ -178,6 +178,34 @@ pub async fn inspect(state: &AppState, key: &str, start: &str, count: u64, who: 
     Ok(KeyDetail { key: key.to_string(), kind, ttl, size, encoding: encoding.unwrap_or_default(), length, value })
 }
 
+/// [`set_key_ttl`] on behalf of a signed-in caller, counted against their TTL budget (given back
+/// when the key does not exist).
+pub async fn set_key_ttl_as(
+    state: &AppState,
+    key: &str,
+    ttl: Ttl,
+    who: &crate::auth::Principal,
+) -> Result<i64, AppError> {
+    validate_key(key)?;
+    refuse_protected(state, key)?;
+    let op = set_key_ttl(state, key, ttl, &who.id);
+    crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Ttl, op, |_| true).await
+}
+
+/// [`delete_key`] on behalf of a signed-in caller, counted against their purge budget (given
+/// back when the key does not exist).
+pub async fn delete_key_as(
+    state: &AppState,
+    key: &str,
+    reason: Option<&str>,
+    who: &crate::auth::Principal,
+) -> Result<(), AppError> {
+    validate_key(key)?;
+    refuse_protected(state, key)?;
+    let op = delete_key(state, key, reason, &who.id);
+    crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Purge, op, |_| true).await
+}
+
 /// Sets (ttl ≥ 1) or removes (-1) the expiry of one exact key.
 pub async fn set_key_ttl(state: &AppState, key: &str, ttl: Ttl, who: &str) -> Result<i64, AppError> {
     validate_key(key)?;
@@ -205,7 +233,7 @@ pub async fn set_key_ttl(state: &AppState, key: &str, ttl: Ttl, who: &str) -> Re
 fn refuse_protected(state: &AppState, key: &str) -> Result<(), AppError> {
     if state.keys.is_protected(&state.keys.key(key)) {
         return Err(AppError::forbidden(format!(
-            "`{key}` is managed by Hearth (a warm lock, purge or sign-in record)"
+            "`{key}` is managed by Hearth (a warm lock, purge, sign-in or rate-limit record)"
         )));
     }
     Ok(())

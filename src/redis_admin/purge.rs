@@ -10,6 +10,7 @@ use super::patterns::{matches_everything, validate_pattern};
 use crate::cache::scan::Walk;
 use crate::cache::scan::memory::MemorySample;
 use crate::error::AppError;
+use crate::model::limits::LimitClass;
 use crate::model::redis::{PurgeRequest, PurgeResult};
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
@@ -77,6 +78,20 @@ async fn preview(state: &AppState, pattern: &str) -> Result<PurgeResult, AppErro
         done: true,
         aborted: false,
     })
+}
+
+/// [`purge`] on behalf of a signed-in caller: a preview is free; a purge is checked (pattern,
+/// confirmation, reason), then counted against the caller's purge budget, and given back if it
+/// fails.
+pub async fn purge_as(
+    state: &AppState,
+    req: &PurgeRequest,
+    who: &crate::auth::Principal,
+) -> Result<PurgeResult, AppError> {
+    if check(state, req)? {
+        return preview(state, &req.pattern).await;
+    }
+    crate::auth::limits::metered(state, who, LimitClass::Purge, purge(state, req, &who.id), |_| true).await
 }
 
 /// `POST /api/admin/redis/purge`: a preview, a purge run to the end, or (`async`) a purge

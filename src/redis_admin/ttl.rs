@@ -25,6 +25,22 @@ fn bucket_of(ttl: i64) -> usize {
     if ttl < 0 { 0 } else { BUCKETS.iter().skip(1).position(|(_, limit)| ttl < *limit).map(|i| i + 1).unwrap_or(4) }
 }
 
+/// [`change`] on behalf of a signed-in caller: a preview is free; a change is checked, then
+/// counted against the caller's TTL budget, and given back if it fails.
+pub async fn change_as(
+    state: &AppState,
+    req: &TtlRequest,
+    who: &crate::auth::Principal,
+) -> Result<TtlResult, AppError> {
+    if req.preview.unwrap_or(false) {
+        return change(state, req, &who.id).await;
+    }
+    single_server(state)?;
+    validate_pattern(&req.pattern)?;
+    let op = change(state, req, &who.id);
+    crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Ttl, op, |_| true).await
+}
+
 /// `POST /api/admin/redis/ttl`: a preview, or EXPIRE/PERSIST on every matching key.
 pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<TtlResult, AppError> {
     single_server(state)?;

@@ -21,9 +21,10 @@ pub async fn get_trends(datasource_id: DatasourceId, range: String) -> Result<Tr
     crate::cache::stats::trends(&state, datasource_id.get(), &range).await
 }
 
-/// Invalidates a source or a slice, or previews it (`dry_run`); write permission; deletes cache keys.
+/// Invalidates a source or a slice, or previews it (`dry_run`); write permission; deletes cache
+/// keys; a real run counts against the caller's invalidate budget.
 #[server(prefix = "/rpc", endpoint = "cache/invalidate")]
 pub async fn invalidate_cache(request: InvalidateRequest) -> Result<InvalidateResult, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    crate::cache::invalidate::invalidate(&state, &request, &who.id).await
+    crate::cache::invalidate::invalidate_as(&state, &request, &who).await
 }

@@ -16,11 +16,12 @@ pub async fn get_warming_status() -> Result<WarmingStatus, AppError> {
     crate::jobs::service::status(&state).await
 }
 
-/// Queues a warm of one source or all; write permission; starts warms.
+/// Queues a warm of one source or all; write permission; starts warms; counts against the
+/// caller's warm budget.
 #[server(prefix = "/rpc", endpoint = "jobs/warm")]
 pub async fn start_warm(request: WarmRequest) -> Result<WarmResponse, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    crate::jobs::service::request_warm(&state, &request, &who.id, "manual").await
+    crate::jobs::service::request_warm_as(&state, &request, &who, "manual").await
 }
 
 /// Pauses, resumes or cancels a job (`action`; a cancel records its `reason`); write permission;
@@ -65,7 +66,7 @@ pub async fn act_on_schedule(
         ScheduleAction::Delete => {
             crate::jobs::schedules::delete(&state, &id, &who.id, reason.as_ref()).await.map(|()| None)
         }
-        ScheduleAction::Run => crate::jobs::schedules::run_now(&state, &id, &who.id).await.map(Some),
+        ScheduleAction::Run => crate::jobs::schedules::run_now(&state, &id, &who).await.map(Some),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cache;
 pub mod jobs;
+pub mod limits;
 pub mod redis;
 pub mod session;
 pub mod sources;

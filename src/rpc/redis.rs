@@ -38,21 +38,21 @@ pub async fn inspect_key(key: String, start: String, count: u64) -> Result<KeyDe
 #[server(prefix = "/rpc", endpoint = "redis/key/ttl")]
 pub async fn set_key_ttl(key: String, ttl: Ttl) -> Result<i64, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    crate::redis_admin::inspect::set_key_ttl(&state, &key, ttl, &who.id).await
+    crate::redis_admin::inspect::set_key_ttl_as(&state, &key, ttl, &who).await
 }
 
 /// Deletes one exact key, recording the reason; write permission.
 #[server(prefix = "/rpc", endpoint = "redis/key/delete")]
 pub async fn delete_key(key: String, reason: Option<Reason>) -> Result<(), AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    crate::redis_admin::inspect::delete_key(&state, &key, reason.as_deref(), &who.id).await
+    crate::redis_admin::inspect::delete_key_as(&state, &key, reason.as_deref(), &who).await
 }
 
 /// Previews or starts a purge by pattern; write permission; deletes keys unless previewing.
 #[server(prefix = "/rpc", endpoint = "redis/purge")]
 pub async fn purge_keys(request: PurgeRequest) -> Result<PurgeResult, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    crate::redis_admin::purge::purge(&state, &request, &who.id).await
+    crate::redis_admin::purge::purge_as(&state, &request, &who).await
 }
 
 /// Progress of a purge; read permission; changes nothing.
@@ -73,5 +73,5 @@ pub async fn abort_purge(id: String) -> Result<PurgeResult, AppError> {
 #[server(prefix = "/rpc", endpoint = "redis/ttl")]
 pub async fn change_ttl(request: TtlRequest) -> Result<TtlResult, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    crate::redis_admin::ttl::change(&state, &request, &who.id).await
+    crate::redis_admin::ttl::change_as(&state, &request, &who).await
 }

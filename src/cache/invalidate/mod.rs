@@ -81,7 +81,30 @@ pub fn validate(req: &InvalidateRequest) -> Result<Slice, AppError> {
     })
 }
 
-/// Invalidates one source (`datasourceId`) or every source, whole or a slice of each.
+/// [`invalidate`] on behalf of a signed-in caller: a dry run is free; a real one is checked,
+/// then counted against the caller's invalidate budget, and given back when it is refused
+/// (409: a warm holds the source) or invalidated no source.
+pub async fn invalidate_as(
+    state: &AppState,
+    req: &InvalidateRequest,
+    who: &crate::auth::Principal,
+) -> Result<InvalidateResult, AppError> {
+    if req.dry_run.unwrap_or(false) {
+        return invalidate(state, req, &who.id).await;
+    }
+    validate(req)?;
+    if let Some(id) = req.datasource_id {
+        ensure_known(state, id.get()).await?;
+    }
+    let op = invalidate(state, req, &who.id);
+    crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Invalidate, op, |r| {
+        !r.datasources_invalidated.is_empty()
+    })
+    .await
+}
+
+/// Invalidates one source (`datasourceId`) or every source, whole or a slice of each. Not
+/// metered; a person's request goes through [`invalidate_as`].
 pub async fn invalidate(state: &AppState, req: &InvalidateRequest, who: &str) -> Result<InvalidateResult, AppError> {
     let slice = validate(req)?;
     let dry = req.dry_run.unwrap_or(false);

@@ -12,7 +12,9 @@ use leptos::prelude::*;
 use crate::model::input::{DatasourceId, Reason};
 
 use crate::model::jobs::WarmRequest;
+use crate::model::limits::LimitClass;
 use crate::rpc::jobs::{StartWarm, get_warming_status};
+use crate::rpc::limits::get_limits;
 use crate::rpc::sources::list_sources;
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::mutation::{Data, use_mutation, use_stale};
@@ -59,6 +61,9 @@ fn StartWarm(
 ) -> impl IntoView {
     let session = use_session();
     let toasts = use_toasts();
+    let stale = use_stale();
+    // The caller's own warm budget, read again after every warm (refused ones included).
+    let budget = Resource::new(move || stale.track(Data::Jobs), |_| get_limits());
     // Not an ActionForm: "Warm all" sends the same fields without the source, and "Warm source"
     // asks for one first.
     let warm = use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message));
@@ -80,7 +85,19 @@ fn StartWarm(
     };
     view! {
         <section class="card" aria-labelledby="start-title">
-            <div class="card-head"><h2 id="start-title">"Warm"</h2></div>
+            <div class="card-head">
+                <h2 id="start-title">"Warm"</h2>
+                <Transition fallback=|| ()>
+                    {move || {
+                        budget
+                            .get()
+                            .and_then(|r| r.ok())
+                            .filter(|_| session.can_write())
+                            .and_then(|b| b.of(LimitClass::Warm).cloned())
+                            .map(|b| view! { <span class="muted" data-testid="warm-budget">{b.summary()}</span> })
+                    }}
+                </Transition>
+            </div>
             <Show
                 when=move || session.can_write()
                 fallback=|| view! { <p class="muted">"Warming needs the write permission."</p> }
