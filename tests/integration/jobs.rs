@@ -374,7 +374,10 @@ fn a_killed_instance_is_noticed_and_its_job_fails_as_worker_lost() {
             if lock.is_none() && shadows == 0 {
                 break;
             }
-            assert!(released.elapsed() < Duration::from_secs(10), "lock {lock:?} and {shadows} shadow keys still there");
+            assert!(
+                released.elapsed() < Duration::from_secs(10),
+                "lock {lock:?} and {shadows} shadow keys still there"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let again = service::request_warm(&b, &req(ds), "tester", "api").await.unwrap().job_id.unwrap();
