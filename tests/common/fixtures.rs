@@ -203,3 +203,18 @@ impl Drop for Cleanup {
         .ok();
     }
 }
+
+/// A sources file over fixture tables of one SQLite database.
+pub fn sources_file(dir: &super::TempDir, sources: &[(i64, &str)]) -> String {
+    let db = dir.0.join("fixtures.sqlite");
+    let mut text = String::new();
+    for (id, table) in sources {
+        text.push_str(&format!(
+            "[[source]]\nid = {id}\nname = \"Source {id}\"\nurl = \"sqlite://{}\"\nschema = \"main\"\ntable = \"{table}\"\nperiod_column = \"frequency\"\n\n",
+            db.display()
+        ));
+    }
+    let file = dir.0.join("sources.toml");
+    std::fs::write(&file, text).unwrap();
+    format!("file:{}", file.display())
+}

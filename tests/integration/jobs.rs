@@ -13,21 +13,6 @@ use hearth::state::AppState;
 use http::StatusCode;
 use serde_json::json;
 
-/// A sources file over fixture tables of one SQLite database.
-fn sources_file(dir: &TempDir, sources: &[(i64, &str)]) -> String {
-    let db = dir.0.join("fixtures.sqlite");
-    let mut text = String::new();
-    for (id, table) in sources {
-        text.push_str(&format!(
-            "[[source]]\nid = {id}\nname = \"Source {id}\"\nurl = \"sqlite://{}\"\nschema = \"main\"\ntable = \"{table}\"\nperiod_column = \"frequency\"\n\n",
-            db.display()
-        ));
-    }
-    let file = dir.0.join("sources.toml");
-    std::fs::write(&file, text).unwrap();
-    format!("file:{}", file.display())
-}
-
 /// Two instances on one Redis (same prefix), as behind a load balancer.
 fn two_instances(name: &str, sources: &str, extra: &[(&str, &str)]) -> (AppState, AppState) {
     let a = state_with(name, &[&[("HEARTH_SOURCES", sources)], extra].concat());

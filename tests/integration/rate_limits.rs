@@ -16,26 +16,12 @@ use hearth::state::AppState;
 
 const RW: [&str; 2] = ["settings:read:all", "settings:write:all"];
 
-/// A sources file listing `ids`, all over one fixture table.
-fn sources_file(dir: &TempDir, ids: &[i64]) -> String {
-    let db = dir.0.join("fixtures.sqlite");
-    let mut text = String::new();
-    for id in ids {
-        text.push_str(&format!(
-            "[[source]]\nid = {id}\nname = \"Source {id}\"\nurl = \"sqlite://{}\"\nschema = \"main\"\ntable = \"m\"\nperiod_column = \"frequency\"\n\n",
-            db.display()
-        ));
-    }
-    let file = dir.0.join("sources.toml");
-    std::fs::write(&file, text).unwrap();
-    format!("file:{}", file.display())
-}
-
 /// Two Hearth instances (jwt mode) on one Redis and one prefix, as behind a load balancer.
 async fn two_instances(name: &str, dir: &TempDir, ids: &[i64], extra: &[(&str, &str)]) -> (AppState, AppState) {
     let pool = sqlite_pool(&dir.0).await;
     create_table(&pool, "m", &grid("A", &["Visits"], &[1], &[Some(2)], &["Monthly"], 1)).await;
-    let sources = sources_file(dir, ids);
+    let tables: Vec<(i64, &str)> = ids.iter().map(|id| (*id, "m")).collect();
+    let sources = sources_file(dir, &tables);
     let a = jwt_state_with(name, &[&[("HEARTH_SOURCES", sources.as_str())], extra].concat());
     let prefix = a.config.key_prefix.clone();
     let b = jwt_state_with(
