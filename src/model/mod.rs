@@ -1,6 +1,7 @@
 //! Data shapes shared by the server and the browser: what server functions return and what
 //! the REST API serializes (camelCase, as SPEC §3 fixes).
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod input;
