@@ -143,6 +143,10 @@ pub struct Config {
     pub cutover: CutoverMethod,
     pub lock_ttl: Duration,
     pub stats_retention_days: u64,
+    /// The audit stream keeps at most this many entries (trimmed approximately, oldest first).
+    pub audit_max_entries: u64,
+    /// Audit entries older than this are trimmed; 0 keeps them until the cap.
+    pub audit_retention_days: u64,
     pub max_concurrent_warms: usize,
     pub min_rewarm_secs: u64,
     pub memory_pause_percent: u8,
@@ -260,6 +264,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ),
     ("HEARTH_LOCK_TTL_MS", "30000", "lease of the warm lock; renewed every third of it"),
     ("HEARTH_STATS_RETENTION_DAYS", "7", "how long per-minute query counters are kept"),
+    (
+        "HEARTH_AUDIT_MAX_ENTRIES",
+        "100000",
+        "the audit trail (a Redis stream) keeps at most this many entries, oldest trimmed first (1000 to 10000000)",
+    ),
+    ("HEARTH_AUDIT_RETENTION_DAYS", "90", "audit entries older than this are trimmed; 0 keeps them until the cap"),
     ("HEARTH_MAX_CONCURRENT_WARMS", "2", "warms running at once across all instances"),
     ("HEARTH_MIN_REWARM_SECS", "300", "a source warmed more recently is skipped unless `force`"),
     ("HEARTH_MEMORY_PAUSE_PERCENT", "85", "a warm pauses itself above this share of the memory ceiling"),
@@ -465,6 +475,8 @@ impl Config {
             cutover,
             lock_ttl: Duration::from_millis(r.ranged("HEARTH_LOCK_TTL_MS", 30_000, 1000, 600_000)?),
             stats_retention_days: r.ranged("HEARTH_STATS_RETENTION_DAYS", 7, 1, 90)?,
+            audit_max_entries: r.ranged("HEARTH_AUDIT_MAX_ENTRIES", 100_000, 1000, 10_000_000)?,
+            audit_retention_days: r.ranged("HEARTH_AUDIT_RETENTION_DAYS", 90, 0, 3650)?,
             max_concurrent_warms: r.ranged("HEARTH_MAX_CONCURRENT_WARMS", 2, 1, 64)? as usize,
             min_rewarm_secs: r.ranged("HEARTH_MIN_REWARM_SECS", 300, 0, 30 * 86_400)?,
             memory_pause_percent,

@@ -26,6 +26,8 @@ pub struct Shared {
     pub query_stats: Arc<QueryRecorder>,
     /// Set once Redis refused `SORT … GET` (ACL): cached queries then use the Lua script.
     pub query_by_script: Arc<std::sync::atomic::AtomicBool>,
+    /// Audit entries this process could not write (each one is also logged).
+    pub audit_failures: std::sync::atomic::AtomicU64,
     /// Names this process in lock tokens and job records: `host-pid-random`.
     pub instance_id: String,
     pub leptos_options: LeptosOptions,
@@ -46,6 +48,7 @@ impl AppState {
             catalog,
             query_stats: Arc::new(QueryRecorder::default()),
             query_by_script: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            audit_failures: std::sync::atomic::AtomicU64::new(0),
             instance_id: format!("{host}-{}-{:04x}", std::process::id(), rand::random::<u16>()),
             leptos_options,
         })))

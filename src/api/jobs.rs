@@ -2,10 +2,11 @@
 
 use axum::extract::{Path, State};
 
-use super::params::JsonBody;
+use super::params::{JsonBody, ReasonBody};
 use super::{ApiResult, Envelope};
 use crate::auth::{Reader, Writer};
 use crate::jobs::{schedules, service, settings};
+use crate::model::input::JobAction;
 use crate::model::jobs::{
     Job, Schedule, ScheduleInput, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
 };
@@ -34,17 +35,23 @@ pub async fn job(State(state): State<AppState>, _: Reader, Path(id): Path<String
 
 /// `POST …/cache/jobs/{id}/pause`: pause at the next batch; write permission.
 pub async fn pause(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
-    Ok(Envelope(service::pause(&state, &id, &who.id).await?))
+    Ok(Envelope(service::control_as(&state, &id, JobAction::Pause, None, &who).await?))
 }
 
 /// `POST …/cache/jobs/{id}/resume`: resume a paused warm; write permission.
 pub async fn resume(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
-    Ok(Envelope(service::resume(&state, &id, &who.id).await?))
+    Ok(Envelope(service::control_as(&state, &id, JobAction::Resume, None, &who).await?))
 }
 
-/// `POST …/cache/jobs/{id}/cancel`: dequeue or stop a warm (live cache untouched); write permission.
-pub async fn cancel(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
-    Ok(Envelope(service::cancel(&state, &id, &who.id, None).await?))
+/// `POST …/cache/jobs/{id}/cancel` with an optional `{"reason"}`: dequeue or stop a warm (live
+/// cache untouched); write permission.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Writer(who): Writer,
+    Path(id): Path<String>,
+    ReasonBody(reason): ReasonBody,
+) -> ApiResult<Job> {
+    Ok(Envelope(service::control_as(&state, &id, JobAction::Cancel, reason.as_ref(), &who).await?))
 }
 
 /// `GET …/cache/schedules`: every schedule with next and last run; read permission.
@@ -59,7 +66,7 @@ pub async fn create_schedule(
     Writer(who): Writer,
     JsonBody(input): JsonBody<ScheduleInput>,
 ) -> ApiResult<Schedule> {
-    Ok(Envelope(schedules::create(&state, &input, &who.id).await?))
+    Ok(Envelope(schedules::save_as(&state, None, &input, &who).await?))
 }
 
 /// `PUT …/cache/schedules/{id}`: change timing or enable/disable; write permission.
@@ -69,16 +76,18 @@ pub async fn update_schedule(
     Path(id): Path<String>,
     JsonBody(input): JsonBody<ScheduleInput>,
 ) -> ApiResult<Schedule> {
-    Ok(Envelope(schedules::update(&state, &id, &input, &who.id).await?))
+    Ok(Envelope(schedules::save_as(&state, Some(&id), &input, &who).await?))
 }
 
-/// `DELETE …/cache/schedules/{id}`; write permission; removes the schedule.
+/// `DELETE …/cache/schedules/{id}` with an optional `{"reason"}`; write permission; removes the
+/// schedule.
 pub async fn delete_schedule(
     State(state): State<AppState>,
     Writer(who): Writer,
     Path(id): Path<String>,
+    ReasonBody(reason): ReasonBody,
 ) -> ApiResult<serde_json::Value> {
-    schedules::delete(&state, &id, &who.id, None).await?;
+    schedules::delete_as(&state, &id, reason.as_ref(), &who).await?;
     Ok(Envelope(serde_json::json!({ "deleted": id })))
 }
 
@@ -89,7 +98,7 @@ pub async fn run_schedule(
     Writer(who): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<WarmResponse> {
-    Ok(Envelope(schedules::run_now(&state, &id, &who).await?))
+    Ok(Envelope(schedules::run_as(&state, &id, &who).await?))
 }
 
 /// `GET …/cache/warming/settings`: the memory guard's thresholds; read permission.
@@ -103,5 +112,5 @@ pub async fn update_settings(
     Writer(who): Writer,
     JsonBody(input): JsonBody<WarmingSettingsInput>,
 ) -> ApiResult<WarmingSettings> {
-    Ok(Envelope(settings::update(&state, &input, &who.id).await?))
+    Ok(Envelope(settings::update_as(&state, &input, &who).await?))
 }

@@ -1,6 +1,7 @@
 //! REST handlers: thin wrappers that authenticate, check the permission, call one service
 //! function and wrap its result in the SPEC §3 envelope.
 
+pub mod audit;
 pub mod cache;
 pub mod health;
 pub mod jobs;
@@ -65,6 +66,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/analytics/cache/schedules/{id}", put(jobs::update_schedule).delete(jobs::delete_schedule))
         .route("/admin/analytics/cache/schedules/{id}/run", post(jobs::run_schedule))
         .route("/admin/analytics/cache/limits", get(limits::budgets))
+        .route("/admin/analytics/cache/audit", get(audit::list))
+        .route("/admin/analytics/cache/audit/export", get(audit::export))
         .route("/admin/analytics/cache/sessions", get(sessions::list))
         .route("/admin/analytics/cache/sessions/{id}", delete(sessions::revoke))
         .fallback(|| async { AppError::not_found("no such API route") })

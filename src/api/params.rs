@@ -21,6 +21,32 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// An optional `{"reason": "…"}` body for actions whose confirm dialog asks why (cancel, delete):
+/// no body at all is no reason; a body that is not that object is a 400.
+pub struct ReasonBody(pub Option<crate::model::input::Reason>);
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonOnly {
+    reason: Option<crate::model::input::Reason>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for ReasonBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::validation(format!("unreadable body: {}", e.body_text())))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(ReasonBody(None));
+        }
+        serde_json::from_slice::<ReasonOnly>(&bytes).map(|b| ReasonBody(b.reason)).map_err(|e| {
+            AppError::validation(format!("invalid JSON body (expected {{\"reason\": \"…\"}} or none): {e}"))
+        })
+    }
+}
+
 /// Query-string pairs in order, repeated names kept (`practice=1&practice=2`).
 pub struct QueryPairs(pub Vec<(String, String)>);
 

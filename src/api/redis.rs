@@ -40,7 +40,7 @@ pub async fn inspect(State(state): State<AppState>, Reader(who): Reader, q: Quer
             v.parse().map_err(|_| crate::error::AppError::validation(format!("count must be a number, not `{v}`")))?
         }
     };
-    Ok(Envelope(inspect::inspect(&state, q.required("key")?, q.get("start").unwrap_or(""), count, &who.id).await?))
+    Ok(Envelope(inspect::inspect_as(&state, q.required("key")?, q.get("start").unwrap_or(""), count, &who).await?))
 }
 
 /// `POST /api/admin/redis/purge`: preview, or delete by pattern with a reason; write permission.
@@ -63,7 +63,7 @@ pub async fn purge_abort(
     Writer(who): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<PurgeResult> {
-    Ok(Envelope(purge::abort(&state, &id, &who.id).await?))
+    Ok(Envelope(purge::abort_as(&state, &id, &who).await?))
 }
 
 /// `POST /api/admin/redis/ttl`: preview, or set/persist TTLs by pattern; write permission.

@@ -26,7 +26,6 @@ pub struct Revoked {
 
 /// `DELETE …/sessions/{id}`: ends one session; write permission; its holder must sign in again.
 pub async fn revoke(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Revoked> {
-    crate::auth::session::revoke(&state, &id).await?;
-    tracing::info!(user = %who.id, session = %&id[..12.min(id.len())], "session revoked");
+    crate::auth::session::revoke_as(&state, &id, &who).await?;
     Ok(Envelope(Revoked { revoked: id }))
 }

@@ -12,10 +12,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::jwt::{self, Purpose};
 use super::pages::signed_out_page;
-use super::{AuthMethod, Principal, session};
+use super::{AuthMethod, Principal, RequestMeta, session};
 use crate::config::AuthMode;
 use crate::error::AppError;
 use crate::model::Permission;
+use crate::model::audit::AuditAction;
 use crate::state::AppState;
 
 /// What a server function needs beyond being signed in.
@@ -33,6 +34,7 @@ pub const RPC_PERMISSIONS: &[(&str, Needs)] = &[
     ("/rpc/session", Needs::Login),
     // Everyone may see their own rate-limit budget.
     ("/rpc/limits", Needs::Login),
+    ("/rpc/audit/list", Needs::Read),
     ("/rpc/sources", Needs::Read),
     ("/rpc/redis/overview", Needs::Read),
     ("/rpc/redis/keys", Needs::Read),
@@ -93,8 +95,12 @@ fn area(path: &str) -> Area {
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let nonce = CspNonce(random_token(16));
     let path = request.uri().path().to_string();
+    let method = request.method().clone();
     let area = area(&path);
     let mut clear_cookie = false;
+    let meta = request_meta(&request);
+    request.extensions_mut().insert(meta.clone());
+    let mut caller: Option<Principal> = None;
     // Hearth speaks plain HTTP; https is real only at the proxy in front of it.
     let https = request
         .headers()
@@ -110,13 +116,14 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             return Ok(());
         }
         let who = match identify(&state, request.headers()).await.map_err(Refusal::Error)? {
-            Identified::Caller(who) => who,
+            Identified::Caller(who) => Principal { request: meta.clone(), ..who },
             Identified::SessionEnded => {
                 clear_cookie = true;
                 return Err(Refusal::SignedOut { ended: true });
             }
             Identified::Nobody => return Err(Refusal::SignedOut { ended: false }),
         };
+        caller = Some(who.clone());
         if who.method.is_ambient() && !is_safe(request.method()) {
             same_origin(&state, request.headers()).map_err(Refusal::Error)?;
         }
@@ -172,7 +179,13 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         }
         Err(Refusal::Error(e)) => refuse(area, &path, e),
     };
+    if !meta.recorded.load(std::sync::atomic::Ordering::Relaxed) {
+        record_unaudited(&state, area, &method, &path, caller.as_ref(), &meta, response.status().as_u16());
+    }
     let headers = response.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(&meta.id) {
+        headers.insert(REQUEST_ID, id);
+    }
     if clear_cookie {
         headers.append(header::SET_COOKIE, session_cookie(&state, "", 0));
     }
@@ -183,6 +196,74 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     response
+}
+
+const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// The request's id (the client's `x-request-id` when it is a sane token, else a new one) and
+/// where it came from.
+fn request_meta(request: &Request) -> RequestMeta {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| random_token(8));
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    // A proxy's claim is recorded as a claim: Hearth cannot check it.
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().filter(|c| !c.is_control()).take(200).collect::<String>());
+    let client = match forwarded {
+        Some(f) if !f.trim().is_empty() => format!("{} via {peer}", f.trim()),
+        _ => peer,
+    };
+    RequestMeta { id, client, recorded: Default::default() }
+}
+
+/// A request no operation recorded: a refusal (401/403/429) of an API call or server function
+/// gets its entry here, as does any failure of a route that changes something (a body that
+/// would not parse, a timeout) before it reached its operation.
+fn record_unaudited(
+    state: &AppState,
+    area: Area,
+    method: &Method,
+    path: &str,
+    who: Option<&Principal>,
+    meta: &RequestMeta,
+    status: u16,
+) {
+    if !matches!(area, Area::Api | Area::Rpc | Area::SignOut) {
+        return;
+    }
+    let action = audit_action_of(method, path);
+    let refused = matches!(status, 401 | 403 | 429);
+    if !(refused || (action.is_some() && status >= 400)) {
+        return;
+    }
+    let act = super::audit::Act::new(action.unwrap_or(AuditAction::AccessRefused), format!("{method} {path}"));
+    let detail = super::audit::Done::detail(match status {
+        401 => "not signed in",
+        403 => "not allowed",
+        429 => "rate limited",
+        _ => "the request failed before it was carried out",
+    });
+    super::audit::record(state, who, meta, act, status, detail);
+}
+
+/// The audit action of the route `method path` names, if it changes something or reads a key.
+fn audit_action_of(method: &Method, path: &str) -> Option<AuditAction> {
+    let _ = (method, path);
+    None
 }
 
 enum Refusal {

@@ -8,11 +8,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::audit::{self, Act, Done};
 use super::guard::session_cookie;
 use super::jwt::{self, Purpose};
 use super::pages::{page, signed_out_page};
-use super::{AuthMethod, session};
+use super::{AuthMethod, Principal, RequestMeta, session};
 use crate::config::AuthMode;
+use crate::model::audit::AuditAction;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -34,18 +36,33 @@ fn refused(state: &AppState, status: StatusCode, why: &str) -> Response {
     )
 }
 
-/// Exchanges a hand-off token for a session; anyone may call it, the token is the proof.
+/// Exchanges a hand-off token for a session; anyone may call it, the token is the proof. Every
+/// attempt is audited, with the user when the token named one.
 pub async fn handoff(State(state): State<AppState>, request: Request) -> Response {
+    let meta = request.extensions().get::<RequestMeta>().cloned().unwrap_or_default();
+    let (response, who, detail) = sign_in(&state, request).await;
+    let act = Act::new(AuditAction::SessionSignedIn, "hand-off");
+    audit::record(&state, who.as_ref(), &meta, act, response.status().as_u16(), Done::detail(detail));
+    response
+}
+
+/// What a hand-off answers, who it signed in (or tried to), and what happened in words.
+async fn sign_in(state: &AppState, request: Request) -> (Response, Option<Principal>, String) {
+    let state = state.clone();
+    let fail = |state: &AppState, status: StatusCode, why: String, who: Option<Principal>| {
+        (refused(state, status, &why), who, why)
+    };
     let AuthMode::Jwt(key) = &state.config.auth.mode else {
-        return refused(
+        return fail(
             &state,
             StatusCode::NOT_FOUND,
-            "Hand-off sign-in needs HEARTH_AUTH_MODE=jwt; development mode has no login",
+            "Hand-off sign-in needs HEARTH_AUTH_MODE=jwt; development mode has no login".into(),
+            None,
         );
     };
     if let Err(why) = origin_may_sign_in(&state, request.headers()) {
         tracing::warn!(reason = %why, "hand-off from an origin Hearth does not know refused");
-        return refused(&state, StatusCode::FORBIDDEN, &why);
+        return fail(&state, StatusCode::FORBIDDEN, why, None);
     }
     // Signing in again replaces the browser's previous session instead of leaving it alive.
     let previous = super::guard::cookie(request.headers(), session::cookie_name(&state)).map(session::sha256_hex);
@@ -57,34 +74,45 @@ pub async fn handoff(State(state): State<AppState>, request: Request) -> Respons
     let form = match Form::<HandoffForm>::from_request(request, &state).await {
         Ok(Form(f)) => f,
         Err(e) => {
-            return refused(
+            return fail(
                 &state,
                 StatusCode::BAD_REQUEST,
-                &format!("The sign-in form was unreadable ({})", e.body_text()),
+                format!("The sign-in form was unreadable ({})", e.body_text()),
+                None,
             );
         }
     };
     if form.token.is_empty() {
-        return refused(&state, StatusCode::BAD_REQUEST, "The sign-in form carried no token");
+        return fail(&state, StatusCode::BAD_REQUEST, "The sign-in form carried no token".into(), None);
     }
     let verified = match jwt::verify(&form.token, key, &state.config.auth, Purpose::Handoff, AuthMethod::Session) {
         Ok(v) => v,
         Err(e) => {
             tracing::info!(reason = %e.message, "hand-off refused");
-            return refused(&state, StatusCode::UNAUTHORIZED, &capitalize(&e.message));
+            return fail(&state, StatusCode::UNAUTHORIZED, capitalize(&e.message), None);
         }
     };
     let Some(jti) = verified.jti.as_deref() else {
-        return refused(&state, StatusCode::UNAUTHORIZED, "The token lacks `jti`");
+        return fail(&state, StatusCode::UNAUTHORIZED, "The token lacks `jti`".into(), Some(verified.principal));
     };
     match session::claim_jti(&state, jti, verified.exp).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!(user = %verified.principal.id, "hand-off token replayed");
-            return refused(&state, StatusCode::UNAUTHORIZED, "This sign-in token was used already");
+            return fail(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                "This sign-in token was used already".into(),
+                Some(verified.principal),
+            );
         }
         Err(e) => {
-            return refused(&state, StatusCode::SERVICE_UNAVAILABLE, &format!("Sign-in is unavailable: {}", e.message));
+            return fail(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("Sign-in is unavailable: {}", e.message),
+                Some(verified.principal),
+            );
         }
     }
     if let Some(digest) = previous
@@ -96,7 +124,12 @@ pub async fn handoff(State(state): State<AppState>, request: Request) -> Respons
     let value = match session::create(&state, &verified.principal, embed, client).await {
         Ok(v) => v,
         Err(e) => {
-            return refused(&state, StatusCode::SERVICE_UNAVAILABLE, &format!("Sign-in is unavailable: {}", e.message));
+            return fail(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("Sign-in is unavailable: {}", e.message),
+                Some(verified.principal),
+            );
         }
     };
     tracing::info!(user = %verified.principal.id, embed, "signed in by hand-off");
@@ -104,7 +137,8 @@ pub async fn handoff(State(state): State<AppState>, request: Request) -> Respons
     response
         .headers_mut()
         .append(header::SET_COOKIE, session_cookie(&state, &value, state.config.auth.session_max_secs));
-    response
+    let detail = if embed { "signed in (embedded)" } else { "signed in" };
+    (response, Some(verified.principal), detail.into())
 }
 
 /// A browser's hand-off must come from Hearth itself, a trusted origin or an origin allowed to
@@ -134,7 +168,8 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Response
         return e.into_response();
     }
     if let Some(who) = &who {
-        tracing::info!(user = %who.id, "signed out");
+        let act = Act::new(AuditAction::SessionSignedOut, "own session");
+        audit::record(&state, Some(who), &who.request, act, 303, Done::detail("signed out"));
     }
     let mut response = see_other(&format!("{}/auth/signed-out", state.config.base_path));
     response.headers_mut().append(header::SET_COOKIE, session_cookie(&state, "", 0));

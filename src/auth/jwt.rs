@@ -141,5 +141,17 @@ pub fn verify(
     if names.iter().any(|n| auth.write_permissions.iter().any(|p| p == n)) {
         permissions.insert(Permission::Write);
     }
-    Ok(Verified { principal: Principal { id, name, permissions, method, session: None, embed: false }, jti, exp })
+    Ok(Verified {
+        principal: Principal {
+            id,
+            name,
+            permissions,
+            method,
+            session: None,
+            embed: false,
+            request: Default::default(),
+        },
+        jti,
+        exp,
+    })
 }

@@ -4,6 +4,7 @@
 //! are read; it leaves the [`Principal`] in the request's extensions. REST routes take a
 //! [`Reader`] or [`Writer`], server functions call [`server_fn_caller`]: both read it from there.
 
+pub mod audit;
 pub mod guard;
 pub mod handoff;
 pub mod jwt;
@@ -61,7 +62,30 @@ pub struct Principal {
     pub session: Option<String>,
     /// The session asked for the embed layout.
     pub embed: bool,
+    /// The request this caller made: what its audit entry names.
+    pub request: RequestMeta,
 }
+
+/// Where a request came from, for its audit entry; the guard fills it in.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// `x-request-id` as received (when sane) or made up; echoed in the response.
+    pub id: String,
+    /// The peer's address, and what `X-Forwarded-For` claims in front of it.
+    pub client: String,
+    /// Set once an audit entry for this request is written, so the guard does not write a
+    /// second one for the same response.
+    pub recorded: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Two requests of the same caller are the same caller.
+impl PartialEq for RequestMeta {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for RequestMeta {}
 
 impl Principal {
     /// The development-mode caller: an admin with every permission.
@@ -73,6 +97,7 @@ impl Principal {
             method: AuthMethod::Dev,
             session: None,
             embed: false,
+            request: RequestMeta::default(),
         }
     }
 

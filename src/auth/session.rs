@@ -135,6 +135,7 @@ pub async fn resume(state: &AppState, cookie_value: &str) -> Result<Option<Princ
         method: AuthMethod::Session,
         session: Some(digest),
         embed: record.embed,
+        request: Default::default(),
     }))
 }
 
@@ -161,6 +162,14 @@ pub async fn revoke(state: &AppState, id: &str) -> Result<(), AppError> {
     } else {
         Err(AppError::not_found("no such session (it may have ended already)"))
     }
+}
+
+/// [`revoke`] for a signed-in caller, audited.
+pub async fn revoke_as(state: &AppState, id: &str, who: &Principal) -> Result<(), AppError> {
+    use super::audit::{Act, Done, audited};
+    let act =
+        Act::new(crate::model::audit::AuditAction::SessionRevoked, format!("session {}", &id[..12.min(id.len())]));
+    audited(state, who, act, revoke(state, id), |()| Done::detail("revoked")).await
 }
 
 /// Sessions still alive (the 500 ending last), newest first. Entries whose record has idled out are dropped from the

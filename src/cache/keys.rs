@@ -267,7 +267,13 @@ impl Keys {
                 || k.starts_with("hearth:purge:")
                 || k.starts_with("hearth:{auth}:")
                 || k.starts_with("hearth:{rl:")
+                || k.starts_with("hearth:{audit}:")
         })
+    }
+
+    /// The audit trail: one capped stream (SPEC §5).
+    pub fn audit_log(&self) -> String {
+        self.key("hearth:{audit}:log")
     }
 
     /// Keys no one reads through the Redis tab: sign-in records (who is signed in, which hand-off
@@ -488,6 +494,7 @@ mod tests {
         assert_eq!(k.rate_window("a}b{c*", "ttl"), "p:hearth:{rl:a%7Db%7Bc%2A}:ttl");
         assert!(k.is_protected(&k.rate_window("alice", "purge")));
         assert!(!k.is_secret(&k.rate_window("alice", "purge")));
+        assert!(k.is_protected(&k.audit_log()));
     }
 
     #[test]

@@ -14,8 +14,10 @@ use redis::Script;
 use serde::{Deserialize, Serialize};
 
 use super::service;
+use crate::auth::audit::{Act, Done, audited};
 use crate::error::AppError;
-use crate::model::input::{DatasourceId, Reason};
+use crate::model::audit::AuditAction;
+use crate::model::input::{DatasourceId, Reason, ScheduleAction};
 use crate::model::jobs::{Schedule, ScheduleInput, WarmRequest, WarmResponse};
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
@@ -244,7 +246,63 @@ pub async fn run_now(state: &AppState, id: &str, who: &crate::auth::Principal) -
         force: Some(true),
         reason: Reason::from_text(&format!("schedule {id} run now")),
     };
-    service::request_warm_as(state, &req, who, &format!("schedule:{id}")).await
+    service::metered_warm(state, &req, who, &format!("schedule:{id}")).await
+}
+
+/// Creates (no `id`) or changes a schedule for a signed-in caller, audited.
+pub async fn save_as(
+    state: &AppState,
+    id: Option<&str>,
+    input: &ScheduleInput,
+    who: &crate::auth::Principal,
+) -> Result<Schedule, AppError> {
+    let act = match id {
+        Some(id) => Act::new(AuditAction::CacheScheduleUpdated, format!("schedule {id}")),
+        None => Act::new(AuditAction::CacheScheduleCreated, "new schedule"),
+    };
+    let act = act.source(input.datasource_id.map(|d| d.get()));
+    let run = async {
+        match id {
+            Some(id) => update(state, id, input, &who.id).await,
+            None => create(state, input, &who.id).await,
+        }
+    };
+    audited(state, who, act, run, |s| {
+        Done::detail(format!("schedule {}: {}{}", s.id, s.description, if s.enabled { "" } else { " (disabled)" }))
+            .source(s.datasource_id)
+    })
+    .await
+}
+
+/// Deletes a schedule (with the dialog's reason) or runs it now, for a signed-in caller.
+pub async fn act_as(
+    state: &AppState,
+    id: &str,
+    action: ScheduleAction,
+    reason: Option<&Reason>,
+    who: &crate::auth::Principal,
+) -> Result<Option<WarmResponse>, AppError> {
+    match action {
+        ScheduleAction::Delete => delete_as(state, id, reason, who).await.map(|()| None),
+        ScheduleAction::Run => run_as(state, id, who).await.map(Some),
+    }
+}
+
+/// [`delete`] for a signed-in caller, audited with the dialog's reason.
+pub async fn delete_as(
+    state: &AppState,
+    id: &str,
+    reason: Option<&Reason>,
+    who: &crate::auth::Principal,
+) -> Result<(), AppError> {
+    let act = Act::new(AuditAction::CacheScheduleDeleted, format!("schedule {id}")).reason(reason.map(Reason::as_str));
+    audited(state, who, act, delete(state, id, &who.id, reason), |()| Done::detail("deleted")).await
+}
+
+/// [`run_now`] for a signed-in caller: counts against their warm budget, audited.
+pub async fn run_as(state: &AppState, id: &str, who: &crate::auth::Principal) -> Result<WarmResponse, AppError> {
+    let act = Act::new(AuditAction::CacheScheduleRun, format!("schedule {id}"));
+    audited(state, who, act, run_now(state, id, who), service::warm_done).await
 }
 
 /// Fires every due schedule once; returns how many this instance fired.

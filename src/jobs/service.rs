@@ -4,10 +4,12 @@
 use super::record::{Field, JobControl, JobRecord, NewJob};
 use super::store::{self, Enqueued, FinishIf};
 use crate::auth::Principal;
+use crate::auth::audit::{Act, Done, audited};
 use crate::auth::limits;
 use crate::error::{AppError, ErrorCode};
+use crate::model::audit::AuditAction;
 use crate::model::cache::WarmPhase;
-use crate::model::input::Reason;
+use crate::model::input::{JobAction, Reason};
 use crate::model::jobs::{Job, JobStatus, WarmRequest, WarmResponse, WarmSkip, WarmingStatus, WarmingSummary};
 use crate::model::limits::LimitClass;
 use crate::redis_conn::RedisResultExt;
@@ -85,10 +87,31 @@ async fn warmable(state: &AppState, id: i64) -> Result<SourceDef, AppError> {
     Ok(def)
 }
 
-/// [`request_warm`] on behalf of a signed-in caller (REST, server functions, a schedule's "Run
-/// now"): checked first, then counted once against the caller's warm budget (warm-all too),
-/// and not counted when it queued nothing (every source already warming or warmed recently).
+/// [`request_warm`] on behalf of a signed-in caller (REST, server functions): checked first,
+/// then counted once against the caller's warm budget (warm-all too), not counted when it
+/// queued nothing (every source already warming or warmed recently), and audited.
 pub async fn request_warm_as(
+    state: &AppState,
+    req: &WarmRequest,
+    who: &Principal,
+    trigger: &str,
+) -> Result<WarmResponse, AppError> {
+    let act = match req.datasource_id {
+        Some(id) => Act::on_source(AuditAction::CacheWarmInitiated, id.get()),
+        None => Act::new(AuditAction::CacheWarmInitiated, "all sources"),
+    };
+    let act = act.reason(req.reason.as_deref());
+    audited(state, who, act, metered_warm(state, req, who, trigger), warm_done).await
+}
+
+/// What a warm request's audit entry says it did.
+pub fn warm_done(r: &WarmResponse) -> Done {
+    Done::detail(r.message.clone()).count("queued", r.datasources_queued).count("skipped", r.skipped.len() as u64)
+}
+
+/// [`request_warm`] checked and counted against `who`'s warm budget (not audited: the caller
+/// records what it was, a warm or a schedule's run).
+pub async fn metered_warm(
     state: &AppState,
     req: &WarmRequest,
     who: &Principal,
@@ -218,6 +241,34 @@ async fn set_control(state: &AppState, id: &str, value: Option<JobControl>) -> R
 
 fn finished(job: &Job) -> AppError {
     AppError::new(ErrorCode::Conflict, format!("job {} already {}", job.job_id, job.status.as_str()))
+}
+
+/// Pauses, resumes or cancels job `id` for a signed-in caller (a cancel with the dialog's
+/// reason), audited.
+pub async fn control_as(
+    state: &AppState,
+    id: &str,
+    action: JobAction,
+    reason: Option<&Reason>,
+    who: &Principal,
+) -> Result<Job, AppError> {
+    let (audit_action, op) = match action {
+        JobAction::Pause => (AuditAction::CacheJobPaused, "pause"),
+        JobAction::Resume => (AuditAction::CacheJobResumed, "resume"),
+        JobAction::Cancel => (AuditAction::CacheJobCancelled, "cancel"),
+    };
+    let act = Act::new(audit_action, format!("job {id}")).reason(reason.map(Reason::as_str));
+    let run = async {
+        match action {
+            JobAction::Pause => pause(state, id, &who.id).await,
+            JobAction::Resume => resume(state, id, &who.id).await,
+            JobAction::Cancel => cancel(state, id, &who.id, reason).await,
+        }
+    };
+    audited(state, who, act, run, |job| {
+        Done::detail(format!("{op} requested; job is {}", job.status.as_str())).source(job.datasource_id)
+    })
+    .await
 }
 
 /// Pauses a running warm at its next batch boundary; its lock stays alive.

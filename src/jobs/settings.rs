@@ -25,6 +25,25 @@ pub async fn get(state: &AppState) -> Result<WarmingSettings, AppError> {
     })
 }
 
+/// [`update`] for a signed-in caller, audited.
+pub async fn update_as(
+    state: &AppState,
+    input: &WarmingSettingsInput,
+    who: &crate::auth::Principal,
+) -> Result<WarmingSettings, AppError> {
+    use crate::auth::audit::{Act, Done, audited};
+    let act = Act::new(crate::model::audit::AuditAction::CacheSettingsUpdated, "memory guard");
+    audited(state, who, act, update(state, input, &who.id), |s| {
+        Done::detail(format!(
+            "pause at {} %, resume at {} %, ceiling {}",
+            s.memory_pause_percent,
+            s.memory_resume_percent,
+            s.memory_ceiling_bytes.map(|b| format!("{b} bytes")).unwrap_or_else(|| "none".into())
+        ))
+    })
+    .await
+}
+
 pub async fn update(state: &AppState, input: &WarmingSettingsInput, who: &str) -> Result<WarmingSettings, AppError> {
     let current = get(state).await?;
     let pause = input.memory_pause_percent.unwrap_or(current.memory_pause_percent);

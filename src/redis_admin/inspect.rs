@@ -3,7 +3,9 @@
 //! TTL, memory and encoding. Plus the single-key actions: change its TTL, delete it.
 
 use super::patterns::validate_key;
+use crate::auth::audit::{Act, Done, audited};
 use crate::error::AppError;
+use crate::model::audit::AuditAction;
 use crate::model::input::Ttl;
 use crate::model::redis::{KeyDetail, KeyValue, StreamEntry};
 use crate::redis_conn::RedisResultExt;
@@ -186,10 +188,17 @@ pub async fn set_key_ttl_as(
     ttl: Ttl,
     who: &crate::auth::Principal,
 ) -> Result<i64, AppError> {
-    validate_key(key)?;
-    refuse_protected(state, key)?;
-    let op = set_key_ttl(state, key, ttl, &who.id);
-    crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Ttl, op, |_| true).await
+    let act = Act::new(AuditAction::RedisTtlUpdated, format!("key {key}"));
+    let run = async {
+        validate_key(key)?;
+        refuse_protected(state, key)?;
+        let op = set_key_ttl(state, key, ttl, &who.id);
+        crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Ttl, op, |_| true).await
+    };
+    audited(state, who, act, run, |now| {
+        Done::detail(if *now < 0 { "persisted".to_string() } else { format!("expires in {now} s") }).count("updated", 1)
+    })
+    .await
 }
 
 /// [`delete_key`] on behalf of a signed-in caller, counted against their purge budget (given
@@ -200,10 +209,29 @@ pub async fn delete_key_as(
     reason: Option<&str>,
     who: &crate::auth::Principal,
 ) -> Result<(), AppError> {
-    validate_key(key)?;
-    refuse_protected(state, key)?;
-    let op = delete_key(state, key, reason, &who.id);
-    crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Purge, op, |_| true).await
+    let act = Act::new(AuditAction::RedisKeyDeleted, format!("key {key}")).reason(reason);
+    let run = async {
+        validate_key(key)?;
+        refuse_protected(state, key)?;
+        let op = delete_key(state, key, reason, &who.id);
+        crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Purge, op, |_| true).await
+    };
+    audited(state, who, act, run, |()| Done::detail("deleted").count("deleted", 1)).await
+}
+
+/// [`inspect`] for a signed-in caller, audited (SPEC §5: every key inspection is recorded).
+pub async fn inspect_as(
+    state: &AppState,
+    key: &str,
+    start: &str,
+    count: u64,
+    who: &crate::auth::Principal,
+) -> Result<KeyDetail, AppError> {
+    let act = Act::new(AuditAction::RedisKeyInspected, format!("key {key}"));
+    audited(state, who, act, inspect(state, key, start, count, &who.id), |d| {
+        Done::detail(format!("{} of {} elements", d.kind, d.length))
+    })
+    .await
 }
 
 /// Sets (ttl ≥ 1) or removes (-1) the expiry of one exact key.

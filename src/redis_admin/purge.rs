@@ -7,9 +7,11 @@ use std::time::Instant;
 
 use super::browse::single_server;
 use super::patterns::{matches_everything, validate_pattern};
+use crate::auth::audit::{Act, Done, audited};
 use crate::cache::scan::Walk;
 use crate::cache::scan::memory::MemorySample;
 use crate::error::AppError;
+use crate::model::audit::AuditAction;
 use crate::model::limits::LimitClass;
 use crate::model::redis::{PurgeRequest, PurgeResult};
 use crate::redis_conn::RedisResultExt;
@@ -88,10 +90,34 @@ pub async fn purge_as(
     req: &PurgeRequest,
     who: &crate::auth::Principal,
 ) -> Result<PurgeResult, AppError> {
-    if check(state, req)? {
-        return preview(state, &req.pattern).await;
-    }
-    crate::auth::limits::metered(state, who, LimitClass::Purge, purge(state, req, &who.id), |_| true).await
+    let act = Act::new(AuditAction::RedisCachePurged, format!("pattern {}", req.pattern)).reason(req.reason.as_deref());
+    let run = async {
+        if check(state, req)? {
+            return preview(state, &req.pattern).await;
+        }
+        crate::auth::limits::metered(state, who, LimitClass::Purge, purge(state, req, &who.id), |_| true).await
+    };
+    audited(state, who, act, run, |r| {
+        let detail = match &r.purge_id {
+            _ if r.preview => "preview".to_string(),
+            Some(id) if !r.done => format!("running in the background as purge {id}"),
+            _ => "purged".to_string(),
+        };
+        Done::detail(detail)
+            .count("matched", r.matched)
+            .count("deleted", if r.preview { 0 } else { r.keys_deleted })
+            .count("skippedProtected", r.skipped_protected)
+    })
+    .await
+}
+
+/// [`abort`] for a signed-in caller, audited.
+pub async fn abort_as(state: &AppState, id: &str, who: &crate::auth::Principal) -> Result<PurgeResult, AppError> {
+    let act = Act::new(AuditAction::RedisPurgeAborted, format!("purge {id}"));
+    audited(state, who, act, abort(state, id, &who.id), |r| {
+        Done::detail(format!("pattern {}", r.pattern)).count("deleted", r.keys_deleted)
+    })
+    .await
 }
 
 /// `POST /api/admin/redis/purge`: a preview, a purge run to the end, or (`async`) a purge

@@ -5,8 +5,10 @@ use std::time::Instant;
 
 use super::browse::single_server;
 use super::patterns::validate_pattern;
+use crate::auth::audit::{Act, Done, audited};
 use crate::cache::scan::Walk;
 use crate::error::AppError;
+use crate::model::audit::AuditAction;
 use crate::model::redis::{TtlBucket, TtlRequest, TtlResult};
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
@@ -32,13 +34,23 @@ pub async fn change_as(
     req: &TtlRequest,
     who: &crate::auth::Principal,
 ) -> Result<TtlResult, AppError> {
-    if req.preview.unwrap_or(false) {
-        return change(state, req, &who.id).await;
-    }
-    single_server(state)?;
-    validate_pattern(&req.pattern)?;
-    let op = change(state, req, &who.id);
-    crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Ttl, op, |_| true).await
+    let act = Act::new(AuditAction::RedisTtlUpdated, format!("pattern {}", req.pattern)).reason(req.reason.as_deref());
+    let run = async {
+        if req.preview.unwrap_or(false) {
+            return change(state, req, &who.id).await;
+        }
+        single_server(state)?;
+        validate_pattern(&req.pattern)?;
+        let op = change(state, req, &who.id);
+        crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Ttl, op, |_| true).await
+    };
+    audited(state, who, act, run, |r| {
+        let what = if r.ttl < 0 { "persist".to_string() } else { format!("expire in {} s", r.ttl) };
+        Done::detail(if r.preview { format!("preview: {what}") } else { what })
+            .count("matched", r.matched)
+            .count("updated", r.updated)
+    })
+    .await
 }
 
 /// `POST /api/admin/redis/ttl`: a preview, or EXPIRE/PERSIST on every matching key.

@@ -17,7 +17,5 @@ pub async fn list_sessions() -> Result<Vec<SessionSummary>, AppError> {
 #[server(prefix = "/rpc", endpoint = "auth/sessions/revoke")]
 pub async fn revoke_session(id: String) -> Result<(), AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    crate::auth::session::revoke(&state, &id).await?;
-    tracing::info!(user = %who.id, session = %&id[..12.min(id.len())], "session revoked");
-    Ok(())
+    crate::auth::session::revoke_as(&state, &id, &who).await
 }

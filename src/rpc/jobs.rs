@@ -29,11 +29,7 @@ pub async fn start_warm(request: WarmRequest) -> Result<WarmResponse, AppError> 
 #[server(prefix = "/rpc", endpoint = "jobs/control")]
 pub async fn control_job(job_id: String, action: JobAction, reason: Option<Reason>) -> Result<Job, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    match action {
-        JobAction::Pause => crate::jobs::service::pause(&state, &job_id, &who.id).await,
-        JobAction::Resume => crate::jobs::service::resume(&state, &job_id, &who.id).await,
-        JobAction::Cancel => crate::jobs::service::cancel(&state, &job_id, &who.id, reason.as_ref()).await,
-    }
+    crate::jobs::service::control_as(&state, &job_id, action, reason.as_ref(), &who).await
 }
 
 /// Every schedule; read permission; changes nothing.
@@ -47,10 +43,7 @@ pub async fn list_schedules() -> Result<Vec<Schedule>, AppError> {
 #[server(prefix = "/rpc", endpoint = "schedules/save")]
 pub async fn save_schedule(id: Option<String>, input: ScheduleInput) -> Result<Schedule, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    match id {
-        Some(id) => crate::jobs::schedules::update(&state, &id, &input, &who.id).await,
-        None => crate::jobs::schedules::create(&state, &input, &who.id).await,
-    }
+    crate::jobs::schedules::save_as(&state, id.as_deref(), &input, &who).await
 }
 
 /// Deletes a schedule (`action` = delete, recording its `reason`) or runs it now (`run`); write
@@ -62,12 +55,7 @@ pub async fn act_on_schedule(
     reason: Option<Reason>,
 ) -> Result<Option<WarmResponse>, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    match action {
-        ScheduleAction::Delete => {
-            crate::jobs::schedules::delete(&state, &id, &who.id, reason.as_ref()).await.map(|()| None)
-        }
-        ScheduleAction::Run => crate::jobs::schedules::run_now(&state, &id, &who).await.map(Some),
-    }
+    crate::jobs::schedules::act_as(&state, &id, action, reason.as_ref(), &who).await
 }
 
 /// The memory guard's thresholds; read permission; changes nothing.
@@ -81,5 +69,5 @@ pub async fn get_warming_settings() -> Result<WarmingSettings, AppError> {
 #[server(prefix = "/rpc", endpoint = "jobs/settings/save")]
 pub async fn save_warming_settings(input: WarmingSettingsInput) -> Result<WarmingSettings, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    crate::jobs::settings::update(&state, &input, &who.id).await
+    crate::jobs::settings::update_as(&state, &input, &who).await
 }

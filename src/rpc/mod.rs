@@ -1,6 +1,7 @@
 //! Server functions: the browser's typed calls into the same service layer REST uses. All live
 //! under `/rpc/…` so they never collide with `/api/…`; polled reads are GET, mutations POST.
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod jobs;

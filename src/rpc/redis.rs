@@ -31,7 +31,7 @@ pub async fn browse_keys(
 #[server(prefix = "/rpc", endpoint = "redis/inspect", input = GetUrl)]
 pub async fn inspect_key(key: String, start: String, count: u64) -> Result<KeyDetail, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
-    crate::redis_admin::inspect::inspect(&state, &key, &start, count, &who.id).await
+    crate::redis_admin::inspect::inspect_as(&state, &key, &start, count, &who).await
 }
 
 /// Sets (ttl ≥ 1) or removes (-1) one key's expiry; write permission.
@@ -66,7 +66,7 @@ pub async fn purge_status(id: String) -> Result<PurgeResult, AppError> {
 #[server(prefix = "/rpc", endpoint = "redis/purge/abort")]
 pub async fn abort_purge(id: String) -> Result<PurgeResult, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
-    crate::redis_admin::purge::abort(&state, &id, &who.id).await
+    crate::redis_admin::purge::abort_as(&state, &id, &who).await
 }
 
 /// Previews or applies a TTL change by pattern; write permission.

@@ -12,7 +12,9 @@ use super::keys::Keys;
 use super::lock::WarmLock;
 use super::meta::Dims;
 use super::scan::{self, memory::MemorySample};
+use crate::auth::audit::{Act, Done, audited};
 use crate::error::{AppError, ErrorCode};
+use crate::model::audit::AuditAction;
 use crate::model::cache::{InvalidateRequest, InvalidateResult, SkippedSource};
 use crate::redis_conn::RedisResultExt;
 use crate::source::catalog::DefEntry;
@@ -89,16 +91,36 @@ pub async fn invalidate_as(
     req: &InvalidateRequest,
     who: &crate::auth::Principal,
 ) -> Result<InvalidateResult, AppError> {
-    if req.dry_run.unwrap_or(false) {
-        return invalidate(state, req, &who.id).await;
-    }
-    validate(req)?;
-    if let Some(id) = req.datasource_id {
-        ensure_known(state, id.get()).await?;
-    }
-    let op = invalidate(state, req, &who.id);
-    crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Invalidate, op, |r| {
-        !r.datasources_invalidated.is_empty()
+    let slice = [("measure", &req.measure), ("practice", &req.practice), ("frequency", &req.frequency)]
+        .iter()
+        .filter_map(|(name, v)| v.as_deref().map(|v| format!(" {name}={v}")))
+        .collect::<String>();
+    let act = match req.datasource_id {
+        Some(id) => {
+            Act::new(AuditAction::CacheInvalidated, format!("source {}{slice}", id.get())).source(Some(id.get()))
+        }
+        None => Act::new(AuditAction::CacheInvalidated, format!("all sources{slice}")),
+    };
+    let run = async {
+        if req.dry_run.unwrap_or(false) {
+            return invalidate(state, req, &who.id).await;
+        }
+        validate(req)?;
+        if let Some(id) = req.datasource_id {
+            ensure_known(state, id.get()).await?;
+        }
+        let op = invalidate(state, req, &who.id);
+        crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Invalidate, op, |r| {
+            !r.datasources_invalidated.is_empty()
+        })
+        .await
+    };
+    audited(state, who, act.reason(req.reason.as_deref()), run, |r| {
+        Done::detail(if r.dry_run { format!("dry run: {}", r.message) } else { r.message.clone() })
+            .count("keysDeleted", r.keys_deleted)
+            .count("indexesDeleted", r.indexes_deleted)
+            .count("indexesUpdated", r.indexes_updated)
+            .count("sources", r.datasources_invalidated.len() as u64)
     })
     .await
 }
