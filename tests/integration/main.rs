@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod audit;
 mod cache_cluster;
 mod cache_layout;
 mod cache_ops;
