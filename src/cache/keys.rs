@@ -458,9 +458,11 @@ mod tests {
                 if trimmed.starts_with("//") {
                     continue;
                 }
-                // `"hearth: cannot …"` is a message; `"hearth:{jobs}…"` is a key.
+                // `"hearth: cannot …"` is a message and `"hearth::audit"` a log target;
+                // `"hearth:{jobs}…"` is a key.
                 let spelled = looks_like_a_key.iter().any(|k| {
-                    line.match_indices(k).any(|(i, _)| line[i + k.len()..].chars().next().is_some_and(|c| c != ' '))
+                    line.match_indices(k)
+                        .any(|(i, _)| line[i + k.len()..].chars().next().is_some_and(|c| c != ' ' && c != ':'))
                 });
                 if spelled {
                     found.push(format!("src/{rel}:{}: {}", n + 1, trimmed));
