@@ -31,14 +31,15 @@ pub fn parse_cursor(cursor: &str) -> Result<u64, AppError> {
     })
 }
 
-/// TYPE, TTL and size of `keys` (prefixed), one pipeline.
+/// TYPE, TTL and size of `keys` (prefixed), one pipeline. `MEMORY USAGE` with its default
+/// sample: `SAMPLES 0` would walk every element of a large hash or set.
 pub async fn describe(state: &AppState, keys: &[String]) -> Result<Vec<KeyRow>, AppError> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
     let mut pipe = redis::pipe();
     for k in keys {
-        pipe.cmd("TYPE").arg(k).cmd("TTL").arg(k).cmd("MEMORY").arg("USAGE").arg(k).arg("SAMPLES").arg(0);
+        pipe.cmd("TYPE").arg(k).cmd("TTL").arg(k).cmd("MEMORY").arg("USAGE").arg(k);
     }
     let mut conn = state.redis.conn().await?;
     let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await.ctx("describing keys")?;
