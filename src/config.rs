@@ -163,6 +163,20 @@ pub struct Config {
     pub base_path: String,
     /// Per-user budgets per rolling hour (`auth/limits.rs`).
     pub rate_limits: RateLimits,
+    /// What the Redis tab may reach beyond its own lane (`redis_admin/lane.rs`).
+    pub redis_tab: RedisTabConfig,
+}
+
+/// The Redis tab's namespaces beyond the built-in ones (unprefixed, e.g. `reports:`), and
+/// whether it may write by pattern without a key prefix.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedisTabConfig {
+    /// Namespaces it may browse, inspect and change.
+    pub namespaces: Vec<String>,
+    /// Namespaces it may browse and inspect only.
+    pub readonly_namespaces: Vec<String>,
+    /// Purge and TTL by pattern even when `HEARTH_KEY_PREFIX` is empty.
+    pub allow_unprefixed_writes: bool,
 }
 
 /// How many of each metered action one user may make in any rolling hour; 0 = not limited.
@@ -306,6 +320,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "HEARTH_RATE_TTL_PER_HOUR",
         "60",
         "Redis tab TTL changes (by pattern, not previews; single key) per user per rolling hour; 0 = unlimited",
+    ),
+    (
+        "HEARTH_REDIS_TAB_NAMESPACES",
+        "(none)",
+        "comma-separated key namespaces (after the prefix, e.g. `reports:`) the Redis tab may browse, inspect and change besides the cache's own (`cache:`, `idx:`, shadow keys); Hearth's own state and warm locks stay protected",
+    ),
+    (
+        "HEARTH_REDIS_TAB_READONLY_NAMESPACES",
+        "(none)",
+        "comma-separated key namespaces the Redis tab may browse and inspect but not change, besides `lock:cache:` and `hearth:`",
+    ),
+    (
+        "HEARTH_REDIS_TAB_ALLOW_UNPREFIXED_WRITES",
+        "false",
+        "allow purge and TTL by pattern while HEARTH_KEY_PREFIX is empty (a pattern then reaches every key of the database inside the Redis tab's namespaces)",
     ),
 ];
 
@@ -494,6 +523,7 @@ impl Config {
                 purge: r.ranged("HEARTH_RATE_PURGE_PER_HOUR", 30, 0, 10_000)? as u32,
                 ttl: r.ranged("HEARTH_RATE_TTL_PER_HOUR", 60, 0, 10_000)? as u32,
             },
+            redis_tab: read_redis_tab(&r)?,
         })
     }
 
@@ -604,6 +634,45 @@ fn read_jwt_key(r: &Reader<'_>) -> Result<JwtKey, ConfigError> {
             "required when HEARTH_AUTH_MODE=jwt (or HEARTH_JWT_PUBLIC_KEY_FILE for RS256)",
         )),
     }
+}
+
+/// The Redis tab's extra namespaces: literal key heads (no glob characters, spaces or control
+/// characters, at most 64 characters), none in both lists, and no writable one that only holds
+/// keys Hearth protects (`hearth:`, a warm lock): it could never take effect.
+fn read_redis_tab(r: &Reader<'_>) -> Result<RedisTabConfig, ConfigError> {
+    let parse = |var: &'static str| -> Result<Vec<String>, ConfigError> {
+        let list = r.list(var, "");
+        for ns in &list {
+            if ns.len() > 64 || ns.chars().any(|c| c.is_whitespace() || c.is_control() || "*?[]\\".contains(c)) {
+                return Err(bad(
+                    var,
+                    format!(
+                        "`{ns}` is not a key namespace: at most 64 characters without spaces or glob characters (* ? [ ] \\)"
+                    ),
+                ));
+            }
+        }
+        Ok(list)
+    };
+    let namespaces = parse("HEARTH_REDIS_TAB_NAMESPACES")?;
+    let readonly_namespaces = parse("HEARTH_REDIS_TAB_READONLY_NAMESPACES")?;
+    if let Some(ns) = namespaces.iter().find(|ns| crate::cache::keys::is_protected_name(ns)) {
+        return Err(bad(
+            "HEARTH_REDIS_TAB_NAMESPACES",
+            format!("`{ns}` holds Hearth's own state or warm locks, which the Redis tab never changes"),
+        ));
+    }
+    if let Some(ns) = namespaces.iter().find(|ns| readonly_namespaces.contains(ns)) {
+        return Err(bad(
+            "HEARTH_REDIS_TAB_READONLY_NAMESPACES",
+            format!("`{ns}` is also in HEARTH_REDIS_TAB_NAMESPACES; list it in one of them"),
+        ));
+    }
+    Ok(RedisTabConfig {
+        namespaces,
+        readonly_namespaces,
+        allow_unprefixed_writes: r.bool("HEARTH_REDIS_TAB_ALLOW_UNPREFIXED_WRITES", false)?,
+    })
 }
 
 /// `/a/b` without a trailing slash (`/` alone means the root: empty).
@@ -824,6 +893,38 @@ mod tests {
             let e = Config::from_vars(&[("HEARTH_RATE_INVALIDATE_PER_HOUR", bad)]).unwrap_err();
             assert_eq!(e.var, "HEARTH_RATE_INVALIDATE_PER_HOUR", "{bad}");
         }
+    }
+
+    #[test]
+    fn redis_tab_namespaces_are_literal_and_never_open_hearths_own_state() {
+        let c = Config::from_vars(&[("UNRELATED", "x")]).unwrap();
+        assert_eq!(c.redis_tab, RedisTabConfig::default());
+        let c = Config::from_vars(&[
+            ("HEARTH_REDIS_TAB_NAMESPACES", "reports:, tmp:{x}:"),
+            ("HEARTH_REDIS_TAB_READONLY_NAMESPACES", "session:"),
+            ("HEARTH_REDIS_TAB_ALLOW_UNPREFIXED_WRITES", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.redis_tab.namespaces, ["reports:", "tmp:{x}:"]);
+        assert_eq!(c.redis_tab.readonly_namespaces, ["session:"]);
+        assert!(c.redis_tab.allow_unprefixed_writes);
+        let long = "x".repeat(65);
+        for (var, value) in [
+            ("HEARTH_REDIS_TAB_NAMESPACES", "reports:*"),
+            ("HEARTH_REDIS_TAB_NAMESPACES", "a b:"),
+            ("HEARTH_REDIS_TAB_NAMESPACES", "hearth:"),
+            ("HEARTH_REDIS_TAB_NAMESPACES", "hearth:{jobs}:"),
+            ("HEARTH_REDIS_TAB_NAMESPACES", "lock:cache:warm:"),
+            ("HEARTH_REDIS_TAB_READONLY_NAMESPACES", "[abc]"),
+            ("HEARTH_REDIS_TAB_READONLY_NAMESPACES", long.as_str()),
+            ("HEARTH_REDIS_TAB_ALLOW_UNPREFIXED_WRITES", "sure"),
+        ] {
+            assert_eq!(Config::from_vars(&[(var, value)]).unwrap_err().var, var, "{value}");
+        }
+        let both = [("HEARTH_REDIS_TAB_NAMESPACES", "a:,b:"), ("HEARTH_REDIS_TAB_READONLY_NAMESPACES", "b:")];
+        assert_eq!(Config::from_vars(&both).unwrap_err().var, "HEARTH_REDIS_TAB_READONLY_NAMESPACES");
+        // Wider than a protected namespace is fine: the protected keys inside stay protected.
+        assert!(Config::from_vars(&[("HEARTH_REDIS_TAB_NAMESPACES", "lock:")]).is_ok());
     }
 
     #[test]

@@ -86,11 +86,12 @@ export function autoPost(action: string, fields: Record<string, string>, target?
 }
 
 /**
- * A page on the command center's site that POSTs `key=victim` to `hearth`'s key-delete server
+ * A page on the command center's site that POSTs `key=cache:e2e-victim` (a key the Redis tab
+ * may delete, so only the origin check stands in the way) to `hearth`'s key-delete server
  * function (into the `target` frame when given), as a forged form would; the status Hearth answered.
  */
 export async function forgeKeyDelete(page: Page, hearth: string, name: string, target?: string): Promise<number> {
-  publish(name, autoPost(`${hearth}/rpc/redis/key/delete`, { key: 'victim' }, target));
+  publish(name, autoPost(`${hearth}/rpc/redis/key/delete`, { key: 'cache:e2e-victim' }, target));
   const response = page.waitForResponse((r) => r.url().endsWith('/rpc/redis/key/delete'));
   await page.goto(`http://localhost:${sitePort}/${name}`);
   return (await response).status();

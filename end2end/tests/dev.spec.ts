@@ -21,7 +21,7 @@ test('development mode serves, hydrates and says so on screen', async ({ page })
 });
 
 test('a page on another site cannot use development mode to change a key', async ({ page }) => {
-  const victim = `${prefix}victim`;
+  const victim = `${prefix}cache:e2e-victim`;
   redis('SET', victim, 'keep me');
   try {
     expect(await forgeKeyDelete(page, dev, 'forge-dev')).toBe(403);

@@ -38,7 +38,7 @@ test('the console runs in the embed layout inside the command center and a warm 
 
   // The session cookie reaches Hearth inside this page's frame, so only the origin check stands
   // between a form posted from this site and the server function: it must refuse.
-  const victim = `${prefix}victim`;
+  const victim = `${prefix}cache:e2e-victim`;
   redis('SET', victim, 'keep me');
   expect(await forgeKeyDelete(page, hearth, 'forge-embed', 'hearth')).toBe(403);
   await expect(page.frameLocator('iframe[name="hearth"]').locator('body')).toContainText('cross-origin request refused');

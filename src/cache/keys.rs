@@ -258,17 +258,13 @@ impl Keys {
         self.key(&format!("hearth:purge:{id}"))
     }
 
-    /// Keys a purge or TTL change by pattern leaves alone: warm locks (the command center's
-    /// and Hearth's), the purges' own progress records, sign-in records and rate-limit windows
-    /// (deleting one would hand its user a fresh budget).
+    /// Keys no path of the Redis tab deletes, expires or persists (pattern or single key):
+    /// Hearth's own state (every `hearth:` key but a run's shadow keys: jobs, schedules,
+    /// settings, sessions, audit, rate-limit windows, purge records, counters) and warm locks
+    /// (the command center's and Hearth's). Changing one by hand could block a source's warms
+    /// forever, hand a user a fresh rate-limit budget or revive a used hand-off token.
     pub fn is_protected(&self, key: &str) -> bool {
-        self.strip(key).is_some_and(|k| {
-            k.starts_with("lock:cache:warm:")
-                || k.starts_with("hearth:purge:")
-                || k.starts_with("hearth:{auth}:")
-                || k.starts_with("hearth:{rl:")
-                || k.starts_with("hearth:{audit}:")
-        })
+        self.strip(key).is_some_and(is_protected_name)
     }
 
     /// The audit trail: one capped stream (SPEC §5).
@@ -279,7 +275,7 @@ impl Keys {
     /// Keys no one reads through the Redis tab: sign-in records (who is signed in, which hand-off
     /// tokens were used).
     pub fn is_secret(&self, key: &str) -> bool {
-        self.strip(key).is_some_and(|k| k.starts_with("hearth:{auth}:"))
+        self.strip(key).is_some_and(is_secret_name)
     }
 
     /// Schedule id → schedule JSON.
@@ -303,6 +299,47 @@ impl Shadow {
         &self.0
     }
 }
+
+/// [`Keys::is_protected`] of an unprefixed name.
+pub fn is_protected_name(name: &str) -> bool {
+    name.starts_with("lock:cache:warm:") || (name.starts_with("hearth:") && !is_run_shadow(name))
+}
+
+/// [`Keys::is_secret`] of an unprefixed name.
+pub fn is_secret_name(name: &str) -> bool {
+    name.starts_with("hearth:{auth}:")
+}
+
+/// What every run shadow's unprefixed name starts with, up to the source id
+/// (`hearth:{ds:N}:run:<run>:<live name>`, see [`Keys::shadow_prefix`]).
+const RUN_SHADOW_HEAD: &str = "hearth:{ds:";
+/// What follows the source id in a run shadow's name.
+const RUN_SHADOW_TAIL: &str = "}:run:";
+
+/// Whether an unprefixed name is a shadow key of a Hearth run (not `…:runs`, the run list).
+pub fn is_run_shadow(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(RUN_SHADOW_HEAD) else { return false };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && rest[digits..].starts_with(RUN_SHADOW_TAIL)
+}
+
+/// Whether some run shadow's name starts with `head`: what a SCAN pattern whose literal part
+/// is `head` could still reach among the shadows.
+pub fn may_be_run_shadow(head: &str) -> bool {
+    let Some(rest) = head.strip_prefix(RUN_SHADOW_HEAD) else { return RUN_SHADOW_HEAD.starts_with(head) };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let tail = &rest[digits..];
+    tail.is_empty() || (digits > 0 && (RUN_SHADOW_TAIL.starts_with(tail) || tail.starts_with(RUN_SHADOW_TAIL)))
+}
+
+/// The Redis tab's own lane (unprefixed namespaces; see `redis_admin/lane.rs`). It may change
+/// the cache's own keys: SPEC §1's data, metadata and index keys and the command center's old
+/// shadow leftovers (Hearth's run shadows, under `hearth:`, are recognised by [`is_run_shadow`]).
+pub const TAB_WRITABLE: [&str; 4] = ["cache:", "idx:", "shadow:", "shadow_idx:"];
+/// It may read warm locks and Hearth's own state, never change them ([`is_protected_name`]).
+pub const TAB_READONLY: [&str; 2] = ["lock:cache:", "hearth:"];
+/// How the Redis tab names the run shadows among its namespaces.
+pub const RUN_SHADOW_LABEL: &str = "hearth:{ds:N}:run:… (run shadows)";
 
 /// The namespaces the Redis tab counts keys in (unprefixed; most specific first): SPEC §1's
 /// kinds and Hearth's own. Anything else is "other".
@@ -497,6 +534,40 @@ mod tests {
         assert!(k.is_protected(&k.rate_window("alice", "purge")));
         assert!(!k.is_secret(&k.rate_window("alice", "purge")));
         assert!(k.is_protected(&k.audit_log()));
+    }
+
+    #[test]
+    fn hearth_state_and_warm_locks_are_protected_but_run_shadows_are_not() {
+        let k = Keys::new("p:");
+        for protected in [
+            k.lock(1),
+            k.job("j1"),
+            k.job_queue(),
+            k.schedules(),
+            k.warming_settings(),
+            k.session("d"),
+            k.purge("p1"),
+            k.runs(1),
+            k.dims(1),
+            k.key("hearth:{audit}:log"),
+        ] {
+            assert!(k.is_protected(&protected), "{protected}");
+        }
+        let shadow = k.shadow(12, "r1").of(&Keys::master_name(12));
+        assert!(!k.is_protected(&shadow) && is_run_shadow(k.strip(&shadow).unwrap()));
+        assert!(!k.is_protected(&k.master(1)) && !k.is_protected(&k.meta(1)));
+        assert!(!k.is_protected("elsewhere:hearth:{jobs}:queue"), "outside the prefix is not ours to judge");
+        assert!(!is_run_shadow("hearth:{ds:}:run:x") && !is_run_shadow("hearth:{ds:1}:runs"));
+    }
+
+    #[test]
+    fn a_pattern_head_may_reach_run_shadows_only_along_their_shape() {
+        for head in ["", "hea", "hearth:{ds:", "hearth:{ds:12", "hearth:{ds:12}:r", "hearth:{ds:12}:run:r1:idx:"] {
+            assert!(may_be_run_shadow(head), "{head}");
+        }
+        for head in ["x", "hearth:{jobs}", "hearth:{ds:x", "hearth:{ds:}", "hearth:{ds:12}:runs", "hearth:{ds:1}:q:"] {
+            assert!(!may_be_run_shadow(head), "{head}");
+        }
     }
 
     #[test]

@@ -4,6 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use super::input::{Reason, Ttl};
 
+/// The text that confirms a purge of `*` (every key the Redis tab may change under the prefix).
+pub const CONFIRM_PURGE_ALL: &str = "purge all";
+/// The text that confirms a TTL change of `*`.
+pub const CONFIRM_TTL_ALL: &str = "change all";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct RedisOverview {
@@ -96,6 +101,9 @@ pub struct KeyPage {
     /// Keys Redis looked at for this page (bounded).
     pub examined: u64,
     pub has_more: bool,
+    /// Keys the pattern matched outside the Redis tab's namespaces, left off the page.
+    #[serde(default)]
+    pub hidden: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,7 +144,7 @@ pub struct KeyDetail {
 pub struct PurgeRequest {
     pub pattern: String,
     pub preview: Option<bool>,
-    /// `true`; for `*` (everything under the prefix) the text `purge all`.
+    /// `true`; for `*` (everything the Redis tab may change under the prefix) the text `purge all`.
     pub confirm: Option<serde_json::Value>,
     pub reason: Option<Reason>,
     /// Start the purge and answer at once with its id (progress at `…/purge/{id}`).
@@ -154,8 +162,18 @@ pub struct PurgeResult {
     pub keys_deleted: u64,
     pub matched: u64,
     pub failed: u64,
-    /// Keys never purged: warm locks and purge progress records.
+    /// Matching keys the Redis tab never changes: Hearth's own state, warm locks, read-only
+    /// namespaces.
     pub skipped_protected: u64,
+    /// Matching keys outside the Redis tab's namespaces, left alone.
+    #[serde(default)]
+    pub skipped_outside: u64,
+    /// Keys Redis examined for a preview, at most `browse::PREVIEW_EXAMINE_CAP`.
+    #[serde(default)]
+    pub examined: u64,
+    /// The preview stopped at that cap: the counts are a lower bound (the purge goes through all).
+    #[serde(default)]
+    pub truncated: bool,
     pub estimated_bytes: Option<u64>,
     /// The first matching keys (at most 100), without the prefix.
     pub keys: Vec<String>,
@@ -172,7 +190,14 @@ pub struct TtlRequest {
     pub pattern: String,
     /// Seconds, or -1 to persist.
     pub ttl: Ttl,
+    /// Without `confirm`, a request is a preview unless it says `preview: false`.
     pub preview: Option<bool>,
+    /// As for a purge: `true`; for `*` the text `change all`.
+    #[serde(default)]
+    pub confirm: Option<serde_json::Value>,
+    /// `true` to remove the expiry (`ttl: -1`) of every matching key.
+    #[serde(default)]
+    pub confirm_persist: Option<bool>,
     pub reason: Option<Reason>,
 }
 
@@ -191,6 +216,15 @@ pub struct TtlResult {
     pub matched: u64,
     pub updated: u64,
     pub ttl: i64,
+    /// As in [`PurgeResult`].
+    #[serde(default)]
+    pub skipped_protected: u64,
+    #[serde(default)]
+    pub skipped_outside: u64,
+    #[serde(default)]
+    pub examined: u64,
+    #[serde(default)]
+    pub truncated: bool,
     /// Current TTLs of the matching keys.
     pub distribution: Vec<TtlBucket>,
     pub keys: Vec<String>,

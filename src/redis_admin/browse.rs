@@ -1,6 +1,8 @@
-//! The key browser: SCAN with MATCH, COUNT and an optional TYPE, inside the prefix only, with a
-//! hard cap on keys examined per request and a cursor to continue (never "page N" rescans).
+//! The key browser: SCAN with MATCH, COUNT and an optional TYPE, inside the prefix and the tab's
+//! namespaces only, with a hard cap on keys examined per request and a cursor to continue (never
+//! "page N" rescans).
 
+use super::lane::Lane;
 use super::patterns::validate_pattern;
 use crate::cache::scan::Walk;
 use crate::error::AppError;
@@ -10,6 +12,12 @@ use crate::state::AppState;
 
 /// Keys Redis looks at per request, at most: one request stays a few milliseconds of Redis work.
 pub const EXAMINE_CAP: u64 = 20_000;
+/// Keys a preview of a purge or TTL change (by pattern) looks at, at most; the change itself goes
+/// through the whole keyspace a page at a time. Previews are free of rate limits, so this bounds
+/// what one request can cost: at SCAN COUNT 1000, 500 short SCAN calls (well under a millisecond
+/// of Redis time each), a second or two in all. It is far above the keyspace Hearth's tests run
+/// beside (300k keys of noise), so an ordinary preview counts everything.
+pub const PREVIEW_EXAMINE_CAP: u64 = 500_000;
 const STEP: u64 = 1000;
 pub const TYPES: [&str; 6] = ["string", "hash", "list", "set", "zset", "stream"];
 
@@ -31,14 +39,15 @@ pub fn parse_cursor(cursor: &str) -> Result<u64, AppError> {
     })
 }
 
-/// TYPE, TTL and size of `keys` (prefixed), one pipeline.
+/// TYPE, TTL and size of `keys` (prefixed), one pipeline. `MEMORY USAGE` with its default
+/// sample: `SAMPLES 0` would walk every element of a large hash or set.
 pub async fn describe(state: &AppState, keys: &[String]) -> Result<Vec<KeyRow>, AppError> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
     let mut pipe = redis::pipe();
     for k in keys {
-        pipe.cmd("TYPE").arg(k).cmd("TTL").arg(k).cmd("MEMORY").arg("USAGE").arg(k).arg("SAMPLES").arg(0);
+        pipe.cmd("TYPE").arg(k).cmd("TTL").arg(k).cmd("MEMORY").arg("USAGE").arg(k);
     }
     let mut conn = state.redis.conn().await?;
     let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await.ctx("describing keys")?;
@@ -61,6 +70,8 @@ pub async fn browse(
 ) -> Result<KeyPage, AppError> {
     single_server(state)?;
     validate_pattern(pattern)?;
+    let lane = Lane::of(state);
+    lane.check_browse(pattern)?;
     let cursor = parse_cursor(cursor)?;
     if !(1..=500).contains(&limit) {
         return Err(AppError::validation("limit must be between 1 and 500"));
@@ -74,7 +85,7 @@ pub async fn browse(
         .from_cursor(cursor)
         .kind(kind)
         .cap(EXAMINE_CAP);
-    let mut found = Vec::new();
+    let (mut found, mut hidden) = (Vec::new(), 0);
     // Start with COUNT = the page size, so a dense pattern yields about one page; widen the
     // step while matches are sparse.
     let mut step = (limit as u64).max(10);
@@ -86,7 +97,9 @@ pub async fn browse(
         }
         // SCAN can return a little more than asked; the cursor has moved past them, so all are
         // shown (a key it repeats, once).
-        found.extend(keys);
+        let (shown, outside) = lane.listable(keys);
+        found.extend(shown);
+        hidden += outside;
     }
     let keys = describe(state, &found).await?;
     let cursor = walk.cursor();
@@ -96,5 +109,6 @@ pub async fn browse(
         pattern: pattern.to_string(),
         examined: walk.examined(),
         has_more: cursor != 0,
+        hidden,
     })
 }

@@ -1,7 +1,9 @@
 //! The inspector: one exact key (never a pattern), type-aware and paged: strings (pretty JSON
 //! when they parse, truncated beyond a limit), hashes, lists, sets, sorted sets, streams; with
-//! TTL, memory and encoding. Plus the single-key actions: change its TTL, delete it.
+//! TTL, memory and encoding. Plus the single-key actions: change its TTL, delete it. Each asks
+//! the tab's [`Lane`] first.
 
+use super::lane::Lane;
 use super::patterns::validate_key;
 use crate::auth::audit::{Act, Done, audited};
 use crate::error::AppError;
@@ -43,11 +45,7 @@ type RawEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);
 /// `start` is a SCAN cursor (hash, set), an index (list, zset) or a stream id.
 pub async fn inspect(state: &AppState, key: &str, start: &str, count: u64, who: &str) -> Result<KeyDetail, AppError> {
     validate_key(key)?;
-    if state.keys.is_secret(&state.keys.key(key)) {
-        return Err(AppError::forbidden(
-            "sign-in records cannot be inspected; writers see sessions on the Warming tab",
-        ));
-    }
+    Lane::of(state).check_read(key)?;
     if !(1..=PAGE_MAX).contains(&count) {
         return Err(AppError::validation(format!("count must be between 1 and {PAGE_MAX}")));
     }
@@ -256,15 +254,10 @@ pub async fn set_key_ttl(state: &AppState, key: &str, ttl: Ttl, who: &str) -> Re
     redis::cmd("TTL").arg(&full).query_async(&mut conn).await.ctx("reading a TTL")
 }
 
-/// Warm locks, purge records and sign-in records are Hearth's to manage: changing one by hand
-/// could block a source's warms forever, or revive a used hand-off token.
+/// Refuses a key the tab may not change: outside its namespaces, read-only, or Hearth's own
+/// state or a warm lock (see [`Lane::check_write`]).
 fn refuse_protected(state: &AppState, key: &str) -> Result<(), AppError> {
-    if state.keys.is_protected(&state.keys.key(key)) {
-        return Err(AppError::forbidden(format!(
-            "`{key}` is managed by Hearth (a warm lock, purge, sign-in or rate-limit record)"
-        )));
-    }
-    Ok(())
+    Lane::of(state).check_write(key)
 }
 
 /// Deletes exactly this key (its name is never read as a pattern).

@@ -1,12 +1,14 @@
-//! Purge by pattern, inside the prefix: a preview first (how many, the first 100, estimated
-//! memory), then deletion by UNLINK a SCAN page at a time with progress and abort, and a final
-//! summary. Never KEYS, never FLUSHDB/FLUSHALL: "everything" means everything under the prefix,
-//! and needs the typed confirmation `purge all`. Warm locks and purge records are never purged.
+//! Purge by pattern, inside the prefix and the tab's namespaces: a preview first (how many, the
+//! first 100, estimated memory; over at most `PREVIEW_EXAMINE_CAP` keys), then deletion by UNLINK
+//! a SCAN page at a time with progress and abort, and a final summary. Never KEYS, never
+//! FLUSHDB/FLUSHALL: "everything" means every key the tab may change under the prefix, and needs
+//! the typed confirmation `purge all`. Hearth's own state and warm locks are never purged.
 
 use std::time::Instant;
 
-use super::browse::single_server;
-use super::patterns::{matches_everything, validate_pattern};
+use super::browse::{PREVIEW_EXAMINE_CAP, single_server};
+use super::lane::Lane;
+use super::patterns::{confirmed, matches_everything, validate_pattern};
 use crate::auth::audit::{Act, Done, audited};
 use crate::cache::scan::Walk;
 use crate::cache::scan::memory::MemorySample;
@@ -17,7 +19,7 @@ use crate::model::redis::{PurgeRequest, PurgeResult};
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
 
-pub const CONFIRM_ALL: &str = "purge all";
+pub const CONFIRM_ALL: &str = crate::model::redis::CONFIRM_PURGE_ALL;
 const SAMPLE: usize = 100;
 const MEMORY_SAMPLES: usize = 50;
 const PAGE: u64 = 1000;
@@ -25,21 +27,18 @@ const PAGE: u64 = 1000;
 fn check(state: &AppState, req: &PurgeRequest) -> Result<bool, AppError> {
     single_server(state)?;
     validate_pattern(&req.pattern)?;
+    Lane::of(state).check_change(&req.pattern)?;
     // Without an explicit confirmation a purge request is a preview.
     let preview = req.preview.unwrap_or(req.confirm.is_none());
     if preview {
         return Ok(true);
     }
-    let everything = matches_everything(&req.pattern);
-    let confirmed = match &req.confirm {
-        Some(serde_json::Value::String(s)) if everything => s.trim().eq_ignore_ascii_case(CONFIRM_ALL),
-        Some(serde_json::Value::Bool(true)) if !everything => true,
-        Some(serde_json::Value::String(s)) => !everything && (s == "true" || s == &req.pattern),
-        _ => false,
-    };
-    if !confirmed {
-        return Err(AppError::validation(if everything {
-            format!("`{}` deletes every key under the prefix: confirm by sending the text `{CONFIRM_ALL}`", req.pattern)
+    if !confirmed(&req.pattern, req.confirm.as_ref(), CONFIRM_ALL) {
+        return Err(AppError::validation(if matches_everything(&req.pattern) {
+            format!(
+                "`{}` deletes every key the Redis tab may change under the prefix: confirm by sending the text `{CONFIRM_ALL}`",
+                req.pattern
+            )
         } else {
             "confirm the purge (confirm: true) after looking at its preview".to_string()
         }));
@@ -50,20 +49,23 @@ fn check(state: &AppState, req: &PurgeRequest) -> Result<bool, AppError> {
     Ok(false)
 }
 
-/// Every matching key (prefixed) but the protected ones, a SCAN page at a time.
+/// Every matching key (prefixed), a SCAN page at a time; the caller sorts each page by the lane.
 async fn walk(state: &AppState, pattern: &str) -> Result<Walk, AppError> {
-    Ok(Walk::new(state.redis.conn().await?, state.keys.pattern(pattern)).count(PAGE).skip_protected(&state.keys))
+    Ok(Walk::new(state.redis.conn().await?, state.keys.pattern(pattern)).count(PAGE))
 }
 
 async fn preview(state: &AppState, pattern: &str) -> Result<PurgeResult, AppError> {
     let started = Instant::now();
-    let mut keys = Vec::new();
+    let lane = Lane::of(state);
+    let (mut keys, mut protected, mut outside) = (Vec::new(), 0, 0);
     let mut memory = MemorySample::new(MEMORY_SAMPLES, MEMORY_SAMPLES);
     let mut conn = state.redis.conn().await?;
-    let mut walk = walk(state, pattern).await?;
+    let mut walk = walk(state, pattern).await?.cap(PREVIEW_EXAMINE_CAP);
     while let Some(page) = walk.next_page().await? {
-        memory.add(&mut conn, &page).await?;
-        keys.extend(page.into_iter().take(SAMPLE.saturating_sub(keys.len())));
+        let page = lane.sort(page);
+        (protected, outside) = (protected + page.protected, outside + page.outside);
+        memory.add(&mut conn, &page.changeable).await?;
+        keys.extend(page.changeable.into_iter().take(SAMPLE.saturating_sub(keys.len())));
     }
     Ok(PurgeResult {
         success: true,
@@ -72,7 +74,10 @@ async fn preview(state: &AppState, pattern: &str) -> Result<PurgeResult, AppErro
         keys_deleted: 0,
         matched: memory.keys(),
         failed: 0,
-        skipped_protected: walk.skipped_protected(),
+        skipped_protected: protected,
+        skipped_outside: outside,
+        examined: walk.examined(),
+        truncated: walk.cursor() != 0,
         estimated_bytes: Some(memory.estimate() as u64),
         keys: keys.iter().map(|k| state.keys.strip(k).unwrap_or(k).to_string()).collect(),
         duration_ms: started.elapsed().as_millis() as u64,
@@ -166,18 +171,22 @@ pub async fn purge(state: &AppState, req: &PurgeRequest, who: &str) -> Result<Pu
 async fn run(state: &AppState, id: &str, pattern: &str) -> Result<PurgeResult, AppError> {
     let started = Instant::now();
     let record = state.keys.purge(id);
-    let (mut deleted, mut failed, mut locks, mut aborted, mut sample) = (0u64, 0u64, 0u64, false, Vec::new());
+    let lane = Lane::of(state);
+    let (mut deleted, mut failed, mut aborted, mut sample) = (0u64, 0u64, false, Vec::new());
+    let (mut locks, mut outside) = (0u64, 0u64);
     let outcome: Result<(), AppError> = async {
         let mut walk = walk(state, pattern).await?;
         let mut conn = state.redis.bulk().await?;
-        while let Some(doomed) = walk.next_page().await? {
+        while let Some(page) = walk.next_page().await? {
             let abort: Option<String> =
                 redis::cmd("HGET").arg(&record).arg("abort").query_async(&mut conn).await.ctx("reading a purge")?;
             if abort.is_some() {
                 aborted = true;
                 return Ok(());
             }
-            locks = walk.skipped_protected();
+            let page = lane.sort(page);
+            (locks, outside) = (locks + page.protected, outside + page.outside);
+            let doomed = page.changeable;
             if !doomed.is_empty() {
                 match redis::cmd("UNLINK").arg(&doomed).query_async::<u64>(&mut conn).await {
                     Ok(n) => deleted += n,
@@ -198,6 +207,8 @@ async fn run(state: &AppState, id: &str, pattern: &str) -> Result<PurgeResult, A
                 .arg(failed)
                 .arg("locks")
                 .arg(locks)
+                .arg("outside")
+                .arg(outside)
                 .arg("ms")
                 .arg(started.elapsed().as_millis() as u64)
                 .query_async(&mut conn)
@@ -239,6 +250,9 @@ async fn run(state: &AppState, id: &str, pattern: &str) -> Result<PurgeResult, A
         matched: deleted + failed,
         failed,
         skipped_protected: locks,
+        skipped_outside: outside,
+        examined: 0,
+        truncated: false,
         estimated_bytes: None,
         keys: sample.iter().map(|k| state.keys.strip(k).unwrap_or(k).to_string()).collect(),
         duration_ms: started.elapsed().as_millis() as u64,
@@ -275,6 +289,9 @@ pub async fn status(state: &AppState, id: &str) -> Result<PurgeResult, AppError>
         matched: n("deleted") + n("failed"),
         failed: n("failed"),
         skipped_protected: n("locks"),
+        skipped_outside: n("outside"),
+        examined: 0,
+        truncated: false,
         estimated_bytes: None,
         keys: Vec::new(),
         duration_ms: n("ms"),

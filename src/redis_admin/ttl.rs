@@ -1,10 +1,13 @@
-//! TTL by pattern, inside the prefix: a preview (how many keys, their current TTLs) that changes
-//! nothing, then EXPIRE (or PERSIST for -1) a SCAN page at a time. Warm locks and purge records are left alone.
+//! TTL by pattern, inside the prefix and the tab's namespaces, with a purge's rules: a preview
+//! (how many keys, their current TTLs) that changes nothing and is what a request without a
+//! confirmation gets; then, confirmed and with a reason, EXPIRE (or PERSIST for -1, confirmed on
+//! its own) a SCAN page at a time. Hearth's own state and warm locks are left alone.
 
 use std::time::Instant;
 
-use super::browse::single_server;
-use super::patterns::validate_pattern;
+use super::browse::{PREVIEW_EXAMINE_CAP, single_server};
+use super::lane::Lane;
+use super::patterns::{confirmed, matches_everything, validate_pattern};
 use crate::auth::audit::{Act, Done, audited};
 use crate::cache::scan::Walk;
 use crate::error::AppError;
@@ -14,6 +17,8 @@ use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
 
 const PAGE: u64 = 1000;
+/// The typed confirmation of a TTL change over every key the tab may change (`*`).
+pub const CONFIRM_ALL: &str = crate::model::redis::CONFIRM_TTL_ALL;
 
 const BUCKETS: [(&str, i64); 5] = [
     ("no expiry", -1),
@@ -27,6 +32,37 @@ fn bucket_of(ttl: i64) -> usize {
     if ttl < 0 { 0 } else { BUCKETS.iter().skip(1).position(|(_, limit)| ttl < *limit).map(|i| i + 1).unwrap_or(4) }
 }
 
+/// Whether `req` is a preview, after checking it as a purge is checked: the pattern, the lane,
+/// and for a change its confirmation (typed for `*`, its own for -1) and reason.
+fn check(state: &AppState, req: &TtlRequest) -> Result<bool, AppError> {
+    single_server(state)?;
+    validate_pattern(&req.pattern)?;
+    Lane::of(state).check_change(&req.pattern)?;
+    // Without an explicit confirmation a TTL request is a preview.
+    if req.preview.unwrap_or(req.confirm.is_none()) {
+        return Ok(true);
+    }
+    if !confirmed(&req.pattern, req.confirm.as_ref(), CONFIRM_ALL) {
+        return Err(AppError::validation(if matches_everything(&req.pattern) {
+            format!(
+                "`{}` changes the TTL of every key the Redis tab may change under the prefix: confirm by sending the text `{CONFIRM_ALL}`",
+                req.pattern
+            )
+        } else {
+            "confirm the TTL change (confirm: true) after looking at its preview".to_string()
+        }));
+    }
+    if req.ttl.is_persist() && req.confirm_persist != Some(true) {
+        return Err(AppError::validation(
+            "ttl -1 removes the expiry of every matching key, which then stays until deleted: confirm it with confirmPersist: true",
+        ));
+    }
+    if req.reason.as_deref().unwrap_or("").trim().is_empty() {
+        return Err(AppError::validation("a reason is required to change TTLs"));
+    }
+    Ok(false)
+}
+
 /// [`change`] on behalf of a signed-in caller: a preview is free; a change is checked, then
 /// counted against the caller's TTL budget, and given back if it fails.
 pub async fn change_as(
@@ -36,11 +72,9 @@ pub async fn change_as(
 ) -> Result<TtlResult, AppError> {
     let act = Act::new(AuditAction::RedisTtlUpdated, format!("pattern {}", req.pattern)).reason(req.reason.as_deref());
     let run = async {
-        if req.preview.unwrap_or(false) {
+        if check(state, req)? {
             return change(state, req, &who.id).await;
         }
-        single_server(state)?;
-        validate_pattern(&req.pattern)?;
         let op = change(state, req, &who.id);
         crate::auth::limits::metered(state, who, crate::model::limits::LimitClass::Ttl, op, |_| true).await
     };
@@ -53,19 +87,26 @@ pub async fn change_as(
     .await
 }
 
-/// `POST /api/admin/redis/ttl`: a preview, or EXPIRE/PERSIST on every matching key.
+/// `POST /api/admin/redis/ttl`: a preview, or EXPIRE/PERSIST on every matching key the tab may
+/// change.
 pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<TtlResult, AppError> {
-    single_server(state)?;
-    validate_pattern(&req.pattern)?;
+    let preview = check(state, req)?;
     let ttl = req.ttl;
-    let preview = req.preview.unwrap_or(false);
     let started = Instant::now();
+    let lane = Lane::of(state);
     let mut conn = state.redis.bulk().await?;
-    let mut walk = Walk::new(conn.clone(), state.keys.pattern(&req.pattern)).count(PAGE).skip_protected(&state.keys);
-    let (mut matched, mut updated) = (0u64, 0u64);
+    let mut walk = Walk::new(conn.clone(), state.keys.pattern(&req.pattern)).count(PAGE).cap(if preview {
+        PREVIEW_EXAMINE_CAP
+    } else {
+        u64::MAX
+    });
+    let (mut matched, mut updated, mut protected, mut outside) = (0u64, 0u64, 0u64, 0u64);
     let mut counts = [0u64; 5];
     let mut sample = Vec::new();
-    while let Some(keys) = walk.next_page().await? {
+    while let Some(page) = walk.next_page().await? {
+        let page = lane.sort(page);
+        (protected, outside) = (protected + page.protected, outside + page.outside);
+        let keys = page.changeable;
         if keys.is_empty() {
             continue;
         }
@@ -101,6 +142,10 @@ pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<Ttl
         matched,
         updated,
         ttl: ttl.get(),
+        skipped_protected: protected,
+        skipped_outside: outside,
+        examined: if preview { walk.examined() } else { 0 },
+        truncated: walk.cursor() != 0,
         distribution: BUCKETS
             .iter()
             .zip(counts)

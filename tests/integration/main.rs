@@ -14,6 +14,7 @@ mod cache_warm;
 mod foundation;
 mod jobs;
 mod rate_limits;
+mod redis_lane;
 mod redis_tools;
 mod security;
 mod sign_in;

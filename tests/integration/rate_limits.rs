@@ -176,15 +176,16 @@ async fn redis_tab_changes_spend_their_own_budgets_and_previews_are_free() {
     let app = hearth::server::router(state.clone());
     let alice = token(SECRET, "alice", &RW, 600);
     let mut conn = raw_redis().await;
-    for k in ["x:1", "x:2", "x:3", "x:4"] {
+    for k in ["cache:x:1", "cache:x:2", "cache:x:3", "cache:x:4"] {
         let _: () = redis::cmd("SET").arg(state.keys.key(k)).arg("v").query_async(&mut conn).await.unwrap();
     }
-    let r = post_json(&app, "/api/admin/redis/purge", Some(&alice), &json!({"pattern": "x:*", "preview": true})).await;
+    let r = post_json(&app, "/api/admin/redis/purge", Some(&alice), &json!({"pattern": "cache:x:*", "preview": true}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // A key that is not there costs nothing.
-    let r = post_json(&app, "/api/admin/redis/key/delete", Some(&alice), &json!({"key": "x:none"})).await;
+    let r = post_json(&app, "/api/admin/redis/key/delete", Some(&alice), &json!({"key": "cache:x:none"})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
-    for k in ["x:1", "x:2"] {
+    for k in ["cache:x:1", "cache:x:2"] {
         let r = post_json(&app, "/api/admin/redis/key/delete", Some(&alice), &json!({"key": k})).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
@@ -192,14 +193,15 @@ async fn redis_tab_changes_spend_their_own_budgets_and_previews_are_free() {
         &app,
         "/api/admin/redis/purge",
         Some(&alice),
-        &json!({"pattern": "x:*", "confirm": true, "reason": "test"}),
+        &json!({"pattern": "cache:x:*", "confirm": true, "reason": "test"}),
     )
     .await;
     assert_rate_limited(&r, "third deletion");
     assert!(r.body["error"].as_str().unwrap().starts_with("You can make 2 Redis key deletions per hour"), "{}", r.text);
     // TTL changes are not limited here (0): many pass, and the budget says so.
     for _ in 0..5 {
-        let r = post_json(&app, "/api/admin/redis/key/ttl", Some(&alice), &json!({"key": "x:3", "ttl": 600})).await;
+        let r =
+            post_json(&app, "/api/admin/redis/key/ttl", Some(&alice), &json!({"key": "cache:x:3", "ttl": 600})).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
     let seen = budget(&app, &alice, "ttl").await;

@@ -1,5 +1,6 @@
 //! The Redis tab's tools over REST: browse, inspect, purge and TTL inside the configured
-//! prefix only, previews that change nothing, bounded work on a large keyspace, bad input.
+//! prefix only, previews that change nothing, bounded work on a large keyspace, bad input. (The
+//! tab's namespaces inside the prefix: `redis_lane.rs`.)
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -63,7 +64,8 @@ async fn browse_all(app: &axum::Router, query: &str) -> Vec<serde_json::Value> {
     }
 }
 
-/// A prefix of this test and a sibling prefix that must never be touched.
+/// A prefix of this test and a sibling prefix that must never be touched. Keys of every type
+/// live in the cache's namespaces (the Redis tab's lane), plus one key outside them.
 async fn seed(state: &AppState) -> (String, String) {
     let p = state.keys.prefix().to_string();
     // A sibling: it shares the prefix's letters but not the prefix itself.
@@ -77,18 +79,23 @@ async fn seed(state: &AppState) -> (String, String) {
         .arg(3600)
         .ignore()
         .cmd("SET")
-        .arg(format!("{p}plain:text"))
+        .arg(format!("{p}cache:plain:text"))
         .arg("not json {")
         .ignore()
         .cmd("HSET")
-        .arg(format!("{p}session:42"))
+        .arg(format!("{p}session:outside"))
+        .arg("user")
+        .arg("eve")
+        .ignore()
+        .cmd("HSET")
+        .arg(format!("{p}cache:session:42"))
         .arg("user")
         .arg("ada")
         .arg("role")
         .arg("admin")
         .ignore()
         .cmd("RPUSH")
-        .arg(format!("{p}queue:emails"))
+        .arg(format!("{p}cache:queue:emails"))
         .arg("a")
         .arg("b")
         .arg("c")
@@ -99,14 +106,14 @@ async fn seed(state: &AppState) -> (String, String) {
         .arg("m2")
         .ignore()
         .cmd("ZADD")
-        .arg(format!("{p}board"))
+        .arg(format!("{p}cache:board"))
         .arg(1)
         .arg("low")
         .arg(9)
         .arg("high")
         .ignore()
         .cmd("XADD")
-        .arg(format!("{p}events"))
+        .arg(format!("{p}cache:events"))
         .arg("*")
         .arg("kind")
         .arg("warm")
@@ -143,22 +150,24 @@ async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
     let mut conn = raw_redis().await;
 
     // Browse to the end: only keys under the prefix, named without it, with type and TTL. The
-    // sibling prefix starts with the same characters but is outside.
+    // sibling prefix starts with the same characters but is outside; the key outside the tab's
+    // namespaces is left off.
     let keys = browse_all(&app, "pattern=*&limit=100").await;
     let names: Vec<&str> = keys.iter().map(|k| k["key"].as_str().unwrap()).collect();
     assert_eq!(names.len(), 8, "{names:?}");
     let row = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap_or_else(|| panic!("{name} listed")).clone();
-    assert_eq!(row("session:42")["type"], "hash");
-    assert_eq!(row("queue:emails")["type"], "list");
-    assert_eq!(row("board")["type"], "zset");
-    assert_eq!(row("events")["type"], "stream");
-    assert_eq!(row("plain:text")["ttl"], -1);
+    assert_eq!(row("cache:session:42")["type"], "hash");
+    assert_eq!(row("cache:queue:emails")["type"], "list");
+    assert_eq!(row("cache:board")["type"], "zset");
+    assert_eq!(row("cache:events")["type"], "stream");
+    assert_eq!(row("cache:plain:text")["ttl"], -1);
+    assert_eq!(row("lock:cache:warm:{ds:1}")["type"], "string", "warm locks are shown, read-only");
     let ttl = row("cache:{ds:1}:m:Visits:p:1:prov:*:freq:Monthly")["ttl"].as_i64().unwrap();
     assert!(ttl > 3500 && ttl <= 3600);
-    assert!(row("session:42")["size"].as_u64().unwrap() > 0);
+    assert!(row("cache:session:42")["size"].as_u64().unwrap() > 0);
     let hashes = browse_all(&app, "pattern=*&type=hash").await;
     assert_eq!(hashes.len(), 1, "{hashes:?}");
-    assert_eq!(hashes[0]["key"], "session:42");
+    assert_eq!(hashes[0]["key"], "cache:session:42");
     let by_pattern = browse_all(&app, "pattern=cache%3A%7Bds%3A1%7D%3A*").await;
     assert_eq!(by_pattern.len(), 1, "{by_pattern:?}");
     assert_eq!(by_pattern[0]["key"], "cache:{ds:1}:m:Visits:p:1:prov:*:freq:Monthly");
@@ -174,10 +183,10 @@ async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
     assert_eq!(i.body["data"]["value"]["kind"], "string");
     assert_eq!(i.body["data"]["value"]["json"], true);
     assert!(i.body["data"]["value"]["text"].as_str().unwrap().contains("\n"), "pretty-printed");
-    let raw = get(&app, "/api/admin/redis/inspect?key=plain:text", None).await;
+    let raw = get(&app, "/api/admin/redis/inspect?key=cache:plain:text", None).await;
     assert_eq!(raw.body["data"]["value"]["json"], false);
     assert_eq!(raw.body["data"]["value"]["text"], "not json {");
-    let h = get(&app, "/api/admin/redis/inspect?key=session:42", None).await;
+    let h = get(&app, "/api/admin/redis/inspect?key=cache:session:42", None).await;
     assert_eq!(h.body["data"]["length"], 2);
     let fields: BTreeMap<String, String> = h.body["data"]["value"]["fields"]
         .as_array()
@@ -186,29 +195,37 @@ async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
         .map(|f| (f[0].as_str().unwrap().to_string(), f[1].as_str().unwrap().to_string()))
         .collect();
     assert_eq!(fields["user"], "ada");
-    let l = get(&app, "/api/admin/redis/inspect?key=queue:emails&start=1&count=1", None).await;
+    let l = get(&app, "/api/admin/redis/inspect?key=cache:queue:emails&start=1&count=1", None).await;
     assert_eq!(l.body["data"]["value"]["items"], json!(["b"]));
-    let s = get(&app, "/api/admin/redis/inspect?key=events", None).await;
+    let s = get(&app, "/api/admin/redis/inspect?key=cache:events", None).await;
     assert_eq!(s.body["data"]["value"]["entries"][0]["fields"], json!([["kind", "warm"]]));
 
     // Previews change nothing, inside or outside the prefix.
     let before = dump_all(&mut conn, &format!("{prefix}*")).await;
     let p = post_json(&app, "/api/admin/redis/purge", None, &json!({"pattern": "*", "preview": true})).await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
-    assert_eq!(p.body["data"]["matched"], 7, "every key under the prefix but the lock: {}", p.text);
-    assert_eq!(p.body["data"]["skippedProtected"], 1);
+    assert_eq!(p.body["data"]["matched"], 7, "every key the tab may change: {}", p.text);
+    // The lock, and whatever records of Hearth's own the requests above left.
+    assert!(p.body["data"]["skippedProtected"].as_u64().unwrap() >= 1, "{}", p.text);
+    assert_eq!(p.body["data"]["skippedOutside"], 1, "session:outside");
+    assert_eq!(p.body["data"]["truncated"], false);
     let t = post_json(&app, "/api/admin/redis/ttl", None, &json!({"pattern": "*", "ttl": 60, "preview": true})).await;
     assert_eq!(t.status, StatusCode::OK, "{}", t.text);
     assert_eq!(t.body["data"]["distribution"][0]["keys"], 6, "six keys without expiry: {}", t.text);
     assert_eq!(before, dump_all(&mut conn, &format!("{prefix}*")).await, "a preview changed something");
 
-    // TTL by pattern, then persist one key again.
-    let t = post_json(&app, "/api/admin/redis/ttl", None, &json!({"pattern": "queue:*", "ttl": 120, "reason": "test"}))
-        .await;
-    assert_eq!(t.body["data"]["updated"], 1);
-    let ttl: i64 = redis::cmd("TTL").arg(format!("{prefix}queue:emails")).query_async(&mut conn).await.unwrap();
+    // TTL by pattern (confirmed, with a reason), then persist one key again.
+    let t = post_json(
+        &app,
+        "/api/admin/redis/ttl",
+        None,
+        &json!({"pattern": "cache:queue:*", "ttl": 120, "confirm": true, "reason": "test"}),
+    )
+    .await;
+    assert_eq!(t.body["data"]["updated"], 1, "{}", t.text);
+    let ttl: i64 = redis::cmd("TTL").arg(format!("{prefix}cache:queue:emails")).query_async(&mut conn).await.unwrap();
     assert!(ttl > 100 && ttl <= 120);
-    let k = post_json(&app, "/api/admin/redis/key/ttl", None, &json!({"key": "queue:emails", "ttl": -1})).await;
+    let k = post_json(&app, "/api/admin/redis/key/ttl", None, &json!({"key": "cache:queue:emails", "ttl": -1})).await;
     assert_eq!(k.body["data"]["ttl"], -1, "{}", k.text);
 
     // Purge a pattern with a reason: exactly the matches go; the sibling prefix stays.
@@ -216,18 +233,19 @@ async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
         post_json(&app, "/api/admin/redis/purge", None, &json!({"pattern": "*", "confirm": true, "reason": "x"})).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "purging everything needs the typed confirmation");
     let no_reason =
-        post_json(&app, "/api/admin/redis/purge", None, &json!({"pattern": "session:*", "confirm": true})).await;
+        post_json(&app, "/api/admin/redis/purge", None, &json!({"pattern": "cache:session:*", "confirm": true})).await;
     assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
     let done = post_json(
         &app,
         "/api/admin/redis/purge",
         None,
-        &json!({"pattern": "session:*", "confirm": true, "reason": "logout all"}),
+        &json!({"pattern": "cache:session:*", "confirm": true, "reason": "logout all"}),
     )
     .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
     assert_eq!(done.body["data"]["keysDeleted"], 1);
-    let d = post_json(&app, "/api/admin/redis/key/delete", None, &json!({"key": "board", "reason": "test"})).await;
+    let d =
+        post_json(&app, "/api/admin/redis/key/delete", None, &json!({"key": "cache:board", "reason": "test"})).await;
     assert_eq!(d.status, StatusCode::OK);
     let all = post_json(
         &app,
@@ -240,9 +258,11 @@ async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
     assert_eq!(all.body["data"]["keysDeleted"], 5);
     let left: Vec<String> = dump_all(&mut conn, &format!("{prefix}*")).await.into_keys().collect();
     assert!(left.contains(&format!("{prefix}lock:cache:warm:{{ds:1}}")), "the warm lock remains");
+    assert!(left.contains(&format!("{prefix}session:outside")), "the key outside the tab's namespaces remains");
     assert!(
-        // Rate-limit windows too: the purge and TTL changes above were counted.
-        left.iter().all(|k| k.contains("lock:cache:warm:") || k.contains("hearth:purge:") || k.contains("hearth:{rl:")),
+        // Hearth's own records too: the purges' progress, and the rate-limit windows that
+        // counted the purge and TTL changes above.
+        left.iter().all(|k| state.keys.is_protected(k) || k.ends_with("session:outside")),
         "only protected keys remain: {left:?}"
     );
     let kept = dump_all(&mut conn, &format!("{outside}*")).await;
@@ -261,7 +281,8 @@ async fn bad_input_gets_a_clear_400_or_404() {
         ("/api/admin/redis/keys?pattern=*&cursor=abc".to_string(), StatusCode::BAD_REQUEST),
         ("/api/admin/redis/keys?pattern=*&type=blob".to_string(), StatusCode::BAD_REQUEST),
         ("/api/admin/redis/keys?pattern=*&limit=0".to_string(), StatusCode::BAD_REQUEST),
-        ("/api/admin/redis/inspect?key=no-such-key".to_string(), StatusCode::NOT_FOUND),
+        ("/api/admin/redis/keys?pattern=*a*a*a*a*a*a*a*a*a*a*".to_string(), StatusCode::BAD_REQUEST),
+        ("/api/admin/redis/inspect?key=cache:no-such-key".to_string(), StatusCode::NOT_FOUND),
         ("/api/admin/redis/inspect".to_string(), StatusCode::BAD_REQUEST),
         ("/api/admin/redis/purge/nothing".to_string(), StatusCode::BAD_REQUEST),
         ("/api/admin/redis/purge/p0123456789ab".to_string(), StatusCode::NOT_FOUND),
@@ -275,9 +296,9 @@ async fn bad_input_gets_a_clear_400_or_404() {
         ("/api/admin/redis/ttl", json!({"pattern": "*", "ttl": -5}), StatusCode::BAD_REQUEST),
         ("/api/admin/redis/ttl", json!({"pattern": "*", "ttl": "soon"}), StatusCode::BAD_REQUEST),
         ("/api/admin/redis/ttl", json!({"pattern": "", "ttl": 10}), StatusCode::BAD_REQUEST),
-        ("/api/admin/redis/key/ttl", json!({"key": "no-such-key", "ttl": 10}), StatusCode::NOT_FOUND),
+        ("/api/admin/redis/key/ttl", json!({"key": "cache:no-such-key", "ttl": 10}), StatusCode::NOT_FOUND),
         ("/api/admin/redis/key/ttl", json!({"key": "k", "ttl": 0}), StatusCode::BAD_REQUEST),
-        ("/api/admin/redis/key/delete", json!({"key": "no-such-key"}), StatusCode::NOT_FOUND),
+        ("/api/admin/redis/key/delete", json!({"key": "cache:no-such-key"}), StatusCode::NOT_FOUND),
         ("/api/admin/redis/purge", json!({"pattern": "a\\"}), StatusCode::BAD_REQUEST),
         ("/api/admin/redis/purge", json!({"preview": true}), StatusCode::BAD_REQUEST),
     ] {
@@ -326,7 +347,7 @@ async fn a_million_keys_browse_bounded_and_purge_in_small_steps() {
     let _: () = redis::cmd("DEBUG")
         .arg("POPULATE")
         .arg(100_000)
-        .arg("app:purge:key")
+        .arg("app:cache:purge:key")
         .arg(32)
         .query_async(&mut conn)
         .await
@@ -335,20 +356,23 @@ async fn a_million_keys_browse_bounded_and_purge_in_small_steps() {
     assert_eq!(size, 1_000_000);
 
     // A sparse pattern: the page stops at the examine cap and hands back a cursor.
-    let page = hearth::redis_admin::browse::browse(&state, "nothing-matches:*", "0", 50, None).await.unwrap();
+    let page = hearth::redis_admin::browse::browse(&state, "cache:nothing-matches:*", "0", 50, None).await.unwrap();
     assert!(page.examined <= hearth::redis_admin::browse::EXAMINE_CAP);
     assert!(page.has_more && page.cursor != "0");
-    let page = hearth::redis_admin::browse::browse(&state, "purge:*", "0", 50, None).await.unwrap();
-    assert!(!page.keys.is_empty() && page.keys.iter().all(|k| k.key.starts_with("purge:")));
+    let page = hearth::redis_admin::browse::browse(&state, "cache:purge:*", "0", 50, None).await.unwrap();
+    assert!(!page.keys.is_empty() && page.keys.iter().all(|k| k.key.starts_with("cache:purge:")));
 
+    // The preview stops after examining its cap of keys, and says so: its count is a lower bound.
     let preview = hearth::redis_admin::purge::purge(
         &state,
-        &hearth::model::redis::PurgeRequest { pattern: "purge:*".into(), ..Default::default() },
+        &hearth::model::redis::PurgeRequest { pattern: "cache:purge:*".into(), ..Default::default() },
         "tester",
     )
     .await
     .unwrap();
-    assert_eq!(preview.matched, 100_000);
+    assert!(preview.truncated, "{preview:?}");
+    assert_eq!(preview.examined, hearth::redis_admin::browse::PREVIEW_EXAMINE_CAP);
+    assert!(preview.matched > 0 && preview.matched < 100_000, "{}", preview.matched);
     assert_eq!(preview.keys.len(), 100);
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -367,7 +391,7 @@ async fn a_million_keys_browse_bounded_and_purge_in_small_steps() {
         })
     };
     let req = hearth::model::redis::PurgeRequest {
-        pattern: "purge:*".into(),
+        pattern: "cache:purge:*".into(),
         confirm: Some(json!(true)),
         reason: Some(reason("load test")),
         run_async: Some(true),

@@ -337,22 +337,22 @@ async fn cross_origin_writes_with_a_cookie_or_in_dev_mode_change_nothing() {
     let (cookie, _) = sign_in(&hearth::server::router(jwt.clone()), &handoff_token("ada", ADMIN), false).await;
     for (state, cookie) in [(&jwt, cookie.as_str()), (&dev, "")] {
         let app = hearth::server::router(state.clone());
-        let victim = state.keys.key("victim");
+        let victim = state.keys.key("cache:victim");
         let _: () = redis::cmd("SET").arg(&victim).arg("keep me").query_async(&mut redis).await.unwrap();
         let forged = [
-            with_cookie("POST", "/rpc/redis/key/delete", cookie, Some("cross-site"), "key=victim"),
-            with_cookie("POST", "/rpc/redis/key/delete", cookie, Some("same-site"), "key=victim"),
+            with_cookie("POST", "/rpc/redis/key/delete", cookie, Some("cross-site"), "key=cache:victim"),
+            with_cookie("POST", "/rpc/redis/key/delete", cookie, Some("same-site"), "key=cache:victim"),
             Request::post("/rpc/redis/key/delete")
                 .header("cookie", cookie)
                 .header("origin", "http://evil.example")
                 .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from("key=victim"))
+                .body(Body::from("key=cache:victim"))
                 .unwrap(),
             Request::post("/api/admin/redis/key/delete")
                 .header("cookie", cookie)
                 .header("sec-fetch-site", "cross-site")
                 .header("content-type", "application/json")
-                .body(Body::from(r#"{"key":"victim"}"#))
+                .body(Body::from(r#"{"key":"cache:victim"}"#))
                 .unwrap(),
         ];
         for request in forged {
@@ -365,7 +365,8 @@ async fn cross_origin_writes_with_a_cookie_or_in_dev_mode_change_nothing() {
         }
         // The same request from Hearth's own page goes through.
         let r =
-            send(&app, with_cookie("POST", "/rpc/redis/key/delete", cookie, Some("same-origin"), "key=victim")).await;
+            send(&app, with_cookie("POST", "/rpc/redis/key/delete", cookie, Some("same-origin"), "key=cache:victim"))
+                .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         let gone: Option<String> = redis::cmd("GET").arg(&victim).query_async(&mut redis).await.unwrap();
         assert_eq!(gone, None);
@@ -380,7 +381,7 @@ async fn cross_origin_writes_with_a_cookie_or_in_dev_mode_change_nothing() {
             .header("authorization", format!("Bearer {admin}"))
             .header("sec-fetch-site", "cross-site")
             .header("content-type", "application/json")
-            .body(Body::from(r#"{"key":"victim"}"#))
+            .body(Body::from(r#"{"key":"cache:victim"}"#))
             .unwrap(),
     )
     .await;
@@ -490,7 +491,7 @@ async fn the_origin_rule_lets_hearths_own_pages_and_trusted_origins_write() {
     let app = hearth::server::router(state.clone());
     let cc = format!("access-token={}", token(SECRET, "ada", ADMIN, 900));
     let mut redis = raw_redis().await;
-    let victim = state.keys.key("victim");
+    let victim = state.keys.key("cache:victim");
     let write = |origin: Option<&str>, site: Option<&str>, method: &str, uri: &str| {
         let mut b = Request::builder().method(method).uri(uri).header("cookie", &cc).header("host", "127.0.0.1:3000");
         if let Some(o) = origin {
@@ -499,7 +500,7 @@ async fn the_origin_rule_lets_hearths_own_pages_and_trusted_origins_write() {
         if let Some(s) = site {
             b = b.header("sec-fetch-site", s);
         }
-        b.header("content-type", "application/x-www-form-urlencoded").body(Body::from("key=victim")).unwrap()
+        b.header("content-type", "application/x-www-form-urlencoded").body(Body::from("key=cache:victim")).unwrap()
     };
     // The command center's cookie is ambient too: refused from another site, for every method.
     for (method, uri) in [
@@ -608,13 +609,15 @@ async fn under_a_base_path_server_functions_write_and_cross_origin_writes_are_re
     let state = state_with("base-write", &[("HEARTH_BASE_PATH", "/hearth")]);
     let app = hearth::server::router(state.clone());
     let mut redis = raw_redis().await;
-    let victim = state.keys.key("victim");
+    let victim = state.keys.key("cache:victim");
     let _: () = redis::cmd("SET").arg(&victim).arg("x").query_async(&mut redis).await.unwrap();
     let refused =
-        send(&app, with_cookie("POST", "/hearth/rpc/redis/key/delete", "", Some("cross-site"), "key=victim")).await;
+        send(&app, with_cookie("POST", "/hearth/rpc/redis/key/delete", "", Some("cross-site"), "key=cache:victim"))
+            .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
     let ok =
-        send(&app, with_cookie("POST", "/hearth/rpc/redis/key/delete", "", Some("same-origin"), "key=victim")).await;
+        send(&app, with_cookie("POST", "/hearth/rpc/redis/key/delete", "", Some("same-origin"), "key=cache:victim"))
+            .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     let left: bool = redis::cmd("EXISTS").arg(&victim).query_async(&mut redis).await.unwrap();
     assert!(!left);

@@ -1,6 +1,6 @@
 //! Walking the keyspace, the one way Hearth does it: [`Walk`] pages through SCAN (never KEYS,
-//! always COUNT, a cap when asked), counts each key once and leaves protected keys alone; deletes
-//! go out in bounded UNLINK batches and [`memory`] estimates sizes. In a cluster, a walk given a
+//! always COUNT, a cap when asked) and counts each key once; deletes go out in bounded UNLINK
+//! batches and [`memory`] estimates sizes. In a cluster, a walk given a
 //! slot key runs on the node of that slot (a source's keys all live there).
 
 pub mod memory;
@@ -10,7 +10,6 @@ use std::hash::{Hash, Hasher};
 
 use redis::Cmd;
 
-use super::keys::Keys;
 use crate::error::AppError;
 use crate::redis_conn::{Conn, RedisConn, RedisResultExt, query_on_slot};
 
@@ -57,8 +56,6 @@ fn fingerprint(key: &str) -> u128 {
 /// One walk over the keys matching a (prefixed) pattern, a SCAN page at a time.
 ///
 /// - A key SCAN returns twice (it may, while Redis rehashes) is returned once.
-/// - With [`Walk::skip_protected`], warm locks, purge records and sign-in records are left out
-///   and counted in [`Walk::skipped_protected`].
 /// - With [`Walk::cap`], the walk stops after asking Redis to examine that many keys;
 ///   [`Walk::cursor`] then continues it in a later request.
 pub struct Walk {
@@ -67,12 +64,10 @@ pub struct Walk {
     count: u64,
     kind: Option<String>,
     slot: Option<String>,
-    protected: Option<Keys>,
     cap: u64,
     cursor: u64,
     finished: bool,
     examined: u64,
-    skipped_protected: u64,
     seen: HashSet<u128>,
 }
 
@@ -85,12 +80,10 @@ impl Walk {
             count: SCAN_COUNT,
             kind: None,
             slot: None,
-            protected: None,
             cap: u64::MAX,
             cursor: 0,
             finished: false,
             examined: 0,
-            skipped_protected: 0,
             seen: HashSet::new(),
         }
     }
@@ -110,12 +103,6 @@ impl Walk {
     /// In a cluster, walk the node serving `slot_key`'s slot (on a single server: no effect).
     pub fn on_slot(mut self, slot_key: &str) -> Walk {
         self.slot = Some(slot_key.to_string());
-        self
-    }
-
-    /// Leave out the keys `keys` protects (see [`Keys::is_protected`]), counting them.
-    pub fn skip_protected(mut self, keys: &Keys) -> Walk {
-        self.protected = Some(keys.clone());
         self
     }
 
@@ -154,10 +141,6 @@ impl Walk {
             if !self.seen.insert(fingerprint(&key)) {
                 continue;
             }
-            if self.protected.as_ref().is_some_and(|p| p.is_protected(&key)) {
-                self.skipped_protected += 1;
-                continue;
-            }
             page.push(key);
         }
         Ok(Some(page))
@@ -171,11 +154,6 @@ impl Walk {
     /// Keys Redis was asked to examine so far (the sum of the steps' COUNTs).
     pub fn examined(&self) -> u64 {
         self.examined
-    }
-
-    /// Protected keys the walk met and left out.
-    pub fn skipped_protected(&self) -> u64 {
-        self.skipped_protected
     }
 }
 

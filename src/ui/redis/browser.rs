@@ -1,4 +1,5 @@
-//! The key browser: a debounced pattern, a type filter, a page at a time by SCAN cursor.
+//! The key browser: a debounced pattern, a type filter, a page at a time by SCAN cursor; keys
+//! outside the Redis tab's namespaces are counted, not shown.
 
 use leptos::prelude::*;
 
@@ -21,6 +22,7 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
     let has_more = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let examined = RwSignal::new(0u64);
+    let hidden = RwSignal::new(0u64);
     // A read paged by the caller, so neither a resource nor an action: answers can arrive out of
     // order (a "More" page still on its way when the pattern changes), and only the answer to the
     // latest request lands, so a page for an old pattern or cursor never mixes into a new list.
@@ -44,6 +46,7 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
                     if first {
                         rows.set(page.keys);
                         examined.set(page.examined);
+                        hidden.set(page.hidden);
                     } else {
                         // A later SCAN page may repeat a key already shown.
                         rows.update(|r| {
@@ -54,6 +57,7 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
                             }
                         });
                         examined.update(|e| *e += page.examined);
+                        hidden.update(|h| *h += page.hidden);
                     }
                     cursor.set(page.cursor);
                     has_more.set(page.has_more);
@@ -86,6 +90,11 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
             <div class="card-head">
                 <h2 id="browser-title">"Keys"</h2>
                 <span class="muted small">{move || format!("{} shown · {} examined", rows.get().len(), format::thousands(examined.get()))}</span>
+                <Show when=move || { hidden.get() > 0 }>
+                    <span class="muted small" data-testid="browse-hidden" title="Keys outside the Redis tab's namespaces (HEARTH_REDIS_TAB_NAMESPACES)">
+                        {move || format!("· {} outside the tab's namespaces", format::thousands(hidden.get()))}
+                    </span>
+                </Show>
             </div>
             <div class="form-row">
                 <label class="grow">

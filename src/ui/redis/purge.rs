@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::model::input::Reason;
 
 use crate::format;
-use crate::model::redis::{PurgeRequest, PurgeResult};
+use crate::model::redis::{CONFIRM_PURGE_ALL, PurgeRequest, PurgeResult};
 use crate::rpc::redis::{AbortPurge, PurgeKeys, PurgeStatus};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::mutation::{Data, use_mutation, use_stale};
@@ -16,6 +16,24 @@ use crate::ui::common::toast::use_toasts;
 
 fn everything(p: &str) -> bool {
     !p.is_empty() && p.chars().all(|c| c == '*')
+}
+
+/// What a preview leaves alone, and whether it looked at the whole keyspace.
+#[component]
+pub fn LeftAlone(protected: u64, outside: u64, truncated: bool, examined: u64) -> impl IntoView {
+    view! {
+        <p class="small muted" data-testid="left-alone">
+            {format!(
+                "{} protected or read-only keys (Hearth's own state, warm locks) are kept; {} outside the Redis tab's namespaces are left alone.",
+                format::thousands(protected),
+                format::thousands(outside)
+            )}
+            {truncated.then(|| format!(
+                " Counted over the first {} keys examined: more may match, and the change itself goes through all of them.",
+                format::thousands(examined)
+            ))}
+        </p>
+    }
 }
 
 #[component]
@@ -85,15 +103,16 @@ pub fn PurgePanel() -> impl IntoView {
         confirm.ask(ConfirmRequest {
             title: format!("Purge `{}`", p.pattern),
             body: format!(
-                "This deletes {} keys (about {}) under the prefix, a page at a time. Warm locks are kept.",
+                "This deletes {}{} keys (about {}) under the prefix, a page at a time. Hearth's own keys and warm locks are kept.",
+                if p.truncated { "at least " } else { "" },
                 format::thousands(p.matched),
                 format::bytes(p.estimated_bytes.unwrap_or(0))
             ),
             action_label: "Purge".into(),
-            require_text: all.then(|| "purge all".to_string()),
+            require_text: all.then(|| CONFIRM_PURGE_ALL.to_string()),
             reason_required: true,
             on_confirm: Callback::new(move |reason: String| {
-                let confirm_value = if all { serde_json::json!("purge all") } else { serde_json::json!(true) };
+                let confirm_value = if all { serde_json::json!(CONFIRM_PURGE_ALL) } else { serde_json::json!(true) };
                 purge.dispatch(PurgeKeys {
                     request: PurgeRequest {
                         pattern: p.pattern.clone(),
@@ -122,9 +141,11 @@ pub fn PurgePanel() -> impl IntoView {
                 {move || preview.get().map(|p| view! {
                     <div class="preview" data-testid="purge-preview-result">
                         <p>
+                            {if p.truncated { "At least " } else { "" }}
                             <strong data-testid="purge-matched">{format::thousands(p.matched)}</strong>
-                            {format!(" keys match (about {}); {} protected keys would be kept.", format::bytes(p.estimated_bytes.unwrap_or(0)), p.skipped_protected)}
+                            {format!(" keys match (about {}).", format::bytes(p.estimated_bytes.unwrap_or(0)))}
                         </p>
+                        <LeftAlone protected=p.skipped_protected outside=p.skipped_outside truncated=p.truncated examined=p.examined/>
                         {(!p.keys.is_empty()).then(|| view! {
                             <details><summary>"First keys"</summary><ul class="mono small">{p.keys.iter().map(|k| view! { <li>{k.clone()}</li> }).collect_view()}</ul></details>
                         })}

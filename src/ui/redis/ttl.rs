@@ -1,4 +1,5 @@
-//! TTL by pattern: preview how many keys and their current TTLs, then apply (-1 persists).
+//! TTL by pattern, with a purge's rules: preview how many keys and their current TTLs, then
+//! confirm with a reason (typing `change all` for `*`, `persist` for -1) and apply.
 
 use leptos::prelude::*;
 
@@ -6,12 +7,19 @@ use crate::model::input::{Reason, Ttl};
 
 use crate::error::AppError;
 use crate::format;
-use crate::model::redis::{TtlRequest, TtlResult};
+use crate::model::redis::{CONFIRM_TTL_ALL as CONFIRM_ALL, TtlRequest, TtlResult};
 use crate::rpc::redis::ChangeTtl;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::mutation::{Data, use_mutation};
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
+
+/// What the admin types to persist keys by pattern (the server wants `confirmPersist: true`).
+const CONFIRM_PERSIST: &str = "persist";
+
+fn everything(p: &str) -> bool {
+    !p.is_empty() && p.chars().all(|c| c == '*')
+}
 
 #[component]
 pub fn TtlPanel() -> impl IntoView {
@@ -21,12 +29,19 @@ pub fn TtlPanel() -> impl IntoView {
     let pattern = RwSignal::new(String::new());
     let ttl = RwSignal::new("3600".to_string());
     let preview = RwSignal::new(None::<TtlResult>);
-    // The TTL typed in the box is read by the same rule the server applies.
+    // The TTL typed in the box is read by the same rule the server applies. A change repeats
+    // the previewed pattern and TTL, confirmed as the dialog asked.
     let request = move |preview: bool, reason: Option<String>| -> Result<TtlRequest, AppError> {
+        let (pattern, ttl) =
+            (pattern.get_untracked(), ttl.get_untracked().parse::<Ttl>().map_err(AppError::validation)?);
+        let confirm = (!preview)
+            .then(|| if everything(&pattern) { serde_json::json!(CONFIRM_ALL) } else { serde_json::json!(true) });
         Ok(TtlRequest {
-            pattern: pattern.get_untracked(),
-            ttl: ttl.get_untracked().parse::<Ttl>().map_err(AppError::validation)?,
+            confirm_persist: (!preview && ttl.is_persist()).then_some(true),
+            pattern,
+            ttl,
             preview: Some(preview),
+            confirm,
             reason: reason.as_deref().and_then(Reason::from_text),
         })
     };
@@ -46,19 +61,28 @@ pub fn TtlPanel() -> impl IntoView {
     };
     let apply = move |_| {
         let Some(p) = preview.get_untracked() else { return };
+        let (all, persist) = (everything(&p.pattern), p.ttl == -1);
         confirm.ask(ConfirmRequest {
             title: format!("Change the TTL of `{}`", p.pattern),
             body: format!(
-                "{} keys get {}.",
+                "{}{} keys get {}. Hearth's own keys and warm locks are kept.",
+                if p.truncated { "At least " } else { "" },
                 format::thousands(p.matched),
-                if p.ttl == -1 {
-                    "no expiry".to_string()
+                if persist {
+                    "no expiry: they stay until someone deletes them".to_string()
                 } else {
                     format!("a TTL of {}", format::duration_secs(p.ttl as u64))
                 }
             ),
             action_label: "Apply".into(),
-            require_text: None,
+            // The widest change, and removing expiries, are typed out.
+            require_text: if all {
+                Some(CONFIRM_ALL.to_string())
+            } else if persist {
+                Some(CONFIRM_PERSIST.to_string())
+            } else {
+                None
+            },
             reason_required: true,
             on_confirm: Callback::new(move |reason: String| match request(false, Some(reason)) {
                 Ok(request) => {
@@ -79,8 +103,13 @@ pub fn TtlPanel() -> impl IntoView {
                 </div>
                 {move || preview.get().map(|p| view! {
                     <div class="preview" data-testid="ttlp-result">
-                        <p>{format!("{} keys match. Their TTLs now:", format::thousands(p.matched))}</p>
+                        <p>
+                            {if p.truncated { "At least " } else { "" }}
+                            <strong data-testid="ttlp-matched">{format::thousands(p.matched)}</strong>
+                            " keys match. Their TTLs now:"
+                        </p>
                         <ul class="small">{p.distribution.iter().map(|b| view! { <li>{format!("{}: {}", b.label, format::thousands(b.keys))}</li> }).collect_view()}</ul>
+                        <super::purge::LeftAlone protected=p.skipped_protected outside=p.skipped_outside truncated=p.truncated examined=p.examined/>
                         <button class="danger" data-testid="ttlp-apply" disabled=move || p.matched == 0 || change.pending().get() on:click=apply>"Apply…"</button>
                     </div>
                 })}
