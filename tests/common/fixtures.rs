@@ -197,6 +197,12 @@ impl Drop for Cleanup {
                 for pattern in patterns {
                     super::unlink_matching(&pattern).await;
                 }
+                // Audit entries are written in the background, a moment after the answer that
+                // caused them: one may land after the sweep and recreate the trail.
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                let trail = hearth::cache::keys::Keys::new(&prefix).audit_log();
+                let _: Result<(), _> =
+                    redis::cmd("UNLINK").arg(trail).query_async(&mut super::raw_redis().await).await;
             });
         })
         .join()

@@ -272,6 +272,7 @@ async fn browse_inspect_purge_and_ttl_stay_inside_the_prefix() {
 #[tokio::test]
 async fn bad_input_gets_a_clear_400_or_404() {
     let state = state_with("rbad", &[]);
+    let _cleanup = crate::common::fixtures::cleanup_prefix_on_drop(&state.config.key_prefix);
     let app = hearth::server::router(state.clone());
     let long = "x".repeat(300);
     for (path, status) in [
