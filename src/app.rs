@@ -1,11 +1,12 @@
-//! The shell: HTML document, header with connection status and auth banner, and the three tabs,
-//! each a route so links and reloads work.
+//! The shell: HTML document, header with connection status and auth banner, and the tabs, each
+//! a route so links and reloads work.
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::ui::audit::AuditPage;
 use crate::ui::common::confirm::{ConfirmHost, provide_confirm};
 use crate::ui::common::header::Header;
 use crate::ui::common::mutation::provide_stale;
@@ -93,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/warming") view=WarmingPage ssr=SsrMode::Async/>
                     <Route path=path!("/redis") view=RedisPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <ToastHost/>

@@ -41,6 +41,15 @@ pub fn percent(p: Option<f64>) -> String {
     p.map(|p| format!("{p:.1} %")).unwrap_or_else(|| "–".into())
 }
 
+/// A time Hearth wrote (ISO 8601, UTC, `2026-12-03T14:05:09.123Z`) as a table shows it:
+/// `2026-12-03 14:05:09`. Kept in UTC: the server draws the page and cannot know the browser's
+/// zone, and the Audit view's time filters are read as UTC too.
+pub fn utc_time(iso: &str) -> String {
+    let t = iso.strip_suffix('Z').unwrap_or(iso);
+    let t = t.split_once('.').map_or(t, |(seconds, _)| seconds);
+    t.replacen('T', " ", 1)
+}
+
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
@@ -72,5 +81,7 @@ mod tests {
         assert_eq!(percent(None), "–");
         assert_eq!(ago_minutes(0.4), "just now");
         assert_eq!(ago_minutes(90.0), "1h 30m ago");
+        assert_eq!(utc_time("2026-12-03T14:05:09.123Z"), "2026-12-03 14:05:09");
+        assert_eq!(utc_time("2026-12-03T14:05:09Z"), "2026-12-03 14:05:09");
     }
 }

@@ -9,7 +9,7 @@ test.beforeAll(() => fs.mkdirSync(shots, { recursive: true }));
 
 test('pages are rendered on the server before any script runs', async ({ browser, request, baseURL }) => {
   const html = await (await request.get('/redis', { headers: bearer() })).text();
-  for (const tab of ['tab-cache', 'tab-warming', 'tab-redis']) {
+  for (const tab of ['tab-cache', 'tab-warming', 'tab-redis', 'tab-audit']) {
     expect(html).toContain(`data-testid="${tab}"`);
   }
   const context = await browser.newContext({ javaScriptEnabled: false });
@@ -63,6 +63,8 @@ test('tabs work from the keyboard', async ({ page }) => {
   await expect(page.getByTestId('warming-page')).toBeVisible();
   await page.screenshot({ path: `${shots}/warming.png`, fullPage: true });
   await page.keyboard.press('End');
+  await expect(page.getByTestId('tab-audit')).toBeFocused();
+  await page.keyboard.press('ArrowLeft');
   await expect(page.getByTestId('tab-redis')).toBeFocused();
   await page.keyboard.press('Home');
   await expect(page.getByTestId('tab-cache')).toBeFocused();

@@ -1,5 +1,6 @@
 //! Components per tab, and the pieces they share.
 
+pub mod audit;
 pub mod common;
 pub mod dashboard;
 pub mod redis;

@@ -120,10 +120,10 @@ async fn unknown_api_routes_answer_in_the_envelope() {
 #[tokio::test]
 async fn pages_are_server_rendered_with_the_tabs_and_frame_ancestors() {
     let app = router(state_with("ssr", &[]));
-    for path in ["/", "/warming", "/redis"] {
+    for path in ["/", "/warming", "/redis", "/audit"] {
         let r = get(&app, path, None).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
-        for tab in ["tab-cache", "tab-warming", "tab-redis"] {
+        for tab in ["tab-cache", "tab-warming", "tab-redis", "tab-audit"] {
             assert!(r.text.contains(&format!("data-testid=\"{tab}\"")), "{path} lacks {tab}");
         }
         let csp = r.headers["content-security-policy"].to_str().unwrap();
@@ -136,6 +136,10 @@ async fn pages_are_server_rendered_with_the_tabs_and_frame_ancestors() {
         assert!(r.text.contains(&format!("nonce=\"{nonce}\"")), "{path}: scripts lack the CSP nonce");
     }
     assert!(get(&app, "/redis", None).await.text.contains("data-testid=\"redis-overview\""));
+    // A filtered Audit view is drawn with its filters: in the form and in the export links.
+    let audit = get(&app, "/audit?action=cache_warm_initiated", None).await.text;
+    assert!(audit.contains("data-testid=\"audit-filter-action\""), "{audit}");
+    assert!(audit.contains("export?format=csv&amp;action=cache_warm_initiated"), "{audit}");
     assert_eq!(get(&app, "/no-such-page", None).await.status, StatusCode::NOT_FOUND);
 }
 

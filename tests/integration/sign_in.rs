@@ -442,18 +442,21 @@ async fn under_a_base_path_pages_assets_api_rpc_and_sign_in_all_live_below_it() 
     let slash = get(&app, "/hearth/", None).await;
     assert_eq!(slash.status, StatusCode::PERMANENT_REDIRECT);
     assert_eq!(slash.headers["location"], "/hearth");
-    for path in ["/hearth", "/hearth/warming", "/hearth/redis"] {
+    for path in ["/hearth", "/hearth/warming", "/hearth/redis", "/hearth/audit"] {
         let r = send(&app, with_cookie("GET", path, &jwt, None, "")).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
         for needle in [
             r#"<meta name="hearth-base" content="/hearth""#,
             r#"href="/hearth/warming""#,
+            r#"href="/hearth/audit""#,
             r#"href="/hearth/pkg/hearth.css""#,
             r#"href="/hearth/pkg/hearth.js""#,
         ] {
             assert!(r.text.contains(needle), "{path} lacks {needle}");
         }
     }
+    let audit = send(&app, with_cookie("GET", "/hearth/audit", &jwt, None, "")).await.text;
+    assert!(audit.contains(r#"href="/hearth/api/admin/analytics/cache/audit/export?format=csv""#), "{audit}");
     assert_eq!(send(&app, with_cookie("GET", "/hearth/rpc/session", &jwt, None, "")).await.body["user"], "ada");
     assert_eq!(send(&app, with_cookie("GET", &format!("/hearth{STATS}"), &jwt, None, "")).await.status, StatusCode::OK);
     assert_eq!(get(&app, "/hearth/healthz", None).await.status, StatusCode::OK);

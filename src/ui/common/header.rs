@@ -8,8 +8,12 @@ use super::polling::use_polling;
 use super::session::use_session;
 use crate::error::ErrorCode;
 
-const TABS: [(&str, &str, &str); 3] =
-    [("/", "Analytics Cache", "tab-cache"), ("/warming", "Warming", "tab-warming"), ("/redis", "Redis", "tab-redis")];
+const TABS: [(&str, &str, &str); 4] = [
+    ("/", "Analytics Cache", "tab-cache"),
+    ("/warming", "Warming", "tab-warming"),
+    ("/redis", "Redis", "tab-redis"),
+    ("/audit", "Audit", "tab-audit"),
+];
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -89,7 +93,7 @@ fn ConnectionStatus(ok: bool, error: Option<String>) -> impl IntoView {
 fn Tabs() -> impl IntoView {
     let base = StoredValue::new(crate::app::base_path());
     let location = use_location();
-    let refs: [NodeRef<leptos::html::A>; 3] = [NodeRef::new(), NodeRef::new(), NodeRef::new()];
+    let refs: [NodeRef<leptos::html::A>; TABS.len()] = std::array::from_fn(|_| NodeRef::new());
     let current = move || {
         let path = location.pathname.get();
         base.with_value(|base| {
