@@ -241,9 +241,13 @@ mod tests {
             assert_eq!(AuditOutcome::parse(o.as_str()), Some(o));
             assert_eq!(serde_json::to_value(o).unwrap(), serde_json::json!(o.as_str()));
         }
-        for spec in
-            ["cache_warm_initiated", "cache_invalidated", "redis_key_inspected", "redis_cache_purged", "redis_ttl_updated"]
-        {
+        for spec in [
+            "cache_warm_initiated",
+            "cache_invalidated",
+            "redis_key_inspected",
+            "redis_cache_purged",
+            "redis_ttl_updated",
+        ] {
             assert!(AuditAction::parse(spec).is_some(), "{spec}");
         }
     }
