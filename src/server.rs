@@ -98,7 +98,7 @@ fn routes(state: AppState) -> Router {
         .route("/auth/handoff", post(crate::auth::handoff::handoff))
         .route("/auth/logout", post(crate::auth::handoff::logout))
         .route("/auth/signed-out", get(crate::auth::handoff::signed_out))
-        .nest("/api", crate::api::routes())
+        .nest("/api", crate::api::routes::router())
         .leptos_routes_with_context(&state, routes, provide_request_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -1,7 +1,8 @@
 //! The one middleware every request passes: dev-mode narrowing (loopback peer, loopback Host, no
 //! proxy), authentication, cross-origin write refusal for ambient credentials, each server
-//! function's permission from [`RPC_PERMISSIONS`], and the response's CSP (with the page's
-//! script nonce), `Set-Cookie` for an ended session and HSTS behind https.
+//! function's permission from [`RPC_PERMISSIONS`] and each REST route's from
+//! [`crate::api::routes::ROUTES`], and the response's CSP (with the page's script nonce),
+//! `Set-Cookie` for an ended session and HSTS behind https.
 
 use std::net::SocketAddr;
 
@@ -13,12 +14,15 @@ use axum::response::{IntoResponse, Response};
 use super::jwt::{self, Purpose};
 use super::pages::signed_out_page;
 use super::{AuthMethod, Principal, session};
+use crate::api;
 use crate::config::AuthMode;
 use crate::error::AppError;
 use crate::model::Permission;
+use crate::model::audit::AuditAction;
+use crate::model::limits::LimitClass;
 use crate::state::AppState;
 
-/// What a server function needs beyond being signed in.
+/// What a route or server function needs beyond being signed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
     /// Any signed-in caller.
@@ -27,37 +31,91 @@ pub enum Needs {
     Write,
 }
 
-/// Every server function and what it needs; a path not listed here is refused before its
-/// arguments are read. `tests/integration/security.rs` checks this against the registered ones.
-pub const RPC_PERMISSIONS: &[(&str, Needs)] = &[
-    ("/rpc/session", Needs::Login),
-    // Everyone may see their own rate-limit budget.
-    ("/rpc/limits", Needs::Login),
-    ("/rpc/sources", Needs::Read),
-    ("/rpc/redis/overview", Needs::Read),
-    ("/rpc/redis/keys", Needs::Read),
-    ("/rpc/redis/inspect", Needs::Read),
-    ("/rpc/redis/key/ttl", Needs::Write),
-    ("/rpc/redis/key/delete", Needs::Write),
-    ("/rpc/redis/purge", Needs::Write),
-    ("/rpc/redis/purge/status", Needs::Read),
-    ("/rpc/redis/purge/abort", Needs::Write),
-    ("/rpc/redis/ttl", Needs::Write),
-    ("/rpc/cache/stats", Needs::Read),
-    ("/rpc/cache/trends", Needs::Read),
-    ("/rpc/cache/invalidate", Needs::Write),
-    ("/rpc/jobs/status", Needs::Read),
-    ("/rpc/jobs/warm", Needs::Write),
-    ("/rpc/jobs/control", Needs::Write),
-    ("/rpc/schedules/list", Needs::Read),
-    ("/rpc/schedules/save", Needs::Write),
-    ("/rpc/schedules/act", Needs::Write),
-    ("/rpc/jobs/settings", Needs::Read),
-    ("/rpc/jobs/settings/save", Needs::Write),
-    // Other people's sessions are a writer's business.
-    ("/rpc/auth/sessions", Needs::Write),
-    ("/rpc/auth/sessions/revoke", Needs::Write),
-];
+impl Needs {
+    /// The name in the OpenAPI document (`x-permission`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Needs::Login => "login",
+            Needs::Read => "read",
+            Needs::Write => "write",
+        }
+    }
+
+    /// Fails with 403 unless `who` may call what needs this.
+    pub fn require(self, who: &Principal) -> Result<(), AppError> {
+        match self {
+            Needs::Login => Ok(()),
+            Needs::Read => who.require(Permission::Read),
+            Needs::Write => who.require(Permission::Write),
+        }
+    }
+}
+
+/// One server function: what it needs, the budget it may spend and what the audit trail records
+/// it as (several when an argument chooses: `jobs/control`'s action, `schedules/act`'s).
+#[derive(Debug, Clone, Copy)]
+pub struct RpcSpec {
+    pub path: &'static str,
+    pub needs: Needs,
+    pub limit: Option<LimitClass>,
+    pub audit: &'static [AuditAction],
+}
+
+const fn rpc(path: &'static str, needs: Needs) -> RpcSpec {
+    RpcSpec { path, needs, limit: None, audit: &[] }
+}
+
+impl RpcSpec {
+    const fn limit(self, class: LimitClass) -> Self {
+        RpcSpec { limit: Some(class), ..self }
+    }
+    const fn audit(self, actions: &'static [AuditAction]) -> Self {
+        RpcSpec { audit: actions, ..self }
+    }
+}
+
+/// Every server function; a path not listed here is refused before its arguments are read.
+/// `tests/integration/security.rs` checks this against the registered ones. The REST routes'
+/// table is [`crate::api::routes::ROUTES`].
+pub const RPC_PERMISSIONS: &[RpcSpec] = {
+    use AuditAction as A;
+    use Needs::{Login, Read, Write};
+    &[
+        rpc("/rpc/session", Login),
+        // Everyone may see their own rate-limit budget.
+        rpc("/rpc/limits", Login),
+        rpc("/rpc/sources", Read),
+        rpc("/rpc/redis/overview", Read),
+        rpc("/rpc/redis/keys", Read),
+        rpc("/rpc/redis/inspect", Read).audit(&[A::RedisKeyInspected]),
+        rpc("/rpc/redis/key/ttl", Write).limit(LimitClass::Ttl).audit(&[A::RedisTtlUpdated]),
+        rpc("/rpc/redis/key/delete", Write).limit(LimitClass::Purge).audit(&[A::RedisKeyDeleted]),
+        rpc("/rpc/redis/purge", Write).limit(LimitClass::Purge).audit(&[A::RedisCachePurged]),
+        rpc("/rpc/redis/purge/status", Read),
+        rpc("/rpc/redis/purge/abort", Write).audit(&[A::RedisPurgeAborted]),
+        rpc("/rpc/redis/ttl", Write).limit(LimitClass::Ttl).audit(&[A::RedisTtlUpdated]),
+        rpc("/rpc/cache/stats", Read),
+        rpc("/rpc/cache/trends", Read),
+        rpc("/rpc/cache/invalidate", Write).limit(LimitClass::Invalidate).audit(&[A::CacheInvalidated]),
+        rpc("/rpc/jobs/status", Read),
+        rpc("/rpc/jobs/warm", Write).limit(LimitClass::Warm).audit(&[A::CacheWarmInitiated]),
+        rpc("/rpc/jobs/control", Write).audit(&[A::CacheJobPaused, A::CacheJobResumed, A::CacheJobCancelled]),
+        rpc("/rpc/schedules/list", Read),
+        rpc("/rpc/schedules/save", Write).audit(&[A::CacheScheduleCreated, A::CacheScheduleUpdated]),
+        // `run` spends a warm; `delete` nothing.
+        rpc("/rpc/schedules/act", Write).limit(LimitClass::Warm).audit(&[A::CacheScheduleRun, A::CacheScheduleDeleted]),
+        rpc("/rpc/jobs/settings", Read),
+        rpc("/rpc/jobs/settings/save", Write).audit(&[A::CacheSettingsUpdated]),
+        // Other people's sessions are a writer's business.
+        rpc("/rpc/auth/sessions", Write),
+        rpc("/rpc/auth/sessions/revoke", Write).audit(&[A::SessionRevoked]),
+    ]
+};
+
+/// The server function at `path`.
+pub fn find_rpc(path: &str) -> Option<&'static RpcSpec> {
+    RPC_PERMISSIONS.iter().find(|spec| spec.path == path)
+}
 
 /// The per-request CSP nonce; the page render puts it on its inline scripts.
 #[derive(Debug, Clone)]
@@ -120,14 +178,17 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         if who.method.is_ambient() && !is_safe(request.method()) {
             same_origin(&state, request.headers()).map_err(Refusal::Error)?;
         }
-        if area == Area::Rpc {
-            match RPC_PERMISSIONS.iter().find(|(p, _)| *p == path).map(|(_, needs)| *needs) {
-                None => return Err(Refusal::Error(AppError::not_found("no such server function"))),
-                Some(Needs::Login) => {}
-                Some(Needs::Read) => who.require(Permission::Read).map_err(Refusal::Error)?,
-                Some(Needs::Write) => who.require(Permission::Write).map_err(Refusal::Error)?,
+        // The permission from the tables, before a body or query string is read.
+        let needs = match area {
+            Area::Rpc => {
+                find_rpc(&path).map(|spec| spec.needs).ok_or_else(|| AppError::not_found("no such server function"))
             }
-        }
+            Area::Api => api::routes::find(request.method(), &path)
+                .map(|spec| spec.needs)
+                .ok_or_else(|| AppError::not_found(api::routes::NO_SUCH_ROUTE)),
+            _ => Ok(Needs::Login),
+        };
+        needs.and_then(|needs| needs.require(&who)).map_err(Refusal::Error)?;
         request.extensions_mut().insert(who);
         Ok(())
     }

@@ -12,6 +12,7 @@ mod cache_ops;
 mod cache_warm;
 mod foundation;
 mod jobs;
+mod openapi;
 mod rate_limits;
 mod redis_tools;
 mod security;
