@@ -1,8 +1,8 @@
 //! Warming over REST: queue warms, the shared status, job control and schedules.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 
-use super::params::JsonBody;
+use super::params::{JsonBody, PathId};
 use super::{ApiResult, Envelope};
 use crate::auth::{Reader, Writer};
 use crate::jobs::{schedules, service, settings};
@@ -28,22 +28,22 @@ pub async fn status(State(state): State<AppState>, _: Reader) -> ApiResult<Warmi
 }
 
 /// `GET …/cache/jobs/{id}`: one job; read permission; changes nothing.
-pub async fn job(State(state): State<AppState>, _: Reader, Path(id): Path<String>) -> ApiResult<Job> {
+pub async fn job(State(state): State<AppState>, _: Reader, PathId(id): PathId) -> ApiResult<Job> {
     Ok(Envelope(service::job(&state, &id).await?))
 }
 
 /// `POST …/cache/jobs/{id}/pause`: pause at the next batch; write permission.
-pub async fn pause(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
+pub async fn pause(State(state): State<AppState>, Writer(who): Writer, PathId(id): PathId) -> ApiResult<Job> {
     Ok(Envelope(service::pause(&state, &id, &who.id).await?))
 }
 
 /// `POST …/cache/jobs/{id}/resume`: resume a paused warm; write permission.
-pub async fn resume(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
+pub async fn resume(State(state): State<AppState>, Writer(who): Writer, PathId(id): PathId) -> ApiResult<Job> {
     Ok(Envelope(service::resume(&state, &id, &who.id).await?))
 }
 
 /// `POST …/cache/jobs/{id}/cancel`: dequeue or stop a warm (live cache untouched); write permission.
-pub async fn cancel(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
+pub async fn cancel(State(state): State<AppState>, Writer(who): Writer, PathId(id): PathId) -> ApiResult<Job> {
     Ok(Envelope(service::cancel(&state, &id, &who.id, None).await?))
 }
 
@@ -66,7 +66,7 @@ pub async fn create_schedule(
 pub async fn update_schedule(
     State(state): State<AppState>,
     Writer(who): Writer,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonBody(input): JsonBody<ScheduleInput>,
 ) -> ApiResult<Schedule> {
     Ok(Envelope(schedules::update(&state, &id, &input, &who.id).await?))
@@ -76,7 +76,7 @@ pub async fn update_schedule(
 pub async fn delete_schedule(
     State(state): State<AppState>,
     Writer(who): Writer,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<serde_json::Value> {
     schedules::delete(&state, &id, &who.id, None).await?;
     Ok(Envelope(serde_json::json!({ "deleted": id })))
@@ -87,7 +87,7 @@ pub async fn delete_schedule(
 pub async fn run_schedule(
     State(state): State<AppState>,
     Writer(who): Writer,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<WarmResponse> {
     Ok(Envelope(schedules::run_now(&state, &id, &who).await?))
 }

@@ -1,5 +1,5 @@
-//! Request parsing that answers in the envelope: JSON bodies and query strings whose problems
-//! become 400s with a clear message instead of axum's plain-text rejections.
+//! Request parsing that answers in the envelope: JSON bodies, query strings and path ids whose
+//! problems become 400s with a clear message instead of axum's plain-text rejections.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use http::request::Parts;
@@ -17,6 +17,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(JsonBody(v)),
             Err(e) => Err(AppError::validation(format!("invalid JSON body: {}", e.body_text()))),
+        }
+    }
+}
+
+/// The `{id}` of a route's path, percent-decoded; one that is not UTF-8 (`%FF`) is a 400.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(PathId(id)),
+            Err(e) => Err(AppError::validation(format!("invalid id in the path: {}", e.body_text()))),
         }
     }
 }

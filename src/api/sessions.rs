@@ -1,8 +1,9 @@
 //! `/api/admin/analytics/cache/sessions`: browser sessions created by hand-off.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 
+use super::params::PathId;
 use super::{ApiResult, Envelope};
 use crate::auth::Writer;
 use crate::model::auth::SessionSummary;
@@ -25,8 +26,8 @@ pub struct Revoked {
 }
 
 /// `DELETE …/sessions/{id}`: ends one session; write permission; its holder must sign in again.
-pub async fn revoke(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Revoked> {
+pub async fn revoke(State(state): State<AppState>, Writer(who): Writer, PathId(id): PathId) -> ApiResult<Revoked> {
     crate::auth::session::revoke(&state, &id).await?;
-    tracing::info!(user = %who.id, session = %&id[..12.min(id.len())], "session revoked");
+    tracing::info!(user = %who.id, session = %id.get(..12).unwrap_or(&id), "session revoked");
     Ok(Envelope(Revoked { revoked: id }))
 }
