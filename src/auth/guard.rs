@@ -193,10 +193,19 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         Ok(())
     }
     .await;
-    // A body sent without Content-Length (chunked) is held to the same limit the body-limit layer
-    // applies to a declared one, before anything decodes it.
+    // Bodies over the limit are refused here, in the area's own error format (the body-limit
+    // layer inside still caps what is read): a declared Content-Length at once, a body sent
+    // without one (chunked) while it is read, before anything decodes it.
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).map(|v| v.to_str().ok().and_then(|v| v.parse::<u64>().ok()));
     let outcome = match outcome {
-        Ok(()) if !is_safe(request.method()) && !request.headers().contains_key(header::CONTENT_LENGTH) => {
+        Ok(()) if declared == Some(None) => {
+            Err(Refusal::Error(AppError::validation("the Content-Length header is not a number")))
+        }
+        Ok(()) if declared.flatten().is_some_and(|n| n > crate::server::MAX_BODY_BYTES as u64) => {
+            Err(Refusal::Error(body_too_large()))
+        }
+        Ok(()) if !is_safe(request.method()) && declared.is_none() => {
             let (parts, body) = request.into_parts();
             match axum::body::to_bytes(body, crate::server::MAX_BODY_BYTES).await {
                 Ok(bytes) => {
@@ -205,10 +214,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
                 }
                 Err(_) => {
                     request = Request::from_parts(parts, axum::body::Body::empty());
-                    Err(Refusal::Error(AppError::new(
-                        crate::error::ErrorCode::PayloadTooLarge,
-                        format!("the request body is over {} KiB", crate::server::MAX_BODY_BYTES / 1024),
-                    )))
+                    Err(Refusal::Error(body_too_large()))
                 }
             }
         }
@@ -244,6 +250,13 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     response
+}
+
+fn body_too_large() -> AppError {
+    AppError::new(
+        crate::error::ErrorCode::PayloadTooLarge,
+        format!("the request body is over {} KiB", crate::server::MAX_BODY_BYTES / 1024),
+    )
 }
 
 enum Refusal {
