@@ -11,6 +11,7 @@ mod cache_layout;
 mod cache_ops;
 mod cache_warm;
 mod foundation;
+mod fuzz;
 mod jobs;
 mod openapi;
 mod rate_limits;
