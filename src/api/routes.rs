@@ -6,7 +6,7 @@ use axum::Router;
 use axum::routing::{MethodFilter, MethodRouter};
 
 use super::{cache, jobs, limits, openapi, redis, sessions, sources};
-use crate::auth::guard::Needs;
+use crate::auth::needs::Needs;
 use crate::error::AppError;
 use crate::model::audit::AuditAction;
 use crate::model::limits::LimitClass;

@@ -243,13 +243,13 @@ fn the_tables_cover_every_route_and_server_function() {
     );
 
     // The guard's own table (what it checks before decoding) says the same as this one.
-    let guard: BTreeSet<(String, String)> = hearth::auth::guard::RPC_PERMISSIONS
+    let guard: BTreeSet<(String, String)> = hearth::auth::needs::RPC_PERMISSIONS
         .iter()
         .map(|spec| (spec.path.to_string(), format!("{:?}", spec.needs)))
         .collect();
     let ours: BTreeSet<(String, String)> =
         RPC.iter().map(|c| (c.template.to_string(), format!("{:?}", c.needs))).collect();
-    assert_eq!(guard, ours, "src/auth/guard.rs RPC_PERMISSIONS vs this table");
+    assert_eq!(guard, ours, "src/auth/needs.rs RPC_PERMISSIONS vs this table");
 }
 
 #[tokio::test]
@@ -304,7 +304,7 @@ fn concrete(pattern: &str) -> String {
 
 #[tokio::test]
 async fn every_rest_route_refuses_a_caller_without_the_permission_its_table_row_names() {
-    use hearth::auth::guard::Needs as TableNeeds;
+    use hearth::auth::needs::Needs as TableNeeds;
     let state = jwt_state("security-table");
     let _cleanup = crate::common::fixtures::cleanup_prefix_on_drop(&state.config.key_prefix);
     let app = hearth::server::router(state.clone());
