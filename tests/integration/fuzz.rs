@@ -505,7 +505,7 @@ fn no_route_answers_a_5xx_or_leaves_the_envelope_whatever_it_is_sent() {
             return Ok(());
         };
         rt.block_on(async {
-            if n % 250 == 0 {
+            if n.is_multiple_of(250) {
                 seed(&state).await;
             }
             let r = send(&app, request).await;
