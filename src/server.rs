@@ -98,14 +98,15 @@ fn routes(state: AppState) -> Router {
         .route("/auth/handoff", post(crate::auth::handoff::handoff))
         .route("/auth/logout", post(crate::auth::handoff::logout))
         .route("/auth/signed-out", get(crate::auth::handoff::signed_out))
-        .nest("/api", crate::api::routes())
+        .nest("/api", crate::api::routes::router())
         .leptos_routes_with_context(&state, routes, provide_request_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_request_nonce, shell))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard))
+        // Inside the guard, which refuses an oversized body first in the caller's error format.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))

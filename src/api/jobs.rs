@@ -1,8 +1,8 @@
 //! Warming over REST: queue warms, the shared status, job control and schedules.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 
-use super::params::{JsonBody, ReasonBody};
+use super::params::{JsonBody, PathId, ReasonBody};
 use super::{ApiResult, Envelope};
 use crate::auth::{Reader, Writer};
 use crate::jobs::{schedules, service, settings};
@@ -29,17 +29,17 @@ pub async fn status(State(state): State<AppState>, _: Reader) -> ApiResult<Warmi
 }
 
 /// `GET …/cache/jobs/{id}`: one job; read permission; changes nothing.
-pub async fn job(State(state): State<AppState>, _: Reader, Path(id): Path<String>) -> ApiResult<Job> {
+pub async fn job(State(state): State<AppState>, _: Reader, PathId(id): PathId) -> ApiResult<Job> {
     Ok(Envelope(service::job(&state, &id).await?))
 }
 
 /// `POST …/cache/jobs/{id}/pause`: pause at the next batch; write permission.
-pub async fn pause(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
+pub async fn pause(State(state): State<AppState>, Writer(who): Writer, PathId(id): PathId) -> ApiResult<Job> {
     Ok(Envelope(service::control_as(&state, &id, JobAction::Pause, None, &who).await?))
 }
 
 /// `POST …/cache/jobs/{id}/resume`: resume a paused warm; write permission.
-pub async fn resume(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Job> {
+pub async fn resume(State(state): State<AppState>, Writer(who): Writer, PathId(id): PathId) -> ApiResult<Job> {
     Ok(Envelope(service::control_as(&state, &id, JobAction::Resume, None, &who).await?))
 }
 
@@ -48,7 +48,7 @@ pub async fn resume(State(state): State<AppState>, Writer(who): Writer, Path(id)
 pub async fn cancel(
     State(state): State<AppState>,
     Writer(who): Writer,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     ReasonBody(reason): ReasonBody,
 ) -> ApiResult<Job> {
     Ok(Envelope(service::control_as(&state, &id, JobAction::Cancel, reason.as_ref(), &who).await?))
@@ -73,7 +73,7 @@ pub async fn create_schedule(
 pub async fn update_schedule(
     State(state): State<AppState>,
     Writer(who): Writer,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonBody(input): JsonBody<ScheduleInput>,
 ) -> ApiResult<Schedule> {
     Ok(Envelope(schedules::save_as(&state, Some(&id), &input, &who).await?))
@@ -84,7 +84,7 @@ pub async fn update_schedule(
 pub async fn delete_schedule(
     State(state): State<AppState>,
     Writer(who): Writer,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     ReasonBody(reason): ReasonBody,
 ) -> ApiResult<serde_json::Value> {
     schedules::delete_as(&state, &id, reason.as_ref(), &who).await?;
@@ -96,7 +96,7 @@ pub async fn delete_schedule(
 pub async fn run_schedule(
     State(state): State<AppState>,
     Writer(who): Writer,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<WarmResponse> {
     Ok(Envelope(schedules::run_as(&state, &id, &who).await?))
 }

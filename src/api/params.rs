@@ -1,5 +1,5 @@
-//! Request parsing that answers in the envelope: JSON bodies and query strings whose problems
-//! become 400s with a clear message instead of axum's plain-text rejections.
+//! Request parsing that answers in the envelope: JSON bodies, query strings and path ids whose
+//! problems become 400s with a clear message instead of axum's plain-text rejections.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use http::request::Parts;
@@ -44,6 +44,20 @@ impl<S: Send + Sync> FromRequest<S> for ReasonBody {
         serde_json::from_slice::<ReasonOnly>(&bytes).map(|b| ReasonBody(b.reason)).map_err(|e| {
             AppError::validation(format!("invalid JSON body (expected {{\"reason\": \"…\"}} or none): {e}"))
         })
+    }
+}
+
+/// The `{id}` of a route's path, percent-decoded; one that is not UTF-8 (`%FF`) is a 400.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(PathId(id)),
+            Err(e) => Err(AppError::validation(format!("invalid id in the path: {}", e.body_text()))),
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! `/api/admin/redis/*`: the general Redis tool over REST, inside the configured prefix.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 
-use super::params::{JsonBody, QueryPairs};
+use super::params::{JsonBody, PathId, QueryPairs};
 use super::{ApiResult, Envelope};
 use crate::auth::{Reader, Writer};
 use crate::model::input::Ttl;
@@ -53,7 +53,7 @@ pub async fn purge(
 }
 
 /// `GET /api/admin/redis/purge/{id}`: progress of a background purge; read permission.
-pub async fn purge_status(State(state): State<AppState>, _: Reader, Path(id): Path<String>) -> ApiResult<PurgeResult> {
+pub async fn purge_status(State(state): State<AppState>, _: Reader, PathId(id): PathId) -> ApiResult<PurgeResult> {
     Ok(Envelope(purge::status(&state, &id).await?))
 }
 
@@ -61,7 +61,7 @@ pub async fn purge_status(State(state): State<AppState>, _: Reader, Path(id): Pa
 pub async fn purge_abort(
     State(state): State<AppState>,
     Writer(who): Writer,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<PurgeResult> {
     Ok(Envelope(purge::abort_as(&state, &id, &who).await?))
 }

@@ -1,8 +1,9 @@
 //! `/api/admin/analytics/cache/sessions`: browser sessions created by hand-off.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 
+use super::params::PathId;
 use super::{ApiResult, Envelope};
 use crate::auth::Writer;
 use crate::model::auth::SessionSummary;
@@ -25,7 +26,7 @@ pub struct Revoked {
 }
 
 /// `DELETE …/sessions/{id}`: ends one session; write permission; its holder must sign in again.
-pub async fn revoke(State(state): State<AppState>, Writer(who): Writer, Path(id): Path<String>) -> ApiResult<Revoked> {
+pub async fn revoke(State(state): State<AppState>, Writer(who): Writer, PathId(id): PathId) -> ApiResult<Revoked> {
     crate::auth::session::revoke_as(&state, &id, &who).await?;
     Ok(Envelope(Revoked { revoked: id }))
 }

@@ -1,7 +1,8 @@
 //! The one middleware every request passes: dev-mode narrowing (loopback peer, loopback Host, no
 //! proxy), authentication, cross-origin write refusal for ambient credentials, each server
-//! function's permission from [`RPC_PERMISSIONS`], and the response's CSP (with the page's
-//! script nonce), `Set-Cookie` for an ended session and HSTS behind https.
+//! function's permission from [`super::needs::RPC_PERMISSIONS`] and each REST route's from
+//! [`crate::api::routes::ROUTES`], and the response's CSP (with the page's script nonce),
+//! `Set-Cookie` for an ended session and HSTS behind https.
 
 use std::net::SocketAddr;
 
@@ -11,55 +12,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::jwt::{self, Purpose};
+use super::needs::{Needs, find_rpc};
 use super::pages::signed_out_page;
 use super::{AuthMethod, Principal, RequestMeta, session};
+use crate::api;
 use crate::config::AuthMode;
 use crate::error::AppError;
-use crate::model::Permission;
 use crate::model::audit::AuditAction;
 use crate::state::AppState;
-
-/// What a server function needs beyond being signed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Needs {
-    /// Any signed-in caller.
-    Login,
-    Read,
-    Write,
-}
-
-/// Every server function and what it needs; a path not listed here is refused before its
-/// arguments are read. `tests/integration/security.rs` checks this against the registered ones.
-pub const RPC_PERMISSIONS: &[(&str, Needs)] = &[
-    ("/rpc/session", Needs::Login),
-    // Everyone may see their own rate-limit budget.
-    ("/rpc/limits", Needs::Login),
-    ("/rpc/audit/list", Needs::Read),
-    ("/rpc/sources", Needs::Read),
-    ("/rpc/redis/overview", Needs::Read),
-    ("/rpc/redis/keys", Needs::Read),
-    ("/rpc/redis/inspect", Needs::Read),
-    ("/rpc/redis/key/ttl", Needs::Write),
-    ("/rpc/redis/key/delete", Needs::Write),
-    ("/rpc/redis/purge", Needs::Write),
-    ("/rpc/redis/purge/status", Needs::Read),
-    ("/rpc/redis/purge/abort", Needs::Write),
-    ("/rpc/redis/ttl", Needs::Write),
-    ("/rpc/cache/stats", Needs::Read),
-    ("/rpc/cache/trends", Needs::Read),
-    ("/rpc/cache/invalidate", Needs::Write),
-    ("/rpc/jobs/status", Needs::Read),
-    ("/rpc/jobs/warm", Needs::Write),
-    ("/rpc/jobs/control", Needs::Write),
-    ("/rpc/schedules/list", Needs::Read),
-    ("/rpc/schedules/save", Needs::Write),
-    ("/rpc/schedules/act", Needs::Write),
-    ("/rpc/jobs/settings", Needs::Read),
-    ("/rpc/jobs/settings/save", Needs::Write),
-    // Other people's sessions are a writer's business.
-    ("/rpc/auth/sessions", Needs::Write),
-    ("/rpc/auth/sessions/revoke", Needs::Write),
-];
 
 /// The per-request CSP nonce; the page render puts it on its inline scripts.
 #[derive(Debug, Clone)]
@@ -127,22 +87,34 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         if who.method.is_ambient() && !is_safe(request.method()) {
             same_origin(&state, request.headers()).map_err(Refusal::Error)?;
         }
-        if area == Area::Rpc {
-            match RPC_PERMISSIONS.iter().find(|(p, _)| *p == path).map(|(_, needs)| *needs) {
-                None => return Err(Refusal::Error(AppError::not_found("no such server function"))),
-                Some(Needs::Login) => {}
-                Some(Needs::Read) => who.require(Permission::Read).map_err(Refusal::Error)?,
-                Some(Needs::Write) => who.require(Permission::Write).map_err(Refusal::Error)?,
+        // The permission from the tables, before a body or query string is read.
+        let needs = match area {
+            Area::Rpc => {
+                find_rpc(&path).map(|spec| spec.needs).ok_or_else(|| AppError::not_found("no such server function"))
             }
-        }
+            Area::Api => api::routes::find(request.method(), &path)
+                .map(|spec| spec.needs)
+                .ok_or_else(|| AppError::not_found(api::routes::NO_SUCH_ROUTE)),
+            _ => Ok(Needs::Login),
+        };
+        needs.and_then(|needs| needs.require(&who)).map_err(Refusal::Error)?;
         request.extensions_mut().insert(who);
         Ok(())
     }
     .await;
-    // A body sent without Content-Length (chunked) is held to the same limit the body-limit layer
-    // applies to a declared one, before anything decodes it.
+    // Bodies over the limit are refused here, in the area's own error format (the body-limit
+    // layer inside still caps what is read): a declared Content-Length at once, a body sent
+    // without one (chunked) while it is read, before anything decodes it.
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).map(|v| v.to_str().ok().and_then(|v| v.parse::<u64>().ok()));
     let outcome = match outcome {
-        Ok(()) if !is_safe(request.method()) && !request.headers().contains_key(header::CONTENT_LENGTH) => {
+        Ok(()) if declared == Some(None) => {
+            Err(Refusal::Error(AppError::validation("the Content-Length header is not a number")))
+        }
+        Ok(()) if declared.flatten().is_some_and(|n| n > crate::server::MAX_BODY_BYTES as u64) => {
+            Err(Refusal::Error(body_too_large()))
+        }
+        Ok(()) if !is_safe(request.method()) && declared.is_none() => {
             let (parts, body) = request.into_parts();
             match axum::body::to_bytes(body, crate::server::MAX_BODY_BYTES).await {
                 Ok(bytes) => {
@@ -151,10 +123,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
                 }
                 Err(_) => {
                     request = Request::from_parts(parts, axum::body::Body::empty());
-                    Err(Refusal::Error(AppError::new(
-                        crate::error::ErrorCode::PayloadTooLarge,
-                        format!("the request body is over {} KiB", crate::server::MAX_BODY_BYTES / 1024),
-                    )))
+                    Err(Refusal::Error(body_too_large()))
                 }
             }
         }
@@ -262,8 +231,21 @@ fn record_unaudited(
 
 /// The audit action of the route `method path` names, if it changes something or reads a key.
 fn audit_action_of(method: &Method, path: &str) -> Option<AuditAction> {
-    let _ = (method, path);
-    None
+    if let Some(route) = api::routes::find(method, path) {
+        return route.audit;
+    }
+    // A server function that records one of several actions (by argument) is named by none.
+    match find_rpc(path).map(|spec| spec.audit) {
+        Some([one]) => Some(*one),
+        _ => None,
+    }
+}
+
+fn body_too_large() -> AppError {
+    AppError::new(
+        crate::error::ErrorCode::PayloadTooLarge,
+        format!("the request body is over {} KiB", crate::server::MAX_BODY_BYTES / 1024),
+    )
 }
 
 enum Refusal {

@@ -51,7 +51,8 @@ return {1, used + 1, 0}
     )
 });
 
-fn limit_of(limits: &RateLimits, class: LimitClass) -> u32 {
+/// The configured per-hour limit of `class` (0: not limited).
+pub fn limit_of(limits: &RateLimits, class: LimitClass) -> u32 {
     match class {
         LimitClass::Warm => limits.warm,
         LimitClass::Invalidate => limits.invalidate,

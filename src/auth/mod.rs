@@ -1,14 +1,16 @@
 //! Who is calling and what they may do. One middleware ([`guard::guard`]) authenticates every
 //! request (bearer token, Hearth session cookie, the command center's cookie, or dev mode),
-//! refuses cross-origin writes and checks each server function's permission before its arguments
-//! are read; it leaves the [`Principal`] in the request's extensions. REST routes take a
-//! [`Reader`] or [`Writer`], server functions call [`server_fn_caller`]: both read it from there.
+//! refuses cross-origin writes and checks each REST route's and server function's permission
+//! (from their tables, [`needs`]) before anything is read; it leaves the [`Principal`] in the
+//! request's extensions. REST routes take a [`Reader`] or [`Writer`], server functions call
+//! [`server_fn_caller`]: both read it from there.
 
 pub mod audit;
 pub mod guard;
 pub mod handoff;
 pub mod jwt;
 pub mod limits;
+pub mod needs;
 pub mod pages;
 pub mod session;
 

@@ -42,6 +42,36 @@ fn not_found(key: &str) -> AppError {
 /// A stream entry as XRANGE returns it: id and field/value pairs.
 type RawEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);
 
+/// Where a list or sorted-set page starts: an index Redis can take with `count` added (a start
+/// past `i64::MAX` would overflow the page's end, and Redis refuses it as out of range).
+fn list_index(start: &str, count: u64) -> Result<u64, AppError> {
+    if start.is_empty() {
+        return Ok(0);
+    }
+    start
+        .parse::<u64>()
+        .ok()
+        .filter(|from| from.checked_add(count).is_some_and(|end| end <= i64::MAX as u64))
+        .ok_or_else(|| {
+            AppError::validation(format!(
+                "start must be a whole number from 0 to {} for this type",
+                i64::MAX as u64 - count
+            ))
+        })
+}
+
+/// Where a hash or set page starts: a SCAN cursor, the unsigned number a previous page returned
+/// (Redis refuses anything else as an error of its own).
+fn scan_cursor(start: &str) -> Result<String, AppError> {
+    if start.is_empty() {
+        return Ok("0".to_string());
+    }
+    start
+        .parse::<u64>()
+        .map(|c| c.to_string())
+        .map_err(|_| AppError::validation(format!("start must be the cursor a previous page returned, not `{start}`")))
+}
+
 /// `start` is a SCAN cursor (hash, set), an index (list, zset) or a stream id.
 pub async fn inspect(state: &AppState, key: &str, start: &str, count: u64, who: &str) -> Result<KeyDetail, AppError> {
     validate_key(key)?;
@@ -68,14 +98,8 @@ pub async fn inspect(state: &AppState, key: &str, start: &str, count: u64, who: 
     if kind == "none" {
         return Err(not_found(key));
     }
-    let index = |s: &str| -> Result<u64, AppError> {
-        if s.is_empty() {
-            Ok(0)
-        } else {
-            s.parse().map_err(|_| AppError::validation("start must be a whole number for this type"))
-        }
-    };
-    let cursor = |s: &str| if s.is_empty() { "0".to_string() } else { s.to_string() };
+    let index = |s: &str| list_index(s, count);
+    let cursor = scan_cursor;
     let (length, value) = match kind.as_str() {
         "string" => {
             let total: u64 = redis::cmd("STRLEN").arg(&full).query_async(&mut conn).await.ctx("reading a string")?;
@@ -99,7 +123,7 @@ pub async fn inspect(state: &AppState, key: &str, start: &str, count: u64, who: 
         "hash" => {
             let (next, flat): (String, Vec<Vec<u8>>) = redis::cmd("HSCAN")
                 .arg(&full)
-                .arg(cursor(start))
+                .arg(cursor(start)?)
                 .arg("COUNT")
                 .arg(count)
                 .query_async(&mut conn)
@@ -128,7 +152,7 @@ pub async fn inspect(state: &AppState, key: &str, start: &str, count: u64, who: 
         "set" => {
             let (next, members): (String, Vec<Vec<u8>>) = redis::cmd("SSCAN")
                 .arg(&full)
-                .arg(cursor(start))
+                .arg(cursor(start)?)
                 .arg("COUNT")
                 .arg(count)
                 .query_async(&mut conn)
@@ -272,4 +296,29 @@ pub async fn delete_key(state: &AppState, key: &str, reason: Option<&str>, who: 
     }
     tracing::info!(action = "redis_key_deleted", who, key, reason = reason.unwrap_or(""), "key deleted");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_pages_start_where_redis_can_add_the_count() {
+        assert_eq!(list_index("", 100).unwrap(), 0);
+        assert_eq!(list_index("7", 100).unwrap(), 7);
+        assert_eq!(list_index(&(i64::MAX as u64 - 100).to_string(), 100).unwrap(), i64::MAX as u64 - 100);
+        for bad in ["-1", "abc", "1.5", "18446744073709551615", &(i64::MAX as u64 - 99).to_string()] {
+            let e = list_index(bad, 100).unwrap_err();
+            assert_eq!(e.code, crate::error::ErrorCode::ValidationError, "{bad}");
+        }
+    }
+
+    #[test]
+    fn scan_cursors_are_unsigned_numbers() {
+        assert_eq!(scan_cursor("").unwrap(), "0");
+        assert_eq!(scan_cursor("18446744073709551615").unwrap(), "18446744073709551615");
+        for bad in ["abc", "-1", "18446744073709551616", " 1"] {
+            assert!(scan_cursor(bad).is_err(), "{bad}");
+        }
+    }
 }

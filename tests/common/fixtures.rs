@@ -201,8 +201,7 @@ impl Drop for Cleanup {
                 // caused them: one may land after the sweep and recreate the trail.
                 tokio::time::sleep(std::time::Duration::from_millis(300)).await;
                 let trail = hearth::cache::keys::Keys::new(&prefix).audit_log();
-                let _: Result<(), _> =
-                    redis::cmd("UNLINK").arg(trail).query_async(&mut super::raw_redis().await).await;
+                let _: Result<(), _> = redis::cmd("UNLINK").arg(trail).query_async(&mut super::raw_redis().await).await;
             });
         })
         .join()
