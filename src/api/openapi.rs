@@ -165,6 +165,11 @@ fn operation(state: &AppState, spec: &RouteSpec) -> Value {
     let mut responses = Map::new();
     let ok = if spec.envelope {
         json!({ "description": "Done", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Success" } } } })
+    } else if spec.path.ends_with("/export") {
+        json!({ "description": "A file download, streamed", "content": {
+            "application/x-ndjson": { "schema": { "type": "string" } },
+            "text/csv": { "schema": { "type": "string" } },
+        } })
     } else {
         json!({ "description": "The document", "content": { "application/json": { "schema": { "type": "object" } } } })
     };

@@ -361,7 +361,8 @@ pub static ROUTES: &[RouteSpec] = &[
         to!(audit::export),
     )
     .audit(AuditAction::AuditExported)
-    .params(AUDIT_EXPORT),
+    .params(AUDIT_EXPORT)
+    .raw(),
     route(Get, "/admin/analytics/cache/sessions", Write, "Every live browser session", to!(sessions::list)),
     route(Delete, "/admin/analytics/cache/sessions/{id}", Write, "End one browser session", to!(sessions::revoke))
         .audit(AuditAction::SessionRevoked)

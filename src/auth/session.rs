@@ -167,8 +167,10 @@ pub async fn revoke(state: &AppState, id: &str) -> Result<(), AppError> {
 /// [`revoke`] for a signed-in caller, audited.
 pub async fn revoke_as(state: &AppState, id: &str, who: &Principal) -> Result<(), AppError> {
     use super::audit::{Act, Done, audited};
-    let act =
-        Act::new(crate::model::audit::AuditAction::SessionRevoked, format!("session {}", &id[..12.min(id.len())]));
+    let act = Act::new(
+        crate::model::audit::AuditAction::SessionRevoked,
+        format!("session {}", id.chars().take(12).collect::<String>()),
+    );
     audited(state, who, act, revoke(state, id), |()| Done::detail("revoked")).await
 }
 

@@ -118,11 +118,23 @@ async fn each_operation_and_each_refusal_leaves_exactly_one_entry_with_its_reaso
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     let r = call(&app, "GET", "/api/admin/analytics/cache/stats", None, "req-anonymous", None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    // A body that never parses still leaves an entry under the route's action.
+    let r = send(
+        &app,
+        Request::post(warm)
+            .header("authorization", format!("Bearer {alice}"))
+            .header("x-request-id", "req-garbled")
+            .header("content-type", "application/json")
+            .body(Body::from("{\"datasourceId\": "))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     // A read that succeeds is not an audited action.
     let r = call(&app, "GET", "/api/admin/analytics/cache/warming/status", Some(&reader), "req-read", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 
-    let entries = trail(&app, &alice, "", 7).await;
+    let entries = trail(&app, &alice, "", 8).await;
     let by_request: BTreeMap<String, Vec<&Value>> = entries.iter().fold(BTreeMap::new(), |mut m, e| {
         m.entry(e["requestId"].as_str().unwrap().to_string()).or_default().push(e);
         m
@@ -155,6 +167,9 @@ async fn each_operation_and_each_refusal_leaves_exactly_one_entry_with_its_reaso
     let e = one("req-anonymous");
     assert_eq!((e["action"].as_str(), e["outcome"].as_str()), (Some("access_refused"), Some("refused")));
     assert_eq!(e["userId"], "");
+    let e = one("req-garbled");
+    assert_eq!((e["action"].as_str(), e["outcome"].as_str()), (Some("cache_warm_initiated"), Some("rejected")));
+    assert_eq!(e["userId"], "alice");
     assert!(!by_request.contains_key("req-read"), "a plain read is not audited");
     // The response names its request id, for matching with the trail and the log.
     assert_eq!(r.headers["x-request-id"], "req-read");
@@ -315,9 +330,10 @@ async fn the_export_round_trips_as_ndjson_and_csv_and_is_itself_audited() {
     }
     let r = get(&app, "/api/admin/analytics/cache/audit/export?format=xml", Some(&reader)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let exports = trail(&app, &reader, "action=audit_exported", 2).await;
-    assert_eq!(exports.len(), 2, "each download is recorded (the refused format is not a download)");
-    assert_eq!(exports[0]["userId"], "carol");
+    let exports = trail(&app, &reader, "action=audit_exported", 3).await;
+    let outcomes: Vec<&str> = exports.iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["rejected", "ok", "ok"], "each download is recorded, and the refused format too");
+    assert_eq!(exports[1]["userId"], "carol");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -488,7 +488,7 @@ fn no_route_answers_a_5xx_or_leaves_the_envelope_whatever_it_is_sent() {
             &app,
             "/api/admin/redis/purge",
             Some(&writer),
-            &json!({"pattern": "nothing:*", "confirm": true, "async": true, "reason": "a purge to aim at"}),
+            &json!({"pattern": "cache:nothing:*", "confirm": true, "async": true, "reason": "a purge to aim at"}),
         )
         .await;
         known.ids.extend(r.body["data"]["purgeId"].as_str().map(str::to_string));

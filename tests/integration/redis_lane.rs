@@ -91,6 +91,8 @@ async fn browse_inspect_purge_and_ttl_outside_the_lane_are_refused_naming_the_se
         names.extend(r.body["data"]["keys"].as_array().unwrap().iter().map(|k| k["key"].as_str().unwrap().to_string()));
         cursor = r.body["data"]["cursor"].clone();
     }
+    // The inspections above were audited: the trail is Hearth's, readable, and not the point here.
+    names.retain(|n| !n.starts_with("hearth:{audit}:"));
     assert_eq!(names, ["cache:{ds:1}:m:x"]);
     assert_eq!(hidden, 1);
 }

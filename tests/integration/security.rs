@@ -148,6 +148,14 @@ const REST: &[Call] = &[
         Needs::Write,
     ),
     call("GET", "/admin/analytics/cache/limits", "/admin/analytics/cache/limits", "", Needs::Login),
+    call("GET", "/admin/analytics/cache/audit", "/admin/analytics/cache/audit", "", Needs::Read),
+    call(
+        "GET",
+        "/admin/analytics/cache/audit/export",
+        "/admin/analytics/cache/audit/export?format=csv",
+        "",
+        Needs::Read,
+    ),
     call("GET", "/admin/analytics/cache/sessions", "/admin/analytics/cache/sessions", "", Needs::Write),
     call(
         "DELETE",
@@ -161,6 +169,7 @@ const REST: &[Call] = &[
 const RPC: &[Call] = &[
     call("GET", "/rpc/session", "/rpc/session", "", Needs::Login),
     call("GET", "/rpc/limits", "/rpc/limits", "", Needs::Login),
+    call("GET", "/rpc/audit/list", "/rpc/audit/list", "", Needs::Read),
     call("GET", "/rpc/sources", "/rpc/sources", "", Needs::Read),
     call("GET", "/rpc/redis/overview", "/rpc/redis/overview", "", Needs::Read),
     call("GET", "/rpc/redis/keys", "/rpc/redis/keys?pattern=*&cursor=0&limit=10", "", Needs::Read),
