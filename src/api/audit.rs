@@ -50,18 +50,12 @@ pub async fn export(State(state): State<AppState>, Reader(who): Reader, q: Query
     let format = Format::parse(q.get("format"))?;
     let query = audit_query(&q, &["format"])?;
     let filter = Filter::parse(&query)?;
-    let described = [
-        ("user", &query.user),
-        ("action", &query.action),
-        ("source", &query.source),
-        ("outcome", &query.outcome),
-        ("from", &query.from),
-        ("to", &query.to),
-    ]
-    .iter()
-    .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| format!("{k}={v}")))
-    .collect::<Vec<_>>()
-    .join(" ");
+    let described = query
+        .filters()
+        .into_iter()
+        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={v}")))
+        .collect::<Vec<_>>()
+        .join(" ");
     let target = if described.is_empty() { "whole trail".to_string() } else { described };
     record(
         &state,

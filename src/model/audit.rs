@@ -213,6 +213,20 @@ pub struct AuditQuery {
     pub limit: Option<String>,
 }
 
+impl AuditQuery {
+    /// The filters (not the cursor or page size) by their REST names, in order.
+    pub fn filters(&self) -> [(&'static str, Option<&str>); 6] {
+        [
+            ("user", self.user.as_deref()),
+            ("action", self.action.as_deref()),
+            ("source", self.source.as_deref()),
+            ("outcome", self.outcome.as_deref()),
+            ("from", self.from.as_deref()),
+            ("to", self.to.as_deref()),
+        ]
+    }
+}
+
 /// One page of entries, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -31,18 +31,11 @@ pub fn from_params(params: &ParamsMap) -> AuditQuery {
 /// `user=…&action=…` for the filters that are set, in the REST API's names, percent-encoded the
 /// same way on the server and in the browser (the links are drawn by both).
 pub fn query_string(q: &AuditQuery) -> String {
-    [
-        ("user", &q.user),
-        ("action", &q.action),
-        ("source", &q.source),
-        ("outcome", &q.outcome),
-        ("from", &q.from),
-        ("to", &q.to),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| value.as_deref().filter(|v| !v.is_empty()).map(|v| format!("{name}={}", encode(v))))
-    .collect::<Vec<_>>()
-    .join("&")
+    q.filters()
+        .into_iter()
+        .filter_map(|(name, value)| value.filter(|v| !v.is_empty()).map(|v| format!("{name}={}", encode(v))))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Every byte but RFC 3986's unreserved characters as `%XX`.
