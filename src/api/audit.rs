@@ -24,17 +24,7 @@ fn audit_query(q: &QueryPairs, extra: &[&str]) -> Result<AuditQuery, AppError> {
             "unknown parameter `{k}` (filters: user, action, source, outcome, from, to, cursor, limit)"
         )));
     }
-    let get = |name: &str| q.get(name).map(str::to_string);
-    Ok(AuditQuery {
-        user: get("user"),
-        action: get("action"),
-        source: get("source"),
-        outcome: get("outcome"),
-        from: get("from"),
-        to: get("to"),
-        cursor: get("cursor"),
-        limit: get("limit"),
-    })
+    Ok(AuditQuery::from_fn(|name| q.get(name).map(str::to_string)))
 }
 
 /// `GET …/cache/audit?user=&action=&source=&outcome=&from=&to=&cursor=&limit=`: one page of

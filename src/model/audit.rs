@@ -214,6 +214,20 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
+    /// The query whose every field `get` looks up by its REST name.
+    pub fn from_fn(get: impl Fn(&str) -> Option<String>) -> AuditQuery {
+        AuditQuery {
+            user: get("user"),
+            action: get("action"),
+            source: get("source"),
+            outcome: get("outcome"),
+            from: get("from"),
+            to: get("to"),
+            cursor: get("cursor"),
+            limit: get("limit"),
+        }
+    }
+
     /// The filters (not the cursor or page size) by their REST names, in order.
     pub fn filters(&self) -> [(&'static str, Option<&str>); 6] {
         [

@@ -16,16 +16,7 @@ use crate::model::source::SourceInfo;
 /// (a link names a view of the trail, not one page of it).
 pub fn from_params(params: &ParamsMap) -> AuditQuery {
     let get = |name: &str| params.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    AuditQuery {
-        user: get("user"),
-        action: get("action"),
-        source: get("source"),
-        outcome: get("outcome"),
-        from: get("from"),
-        to: get("to"),
-        cursor: None,
-        limit: None,
-    }
+    AuditQuery { cursor: None, limit: None, ..AuditQuery::from_fn(get) }
 }
 
 /// `user=…&action=…` for the filters that are set, in the REST API's names, percent-encoded the
