@@ -183,6 +183,16 @@ impl Keys {
         self.key(&format!("hearth:{{ds:{ds}}}:generation"))
     }
 
+    /// HASH of the live generation's per-entry content digests (entry name → digest and the
+    /// entry's dimension values), written by the cutover in the same atomic step as the entries.
+    pub fn digests_name(ds: i64) -> String {
+        format!("hearth:{{ds:{ds}}}:digests")
+    }
+
+    pub fn digests(&self, ds: i64) -> String {
+        self.key(&Self::digests_name(ds))
+    }
+
     /// JSON of the live generation's dimension values (measures, practices, frequencies).
     pub fn dims_name(ds: i64) -> String {
         format!("hearth:{{ds:{ds}}}:dims")

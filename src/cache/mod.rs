@@ -9,6 +9,8 @@ pub mod counters;
 #[cfg(feature = "ssr")]
 pub mod cutover;
 #[cfg(feature = "ssr")]
+pub mod digest;
+#[cfg(feature = "ssr")]
 pub mod invalidate;
 #[cfg(feature = "ssr")]
 pub mod keys;

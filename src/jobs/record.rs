@@ -73,6 +73,8 @@ job_fields! {
     LockToken = "lockToken",
     RunId = "runId",
     CutoverMs = "cutoverMs",
+    /// Which kind of warm ran and why (incremental or full), written when it completes.
+    WarmKind = "warmKind",
 }
 
 /// What an administrator asked the worker of a running job to do.
@@ -202,6 +204,7 @@ impl JobRecord {
             reason: opt(Field::Reason),
             trigger: opt(Field::Trigger).unwrap_or_else(|| "manual".into()),
             worker: opt(Field::Worker),
+            warm_kind: opt(Field::WarmKind),
         };
         Some(JobRecord {
             job,

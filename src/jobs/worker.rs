@@ -238,7 +238,7 @@ pub async fn run_job(state: AppState, id: String, shutdown: Arc<AtomicBool>) {
     };
     let (status, mut fields) = match result {
         Ok(outcome) => {
-            tracing::info!(action = "cache_warmed", job = %id, source = ds, rows = outcome.rows, entries = outcome.entries, ms = outcome.duration_ms, cutover_ms = outcome.cutover.blocking_ms, "warm completed");
+            tracing::info!(action = "cache_warmed", job = %id, source = ds, rows = outcome.rows, entries = outcome.entries, ms = outcome.duration_ms, cutover_ms = outcome.cutover.blocking_ms, kind = %outcome.kind.describe(outcome.entries), "warm completed");
             (
                 JobStatus::Completed,
                 vec![
@@ -249,6 +249,7 @@ pub async fn run_job(state: AppState, id: String, shutdown: Arc<AtomicBool>) {
                     (Field::EntriesCached, outcome.entries.to_string()),
                     (Field::Bytes, outcome.bytes.to_string()),
                     (Field::CutoverMs, format!("{:.1}", outcome.cutover.blocking_ms)),
+                    (Field::WarmKind, outcome.kind.describe(outcome.entries)),
                 ],
             )
         }

@@ -88,6 +88,10 @@ pub struct Job {
     /// `manual`, `api` or `schedule:<id>`.
     pub trigger: String,
     pub worker: Option<String>,
+    /// Which kind of warm ran and why, once finished ("incremental: 1,204 of 68,160 entries
+    /// changed …", "full: no digests of the live generation").
+    #[serde(default)]
+    pub warm_kind: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

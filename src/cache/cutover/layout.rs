@@ -23,6 +23,22 @@ pub(super) async fn refresh_index_ttls(state: &AppState, ds: i64) -> Result<(), 
     Ok(())
 }
 
+/// Gives the named live keys (unprefixed) a fresh TTL, pipelined in batches.
+pub async fn refresh_ttls<'a>(state: &AppState, names: impl Iterator<Item = &'a String>) -> Result<(), AppError> {
+    let keys = &state.keys;
+    let mut conn = state.redis.bulk().await?;
+    let ttl_ms = state.config.cache_ttl_secs * 1000;
+    let names: Vec<&String> = names.collect();
+    for chunk in names.chunks(1000) {
+        let mut pipe = redis::pipe();
+        for n in chunk {
+            pipe.cmd("PEXPIRE").arg(keys.key(n)).arg(ttl_ms).ignore();
+        }
+        let _: () = pipe.query_async(&mut conn).await.ctx("refreshing TTLs")?;
+    }
+    Ok(())
+}
+
 /// First warm over a layout Hearth did not write (or an empty one): find every live data key and
 /// index set of the source (orphans included) so the cutover can remove what the new run lacks.
 pub(super) async fn scan_foreign_layout(state: &AppState, ds: i64, run_id: &str) -> Result<(String, String), AppError> {

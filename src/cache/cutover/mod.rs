@@ -23,11 +23,12 @@
 //! not change that for strings (one allocation each is always freed inline), so freeing is part of
 //! the measured blocking time (BENCHMARKS.md).
 
+pub mod incremental;
 mod layout;
 mod script;
 mod transaction;
 
-pub use layout::cleanup_after;
+pub use layout::{cleanup_after, refresh_ttls};
 
 use crate::config::CutoverMethod;
 use crate::error::{AppError, ErrorCode};
@@ -133,7 +134,7 @@ impl Live {
 }
 
 /// True when Redis may evict keys soon: an evicting policy and memory within 10 % of maxmemory.
-async fn eviction_possible(state: &AppState, ds: i64) -> Result<bool, AppError> {
+pub(crate) async fn eviction_possible(state: &AppState, ds: i64) -> Result<bool, AppError> {
     let mut conn = state.redis.conn().await?;
     let mut cmd = redis::cmd("INFO");
     cmd.arg("memory");
@@ -149,14 +150,14 @@ async fn eviction_possible(state: &AppState, ds: i64) -> Result<bool, AppError> 
 /// did. `Ok` when it completed, else the timeout as the error.
 async fn completed_despite_timeout(
     state: &AppState,
-    input: &CutoverInput<'_>,
+    ds: i64,
+    run_id: &str,
     timeout: redis::RedisError,
 ) -> Result<(), AppError> {
-    let ds = input.ds;
     let mut conn = state.redis.conn().await?;
     let now: Option<String> =
         redis::cmd("GET").arg(state.keys.generation(ds)).query_async(&mut conn).await.ctx("checking the cutover")?;
-    if now.as_deref() == Some(input.run_id) {
+    if now.as_deref() == Some(run_id) {
         tracing::warn!(source = ds, "the cutover answered late but completed");
         Ok(())
     } else {

@@ -18,6 +18,7 @@ const CUTOVER_LUA: &str = r#"
 local lock, meta, live_master, shadow_master = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local live_list, shadow_list, old_indexes, generation = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local query_totals, runs, dims, old_data = KEYS[9], KEYS[10], KEYS[11], KEYS[12]
+local digests, shadow_digests = KEYS[13], KEYS[14]
 local token, prefix, shadow, ttl, run, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[7], ARGV[8], ARGV[10]
 
 local function prefixed(names, p)
@@ -45,6 +46,9 @@ local entries = redis.call('SMEMBERS', shadow_master)
 local n_indexes = redis.call('SCARD', shadow_list)
 if #entries ~= tonumber(ARGV[4]) or n_indexes ~= tonumber(ARGV[5]) then
   return redis.error_reply('HEARTH_INCOMPLETE shadow lists hold ' .. #entries .. '/' .. ARGV[4] .. ' entries and ' .. n_indexes .. '/' .. ARGV[5] .. ' index sets')
+end
+if redis.call('EXISTS', shadow_digests) == 0 then
+  return redis.error_reply('HEARTH_INCOMPLETE the shadow digests are missing')
 end
 local shadow_entries = prefixed(entries, shadow)
 local missing = #entries - count_existing(shadow_entries)
@@ -84,6 +88,8 @@ if not fast then
 end
 redis.call('RENAME', shadow_list, live_list)
 redis.call('PEXPIRE', live_list, ttl)
+redis.call('RENAME', shadow_digests, digests)
+redis.call('PEXPIRE', digests, ttl)
 redis.call('SET', meta, ARGV[6], 'PX', ttl)
 redis.call('SET', generation, run, 'PX', ttl)
 redis.call('SET', dims, ARGV[9], 'PX', ttl)
@@ -117,6 +123,8 @@ pub(super) async fn run(
         .key(keys.runs(ds))
         .key(keys.dims(ds))
         .key(old_data)
+        .key(keys.digests(ds))
+        .key(shadow.of(&Keys::digests_name(ds)))
         .arg(input.lock_token)
         .arg(keys.prefix())
         .arg(shadow.prefix())
@@ -141,7 +149,7 @@ pub(super) async fn run(
             blocking_ms,
         }),
         Err(e) if e.is_timeout() => {
-            completed_despite_timeout(state, input, e).await?;
+            completed_despite_timeout(state, input.ds, input.run_id, e).await?;
             // The script's own counts were lost with its reply.
             Ok(CutoverReport {
                 method: "script",

@@ -65,6 +65,7 @@ async fn attempt_once(
     let shadow = keys.shadow(ds, input.run_id);
     let shadow_master = shadow.of(&Keys::master_name(ds));
     let shadow_list = shadow.of(&Keys::index_list_name(ds));
+    let shadow_digests = shadow.of(&Keys::digests_name(ds));
     let (live_master, live_list, meta_key, generation_key) =
         (keys.master(ds), keys.index_list(ds), keys.meta(ds), keys.generation(ds));
     let watched = [
@@ -75,6 +76,7 @@ async fn attempt_once(
         live_list.clone(),
         shadow_master.clone(),
         shadow_list.clone(),
+        shadow_digests.clone(),
         old_data.to_string(),
         old_indexes.to_string(),
     ];
@@ -108,6 +110,11 @@ async fn attempt_once(
             input.expected_entries, input.expected_indexes
         );
         return Err(incomplete(ds, &what));
+    }
+    let has_digests: bool =
+        redis::cmd("EXISTS").arg(&shadow_digests).query_async(conn).await.ctx("checking the shadow copy")?;
+    if !has_digests {
+        return Err(incomplete(ds, "the shadow digests are missing"));
     }
     let entries = members(conn, &shadow_master).await?;
     let missing = n_entries - count_existing(conn, &shadow, &entries).await?;
@@ -152,6 +159,8 @@ async fn attempt_once(
     }
     queue.cmd("RENAME").arg(&shadow_list).arg(&live_list).ignore();
     queue.cmd("PEXPIRE").arg(&live_list).arg(ttl_ms).ignore();
+    queue.cmd("RENAME").arg(&shadow_digests).arg(keys.digests(ds)).ignore();
+    queue.cmd("PEXPIRE").arg(keys.digests(ds)).arg(ttl_ms).ignore();
     queue.cmd("SET").arg(&meta_key).arg(&input.meta_json).arg("PX").arg(ttl_ms).ignore();
     queue.cmd("SET").arg(&generation_key).arg(input.run_id).arg("PX").arg(ttl_ms).ignore();
     queue.cmd("SET").arg(keys.dims(ds)).arg(&input.dims_json).arg("PX").arg(ttl_ms).ignore();
@@ -185,7 +194,7 @@ async fn attempt_once(
         },
         Ok(other) => Err(AppError::internal(format!("source {ds}: unexpected EXEC reply {other:?}"))),
         Err(e) if e.is_timeout() => {
-            completed_despite_timeout(state, input, e).await?;
+            completed_despite_timeout(state, input.ds, input.run_id, e).await?;
             Ok(Some(report))
         }
         Err(e) => Err(failed(ds, e)),

@@ -153,7 +153,10 @@ pub fn RecentJobs(jobs: Vec<Job>, summary: WarmingSummary) -> impl IntoView {
                                 <td class="num">{format::thousands(j.rows_processed)}</td>
                                 <td class="num">{format::thousands(j.entries_cached)}</td>
                                 <td class="small">{format!("{} ({})", j.requested_by, j.trigger)}</td>
-                                <td class="small">{j.error.clone().or(j.reason.clone()).unwrap_or_default()}</td>
+                                <td class="small">
+                                    {j.error.clone().or(j.reason.clone()).unwrap_or_default()}
+                                    {j.warm_kind.clone().map(|k| view! { " "<span class="muted" data-testid="job-warm-kind">{k}</span> })}
+                                </td>
                             </tr>
                         }).collect_view()}
                     </tbody>

@@ -4,22 +4,21 @@
 //! checks the caller's hooks (pause, cancel, memory guard) between batches. Any failure discards
 //! the run's shadows; the live cache is never touched before the cutover.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeSet, HashMap, HashSet};
+mod writer;
+
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
-use tokio::task::JoinHandle;
-
 use super::cutover::{self, CutoverInput, CutoverReport};
-use super::keys::Keys;
+use super::digest::{self, Plan};
 use super::lock::WarmLock;
 use super::meta::{Dims, Meta, WARMED_BY_HEARTH};
 use crate::error::AppError;
 use crate::model::cache::WarmPhase;
 use crate::redis_conn::RedisResultExt;
 use crate::source::{self, GroupRows, SourceDef, SourceKind};
+use writer::ShadowWriter;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +62,54 @@ pub struct WarmOutcome {
     pub index_count: u64,
     pub duration_ms: u64,
     pub cutover: CutoverReport,
+    /// Which kind of warm ran, and why.
+    pub kind: WarmKind,
+}
+
+/// Whether a warm rewrote everything or only what changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WarmKind {
+    /// Why the warm was full.
+    Full(String),
+    Incremental { changed: u64, added: u64, removed: u64, unchanged: u64 },
+}
+
+impl WarmKind {
+    /// For the job history: "incremental: 1,204 of 68,160 entries changed (3 new, 1 removed)".
+    pub fn describe(&self, entries: u64) -> String {
+        match self {
+            WarmKind::Full(reason) => format!("full: {reason}"),
+            WarmKind::Incremental { changed, added, removed, .. } => format!(
+                "incremental: {} of {} entries changed ({} new, {} removed)",
+                thousands(changed + added),
+                thousands(entries),
+                thousands(*added),
+                thousands(*removed)
+            ),
+        }
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether a warm may be incremental.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WarmMode {
+    /// Incremental when the live generation allows it, else full (with the reason).
+    #[default]
+    Auto,
+    /// Always rewrite everything (`force=full`).
+    Full,
 }
 
 /// How a warm ended without a cutover; either way the live cache is unchanged.
@@ -100,6 +147,18 @@ pub async fn warm<H: WarmHooks>(
     lock_token: &str,
     hooks: &H,
 ) -> Result<WarmOutcome, WarmFailure> {
+    warm_with(state, def, run_id, lock_token, hooks, WarmMode::Auto).await
+}
+
+/// [`warm`], saying whether it may be incremental.
+pub async fn warm_with<H: WarmHooks>(
+    state: &AppState,
+    def: &SourceDef,
+    run_id: &str,
+    lock_token: &str,
+    hooks: &H,
+    mode: WarmMode,
+) -> Result<WarmOutcome, WarmFailure> {
     if def.kind != SourceKind::MeasureBased {
         return Err(AppError::validation(format!(
             "{} is table-based: only measure-based sources are warmed",
@@ -108,7 +167,7 @@ pub async fn warm<H: WarmHooks>(
         .into());
     }
     let lock = WarmLock::acquire(&state.redis, &state.keys, def.id, lock_token, state.config.lock_ttl).await?;
-    let result = run(state, def, run_id, &lock, hooks).await;
+    let result = run(state, def, run_id, &lock, hooks, mode).await;
     if result.is_err()
         && let Err(e) = discard_run(state, def.id, run_id).await
     {
@@ -130,6 +189,7 @@ async fn run<H: WarmHooks>(
     run_id: &str,
     lock: &WarmLock,
     hooks: &H,
+    mode: WarmMode,
 ) -> Result<WarmOutcome, WarmFailure> {
     let started = Instant::now();
     let ds = def.id;
@@ -149,12 +209,19 @@ async fn run<H: WarmHooks>(
     p.phase = WarmPhase::Reading;
     hooks.progress(&p);
 
-    let mut writer = ShadowWriter::new(state, ds, run_id).await?;
+    let (base, full_reason) = match digest::plan(state, ds, mode == WarmMode::Full).await? {
+        Plan::Incremental(base) => (Some(base), None),
+        Plan::Full(reason) => (None, Some(reason)),
+    };
+    let mut writer = ShadowWriter::new(state, ds, run_id, base);
     let written = write_shadow(def, &shape, &mut writer, &mut p, lock, hooks).await;
     // Whatever happened, no batch may still be in flight when the caller discards the run.
     let settled = writer.settle().await;
     written?;
     settled?;
+    if writer.diff.is_none() {
+        writer.seal_digests(run_id).await?;
+    }
     p.entries = writer.entries;
     p.bytes = writer.bytes;
     p.shadow_bytes = writer.bytes;
@@ -165,7 +232,10 @@ async fn run<H: WarmHooks>(
     p.phase = WarmPhase::Cutover;
     hooks.progress(&p);
     let duration_ms = started.elapsed().as_millis() as u64;
-    let index_count = writer.index_hashes.len() as u64;
+    let index_count = match &writer.diff {
+        Some(diff) => diff.new_indexes.len() as u64,
+        None => writer.index_hashes.len() as u64,
+    };
     let entries_digest = format!("{:016x}", writer.entries_digest);
     let frequencies: Vec<String> = writer.frequencies.iter().cloned().collect();
     let meta = Meta {
@@ -191,20 +261,26 @@ async fn run<H: WarmHooks>(
         practices: writer.practices.iter().cloned().collect(),
         frequencies,
     };
-    let report = cutover::cutover(
-        state,
-        &CutoverInput {
-            ds,
-            run_id,
-            lock_token: lock.token(),
-            expected_entries: writer.entries,
-            expected_indexes: index_count,
-            meta_json: meta.to_stored()?,
-            dims_json: dims.to_stored()?,
-            entries_digest: &entries_digest,
-        },
-    )
-    .await?;
+    let (report, kind) = match writer.diff.take() {
+        Some(diff) => diff_cutover(state, ds, run_id, lock, diff, meta.to_stored()?, dims.to_stored()?).await?,
+        None => {
+            let report = cutover::cutover(
+                state,
+                &CutoverInput {
+                    ds,
+                    run_id,
+                    lock_token: lock.token(),
+                    expected_entries: writer.entries,
+                    expected_indexes: index_count,
+                    meta_json: meta.to_stored()?,
+                    dims_json: dims.to_stored()?,
+                    entries_digest: &entries_digest,
+                },
+            )
+            .await?;
+            (report, WarmKind::Full(full_reason.unwrap_or_default()))
+        }
+    };
 
     p.phase = WarmPhase::Cleanup;
     hooks.progress(&p);
@@ -222,14 +298,61 @@ async fn run<H: WarmHooks>(
         index_count,
         duration_ms: started.elapsed().as_millis() as u64,
         cutover: report,
+        kind,
     })
+}
+
+/// The switch of an incremental warm: what the live generation has and this run lacks is removed,
+/// index sets get the difference, live index sets get a fresh TTL first (outside the atomic step).
+async fn diff_cutover(
+    state: &AppState,
+    ds: i64,
+    run_id: &str,
+    lock: &WarmLock,
+    diff: writer::Diff,
+    meta_json: String,
+    dims_json: String,
+) -> Result<(CutoverReport, WarmKind), AppError> {
+    let writer::Diff { base, written, adds, new_indexes, changed, added, unchanged, .. } = diff;
+    let mut rems: HashMap<String, Vec<String>> = HashMap::new();
+    let mut removed = Vec::with_capacity(base.live.len());
+    for (name, entry) in base.live {
+        for set in entry.dims.index_names(ds) {
+            rems.entry(set).or_default().push(name.clone());
+        }
+        removed.push(name);
+    }
+    let new_sets: Vec<String> = new_indexes.difference(&base.indexes).cloned().collect();
+    let gone_sets: Vec<String> = base.indexes.difference(&new_indexes).cloned().collect();
+    let kept: HashSet<&String> = base.indexes.intersection(&new_indexes).collect();
+    cutover::refresh_ttls(state, kept.into_iter()).await?;
+    let report = cutover::incremental::run(
+        state,
+        &cutover::incremental::DiffInput {
+            ds,
+            run_id,
+            lock_token: lock.token(),
+            base_generation: &base.generation,
+            written: &written,
+            removed: &removed,
+            adds: &adds,
+            rems: &rems,
+            new_sets: &new_sets,
+            gone_sets: &gone_sets,
+            meta_json,
+            dims_json,
+        },
+    )
+    .await?;
+    let removed = removed.len() as u64;
+    Ok((report, WarmKind::Incremental { changed, added, removed, unchanged }))
 }
 
 /// Streams the source into the shadow namespace, batch by batch.
 async fn write_shadow<H: WarmHooks>(
     def: &SourceDef,
     shape: &source::TableShape,
-    writer: &mut ShadowWriter,
+    writer: &mut writer::ShadowWriter,
     p: &mut WarmProgress,
     lock: &WarmLock,
     hooks: &H,
@@ -274,7 +397,7 @@ fn lost_lock(def: &SourceDef) -> AppError {
 
 /// Sends the pending batch, reports progress and lets the hooks pause or stop the warm.
 async fn checkpoint<H: WarmHooks>(
-    writer: &mut ShadowWriter,
+    writer: &mut writer::ShadowWriter,
     p: &mut WarmProgress,
     lock: &WarmLock,
     hooks: &H,
@@ -334,139 +457,4 @@ pub async fn discard_run(state: &AppState, ds: i64, run_id: &str) -> Result<u64,
     let _: () =
         redis::cmd("ZREM").arg(keys.runs(ds)).arg(run_id).query_async(&mut conn).await.ctx("forgetting the run")?;
     Ok(removed)
-}
-
-fn hash_of(s: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
-}
-
-/// Accumulates a batch of shadow writes and sends it as one pipeline, keeping at most one batch
-/// in flight while the next one is built.
-struct ShadowWriter {
-    redis: crate::redis_conn::RedisConn,
-    ds: i64,
-    shadow: crate::cache::keys::Shadow,
-    ttl_ms: u64,
-    max_entries: usize,
-    max_bytes: usize,
-    pipe: redis::Pipeline,
-    pipe_entries: usize,
-    pipe_bytes: usize,
-    /// Index set (unprefixed) → members added in this batch.
-    sets: HashMap<String, Vec<String>>,
-    in_flight: Option<JoinHandle<Result<(), AppError>>>,
-    entries: u64,
-    bytes: u64,
-    /// Wrapping sum of the entry names' hashes: equal entry sets, equal digests.
-    entries_digest: u64,
-    index_hashes: HashSet<u64>,
-    measures: BTreeSet<String>,
-    practices: BTreeSet<String>,
-    providers: BTreeSet<String>,
-    frequencies: BTreeSet<String>,
-}
-
-impl ShadowWriter {
-    async fn new(state: &AppState, ds: i64, run_id: &str) -> Result<Self, AppError> {
-        Ok(ShadowWriter {
-            redis: state.redis.clone(),
-            ds,
-            shadow: state.keys.shadow(ds, run_id),
-            ttl_ms: state.config.cache_ttl_secs * 1000,
-            max_entries: state.config.warm_batch_entries,
-            max_bytes: state.config.warm_batch_bytes,
-            pipe: redis::pipe(),
-            pipe_entries: 0,
-            pipe_bytes: 0,
-            sets: HashMap::new(),
-            in_flight: None,
-            entries: 0,
-            bytes: 0,
-            entries_digest: 0,
-            index_hashes: HashSet::new(),
-            measures: BTreeSet::new(),
-            practices: BTreeSet::new(),
-            providers: BTreeSet::new(),
-            frequencies: BTreeSet::new(),
-        })
-    }
-
-    fn add(&mut self, mut g: GroupRows) {
-        g.json.push(']');
-        let ds = self.ds;
-        let provider = g.provider.as_deref();
-        let name = Keys::data_name(ds, &g.measure, &g.practice, provider, &g.period);
-        // Shadows carry the live TTL, so the cutover's RENAME leaves live keys with the right one.
-        self.pipe.cmd("SET").arg(self.shadow.of(&name)).arg(&g.json).arg("PX").arg(self.ttl_ms).ignore();
-        for set in [
-            Keys::master_name(ds),
-            Keys::base_name(ds, &g.measure, &g.period),
-            Keys::practice_name(ds, &g.measure, &g.practice, &g.period),
-            Keys::provider_name(ds, &g.measure, &g.period, provider),
-            Keys::full_name(ds, &g.measure, &g.practice, provider, &g.period),
-        ] {
-            self.sets.entry(set).or_default().push(name.clone());
-        }
-        self.entries_digest = self.entries_digest.wrapping_add(hash_of(&name));
-        self.pipe_entries += 1;
-        self.pipe_bytes += g.json.len() + name.len() * 6;
-        self.entries += 1;
-        self.bytes += g.json.len() as u64;
-        if !self.measures.contains(&g.measure) {
-            self.measures.insert(g.measure);
-        }
-        if !self.practices.contains(&g.practice) {
-            self.practices.insert(g.practice);
-        }
-        if let Some(p) = g.provider
-            && !self.providers.contains(&p)
-        {
-            self.providers.insert(p);
-        }
-        if !self.frequencies.contains(&g.period) {
-            self.frequencies.insert(g.period);
-        }
-    }
-
-    fn wants_flush(&self) -> bool {
-        self.pipe_entries >= self.max_entries || self.pipe_bytes >= self.max_bytes
-    }
-
-    /// Sends the pending batch once the previous one has been acknowledged.
-    async fn flush(&mut self) -> Result<(), AppError> {
-        if self.pipe_entries == 0 {
-            return Ok(());
-        }
-        let list = self.shadow.of(&Keys::index_list_name(self.ds));
-        let mut names = Vec::with_capacity(self.sets.len());
-        for (set, members) in self.sets.drain() {
-            let key = self.shadow.of(&set);
-            self.pipe.cmd("SADD").arg(&key).arg(&members).ignore();
-            self.pipe.cmd("PEXPIRE").arg(&key).arg(self.ttl_ms).ignore();
-            self.index_hashes.insert(hash_of(&set));
-            names.push(set);
-        }
-        self.pipe.cmd("SADD").arg(&list).arg(&names).ignore();
-        self.pipe.cmd("PEXPIRE").arg(&list).arg(self.ttl_ms).ignore();
-        let pipe = std::mem::replace(&mut self.pipe, redis::pipe());
-        self.pipe_entries = 0;
-        self.pipe_bytes = 0;
-        self.settle().await?;
-        let redis = self.redis.clone();
-        self.in_flight = Some(tokio::spawn(async move {
-            let mut conn = redis.bulk().await?;
-            pipe.query_async::<()>(&mut conn).await.ctx("writing shadow entries")
-        }));
-        Ok(())
-    }
-
-    /// Waits for the batch in flight, if any.
-    async fn settle(&mut self) -> Result<(), AppError> {
-        if let Some(task) = self.in_flight.take() {
-            task.await.map_err(|e| AppError::internal(format!("a shadow write task failed: {e}")))??;
-        }
-        Ok(())
-    }
 }
