@@ -122,7 +122,23 @@ async fn the_engine_works_on_a_redis_cluster() {
     assert_eq!(first.entries, 24);
     let second =
         warm(&state, &def, "c2", &lock_token("test", "cluster"), &NoHooks).await.expect("re-warm on a cluster");
-    assert!(second.cutover.fast_path);
+    assert!(
+        matches!(second.kind, hearth::cache::warm::WarmKind::Incremental { changed: 0, added: 0, removed: 0, .. }),
+        "an unchanged re-warm on a cluster is incremental: {:?}",
+        second.kind
+    );
+    assert_eq!(second.cutover.method, "diff");
+    let third = hearth::cache::warm::warm_with(
+        &state,
+        &def,
+        "c3",
+        &lock_token("test", "cluster"),
+        &NoHooks,
+        hearth::cache::warm::WarmMode::Full,
+    )
+    .await
+    .expect("full re-warm on a cluster");
+    assert!(third.cutover.fast_path);
 
     // Every key of the source lives on one node: the slot of {ds:42}.
     let counts = cluster.key_counts();

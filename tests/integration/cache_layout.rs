@@ -239,8 +239,17 @@ async fn replaces_a_foreign_layout(method: &str) {
         .unwrap();
     assert_eq!(exists, 0, "entries and index sets the new run lacks are gone");
     assert_eq!(smembers(&k.master(ds)).await.len(), 2);
-    // A second warm of the same data keeps the index sets (fast path) and stays exact.
-    let again = warm(&state, &sqlite_def(&pool, ds, "m"), "r2", &lock_token("test", "here"), &NoHooks).await.unwrap();
+    // A second full warm of the same data keeps the index sets (fast path) and stays exact.
+    let again = hearth::cache::warm::warm_with(
+        &state,
+        &sqlite_def(&pool, ds, "m"),
+        "r2",
+        &lock_token("test", "here"),
+        &NoHooks,
+        hearth::cache::warm::WarmMode::Full,
+    )
+    .await
+    .unwrap();
     assert!(again.cutover.fast_path, "{:?}", again.cutover);
     assert_eq!(smembers(&k.master(ds)).await.len(), 2);
     let shadows = snapshot(&state, ds, false).await.into_keys().filter(|key| key.contains(":run:")).count();

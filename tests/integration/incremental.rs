@@ -1,0 +1,349 @@
+//! Incremental re-warms: only what changed is written and switched, yet readers still see one
+//! generation or the other, never a mix, at 0, 1, 30 and 100 % change with entries added and
+//! removed, through many re-warms; afterwards the live layout is exactly a full warm's. And the
+//! fallbacks to a full warm, each with its reason, none of which can lose live data.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use crate::common::fixtures::*;
+use crate::common::*;
+use hearth::cache::keys::Keys;
+use hearth::cache::query::{CacheQuery, query};
+use hearth::cache::warm::{NoHooks, WarmKind, WarmMode, lock_token, warm, warm_with};
+use hearth::state::AppState;
+
+type Group = (String, i64, Option<i64>, String);
+
+/// Version `k` of a source: the base grid with `rate` % of its entries changed from version
+/// `k - 1` (a deterministic pick that differs per version), and from version 1 on, one practice
+/// added and one removed per version.
+fn version(k: usize, rate: u64) -> Vec<Row> {
+    let practices: Vec<i64> = (1..=20).collect();
+    let mut rows = grid("v0", &["Charges", "Visits"], &practices, &[Some(10), Some(11), None], &["Monthly", "Weekly"], 3);
+    if k > 0 {
+        // Practice 100+k exists only in version k; practice k (1..=20) is missing from it.
+        rows.retain(|r| r.practice != k as i64);
+        rows.extend(grid(&format!("v{k}"), &["Charges"], &[100 + k as i64], &[Some(10)], &["Monthly"], 2));
+    }
+    // Entry e carries the marker of the last version j <= k that changed it.
+    for r in rows.iter_mut() {
+        let e = group_index(r);
+        for j in (1..=k).rev() {
+            if changed_in(e, j, rate) {
+                r.generation = format!("v{j}");
+                r.value = format!("{}.{:02}", j, e % 100);
+                break;
+            }
+        }
+    }
+    rows
+}
+
+fn group_index(r: &Row) -> u64 {
+    let m = if r.measure == "Charges" { 0 } else { 1 };
+    let v = match r.provider {
+        Some(10) => 0,
+        Some(11) => 1,
+        _ => 2,
+    };
+    let f = if r.frequency == "Monthly" { 0 } else { 1 };
+    ((r.practice as u64 * 2 + m) * 3 + v) * 2 + f
+}
+
+/// Whether entry `e` changes in version `j`: `rate` % of the entries, a different pick each time.
+fn changed_in(e: u64, j: usize, rate: u64) -> bool {
+    (e.wrapping_mul(2_654_435_761).wrapping_add(j as u64 * 40_503)) % 100 < rate
+}
+
+fn groups(rows: &[Row]) -> BTreeMap<Group, Vec<String>> {
+    let mut out: BTreeMap<Group, Vec<String>> = BTreeMap::new();
+    for r in rows {
+        out.entry((r.measure.clone(), r.practice, r.provider, r.frequency.clone())).or_default().push(row_json(r));
+    }
+    out
+}
+
+/// The rows a query must answer on a version, as sorted canonical JSON.
+fn expected_answer(g: &BTreeMap<Group, Vec<String>>, q: &CacheQuery) -> Vec<String> {
+    let mut out: Vec<String> = g
+        .iter()
+        .filter(|((m, p, v, f), _)| {
+            *m == q.measure
+                && *f == q.frequency
+                && (q.practices.is_empty() || q.practices.contains(&p.to_string()))
+                && (q.providers.is_empty()
+                    || q.providers.contains(&v.map(|v| v.to_string()).unwrap_or_else(|| "*".into())))
+        })
+        .flat_map(|(_, rows)| rows.iter().map(|r| canonical(r)))
+        .collect();
+    out.sort();
+    out
+}
+
+fn canonical(json: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(json).unwrap().to_string()
+}
+
+fn answer_rows(rows_json: &str) -> Vec<String> {
+    let rows: Vec<serde_json::Value> = serde_json::from_str(rows_json).unwrap();
+    let mut out: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+    out.sort();
+    out
+}
+
+fn pick_query(ds: i64, i: u64) -> CacheQuery {
+    CacheQuery {
+        datasource_id: ds,
+        measure: if i % 2 == 0 { "Charges".into() } else { "Visits".into() },
+        frequency: if i % 3 == 0 { "Weekly".into() } else { "Monthly".into() },
+        practices: match i % 4 {
+            0 => vec![],
+            1 => vec![(1 + i % 20).to_string(), (1 + (i + 7) % 20).to_string(), (100 + i % 7).to_string()],
+            _ => vec![(1 + i % 20).to_string()],
+        },
+        providers: if i % 5 == 0 { vec!["10".into(), "*".into()] } else { vec![] },
+    }
+}
+
+/// The live layout must be exactly what a full warm of `rows` writes: data values, index set
+/// members, the index list, digests for every entry, and a TTL on every key.
+async fn assert_exact(state: &AppState, ds: i64, rows: &[Row]) {
+    let mut conn = raw_redis().await;
+    let keys = &state.keys;
+    let mut want_sets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut want_data: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for ((m, p, v, f), json) in groups(rows) {
+        let (p, v) = (p.to_string(), v.map(|v| v.to_string()));
+        let name = Keys::data_name(ds, &m, &p, v.as_deref(), &f);
+        for set in [
+            Keys::master_name(ds),
+            Keys::base_name(ds, &m, &f),
+            Keys::practice_name(ds, &m, &p, &f),
+            Keys::provider_name(ds, &m, &f, v.as_deref()),
+            Keys::full_name(ds, &m, &p, v.as_deref(), &f),
+        ] {
+            want_sets.entry(set).or_default().insert(name.clone());
+        }
+        let mut json: Vec<String> = json.iter().map(|j| canonical(j)).collect();
+        json.sort();
+        want_data.insert(name, json);
+    }
+    let live = snapshot(state, ds, true).await;
+    let prefix = keys.prefix();
+    let (mut got_sets, mut got_data) = (BTreeMap::new(), BTreeMap::new());
+    for k in live.keys() {
+        let name = keys.strip(k).unwrap().to_string();
+        let ttl: i64 = redis::cmd("PTTL").arg(k).query_async(&mut conn).await.unwrap();
+        assert!(ttl > 0, "{k} has no TTL ({ttl})");
+        if name.starts_with("idx:") {
+            got_sets.insert(name, smembers(k).await);
+        } else if name.starts_with("cache:{") {
+            let v: String = redis::cmd("GET").arg(k).query_async(&mut conn).await.unwrap();
+            got_data.insert(name, answer_rows(&v));
+        }
+    }
+    assert_eq!(got_data.len(), want_data.len(), "data entries");
+    assert!(got_data == want_data, "data values differ from a full warm's");
+    assert!(got_sets == want_sets, "index sets differ from a full warm's (prefix {prefix})");
+    let list = smembers(&keys.index_list(ds)).await;
+    assert_eq!(list, want_sets.keys().cloned().collect::<BTreeSet<_>>(), "the index list");
+    let digests: u64 = redis::cmd("HLEN").arg(keys.digests(ds)).query_async(&mut conn).await.unwrap();
+    assert_eq!(digests, want_data.len() as u64 + 2, "one digest per entry, plus generation and format");
+}
+
+/// (changed, added, removed) between two versions.
+fn diff(before: &[Row], after: &[Row]) -> (u64, u64, u64) {
+    let (b, a) = (groups(before), groups(after));
+    let changed = a.iter().filter(|(k, v)| b.get(*k).is_some_and(|old| old != *v)).count() as u64;
+    let added = a.keys().filter(|k| !b.contains_key(*k)).count() as u64;
+    let removed = b.keys().filter(|k| !a.contains_key(*k)).count() as u64;
+    (changed, added, removed)
+}
+
+async fn rewarms_never_mix(rate: u64) {
+    const VERSIONS: usize = 8;
+    let dir = TempDir::new(&format!("incr-{rate}"));
+    let pool = sqlite_pool(&dir.0).await;
+    let versions: Vec<Vec<Row>> = (0..=VERSIONS).map(|k| version(k, rate)).collect();
+    for (k, rows) in versions.iter().enumerate() {
+        create_table(&pool, &format!("v{k}"), rows).await;
+    }
+    let expected: Arc<Vec<BTreeMap<Group, Vec<String>>>> = Arc::new(versions.iter().map(|v| groups(v)).collect());
+    let state = state_with("incremental", &[("HEARTH_WARM_BATCH_ENTRIES", "16"), ("HEARTH_CUTOVER", "transaction")]);
+    let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
+    let token = lock_token("test", "incr");
+    let first = warm(&state, &sqlite_def(&pool, ds, "v0"), "g0", &token, &NoHooks).await.unwrap();
+    assert!(matches!(first.kind, WarmKind::Full(ref why) if why.contains("first warm")), "{:?}", first.kind);
+
+    // The last version every reader may assume complete; a reader accepts from the version live
+    // when it asked up to the one after the version live when it got the answer.
+    let current = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (queries, problems) = (Arc::new(AtomicU64::new(0)), Arc::new(std::sync::Mutex::new(Vec::<String>::new())));
+    let mut readers = Vec::new();
+    for reader in 0..4u64 {
+        let (state, stop, queries, problems, current, expected) =
+            (state.clone(), stop.clone(), queries.clone(), problems.clone(), current.clone(), expected.clone());
+        readers.push(tokio::spawn(async move {
+            let mut i = reader * 1000;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let q = pick_query(ds, i);
+                let lo = current.load(Ordering::SeqCst);
+                let answer = query(&state, &q).await;
+                let hi = (current.load(Ordering::SeqCst) + 1).min(VERSIONS);
+                match answer {
+                    Ok(a) if !a.hit => problems.lock().unwrap().push(format!("miss on {q:?}")),
+                    Ok(a) => {
+                        let got = answer_rows(&a.rows_json);
+                        if !(lo..=hi).any(|v| expected_answer(&expected[v], &q) == got) {
+                            problems.lock().unwrap().push(format!("an answer of no single version {lo}..={hi} to {q:?}"));
+                        }
+                    }
+                    Err(e) => problems.lock().unwrap().push(format!("error {}", e.message)),
+                }
+                queries.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for k in 1..=VERSIONS {
+        let outcome = warm(&state, &sqlite_def(&pool, ds, &format!("v{k}")), &format!("g{k}"), &token, &NoHooks)
+            .await
+            .expect("re-warm succeeds");
+        current.store(k, Ordering::SeqCst);
+        let (changed, added, removed) = diff(&versions[k - 1], &versions[k]);
+        match outcome.kind {
+            WarmKind::Incremental { changed: c, added: a, removed: r, unchanged: u } => {
+                assert_eq!((c, a, r), (changed, added, removed), "version {k}: the difference written");
+                assert_eq!(u + c + a, outcome.entries, "every entry is unchanged, changed or new");
+            }
+            other => panic!("version {k}: expected an incremental re-warm, got {other:?}"),
+        }
+        assert_eq!(outcome.cutover.method, "diff");
+        assert_eq!(outcome.cutover.entries, changed + added, "only changed and new entries switched");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        r.await.unwrap();
+    }
+    let problems = problems.lock().unwrap().clone();
+    assert!(problems.is_empty(), "{} problems, first: {:?}", problems.len(), problems.first());
+    assert!(queries.load(Ordering::Relaxed) > 100, "readers ran: {}", queries.load(Ordering::Relaxed));
+    assert_exact(&state, ds, &versions[VERSIONS]).await;
+    let leftovers = snapshot(&state, ds, false).await;
+    assert!(leftovers.keys().all(|k| !k.contains(":run:") && !k.contains(":scan:")), "no shadows remain");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn incremental_rewarm_at_0_percent_change_never_mixes_and_ends_exact() {
+    rewarms_never_mix(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn incremental_rewarm_at_1_percent_change_never_mixes_and_ends_exact() {
+    rewarms_never_mix(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn incremental_rewarm_at_30_percent_change_never_mixes_and_ends_exact() {
+    rewarms_never_mix(30).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn incremental_rewarm_at_100_percent_change_never_mixes_and_ends_exact() {
+    rewarms_never_mix(100).await;
+}
+
+async fn full_reason(state: &AppState, def: &hearth::source::SourceDef, run: &str, mode: WarmMode) -> String {
+    let outcome = warm_with(state, def, run, &lock_token("test", "fallback"), &NoHooks, mode).await.unwrap();
+    match outcome.kind {
+        WarmKind::Full(why) => why,
+        other => panic!("expected a full warm, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn fallbacks_to_a_full_warm_say_why_and_lose_nothing() {
+    let dir = TempDir::new("fallback");
+    let pool = sqlite_pool(&dir.0).await;
+    let (v0, v1) = (version(0, 30), version(1, 30));
+    create_table(&pool, "v0", &v0).await;
+    create_table(&pool, "v1", &v1).await;
+    let state = state_with("fallback", &[("HEARTH_CUTOVER", "transaction")]);
+    let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
+    let (d0, d1) = (sqlite_def(&pool, ds, "v0"), sqlite_def(&pool, ds, "v1"));
+    let mut conn = raw_redis().await;
+
+    assert!(full_reason(&state, &d0, "f1", WarmMode::Auto).await.contains("first warm"));
+    assert!(full_reason(&state, &d1, "f2", WarmMode::Full).await.contains("force=full"));
+    assert_exact(&state, ds, &v1).await;
+
+    // No digests (a Hearth that predates them wrote the live generation).
+    let _: () = redis::cmd("DEL").arg(state.keys.digests(ds)).query_async(&mut conn).await.unwrap();
+    assert!(full_reason(&state, &d0, "f3", WarmMode::Auto).await.contains("no digests"));
+    assert_exact(&state, ds, &v0).await;
+
+    // The command center's warmer rewrote the live data and its metadata (no runId).
+    let meta = r#"[{"timestamp":"2025-03-31T00:00:00.000Z","uniqueMeasures":2,"uniquePractices":20,"uniqueProviders":2,"uniqueFrequencies":["Monthly","Weekly"],"totalEntries":240}]"#;
+    let _: () = redis::cmd("SET").arg(state.keys.meta(ds)).arg(meta).query_async(&mut conn).await.unwrap();
+    assert!(full_reason(&state, &d1, "f4", WarmMode::Auto).await.contains("another warmer"));
+    assert_exact(&state, ds, &v1).await;
+
+    // Digests of another generation, or of another format.
+    let _: () = redis::cmd("HSET").arg(state.keys.digests(ds)).arg("#generation").arg("old").query_async(&mut conn).await.unwrap();
+    assert!(full_reason(&state, &d0, "f5", WarmMode::Auto).await.contains("another generation"));
+    let _: () = redis::cmd("HSET").arg(state.keys.digests(ds)).arg("#format").arg("sip-1").query_async(&mut conn).await.unwrap();
+    assert!(full_reason(&state, &d1, "f6", WarmMode::Auto).await.contains("format"));
+    assert_exact(&state, ds, &v1).await;
+
+    // A live entry that vanished (evicted, expired) under unchanged digests is written again.
+    let gone = Keys::data_name(ds, "Visits", "3", None, "Weekly");
+    let again = warm(&state, &d1, "f7", &lock_token("test", "fallback"), &NoHooks).await.unwrap();
+    assert!(matches!(again.kind, WarmKind::Incremental { changed: 0, added: 0, removed: 0, .. }), "{:?}", again.kind);
+    let _: () = redis::cmd("DEL").arg(state.keys.key(&gone)).query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("SREM").arg(state.keys.master(ds)).arg(&gone).query_async(&mut conn).await.unwrap();
+    // The master index no longer agrees with the digests: full, and the entry is back.
+    assert!(full_reason(&state, &d1, "f8", WarmMode::Auto).await.contains("digests list"));
+    assert_exact(&state, ds, &v1).await;
+    let _: () = redis::cmd("DEL").arg(state.keys.key(&gone)).query_async(&mut conn).await.unwrap();
+    let healed = warm(&state, &d1, "f9", &lock_token("test", "fallback"), &NoHooks).await.unwrap();
+    assert!(matches!(healed.kind, WarmKind::Incremental { changed: 1, .. }), "rewritten: {:?}", healed.kind);
+    assert_exact(&state, ds, &v1).await;
+}
+
+#[tokio::test]
+async fn a_slice_invalidation_makes_the_next_warm_full_and_restores_the_slice() {
+    let dir = TempDir::new("inv-incr");
+    let pool = sqlite_pool(&dir.0).await;
+    let v0 = version(0, 0);
+    create_table(&pool, "v0", &v0).await;
+    let state = state_with("inv-incr", &[("HEARTH_CUTOVER", "transaction")]);
+    let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
+    let d0 = sqlite_def(&pool, ds, "v0");
+    warm(&state, &d0, "i1", &lock_token("test", "inv"), &NoHooks).await.unwrap();
+    let req = hearth::model::cache::InvalidateRequest {
+        datasource_id: Some(source(ds)),
+        practice: Some("4".into()),
+        ..Default::default()
+    };
+    hearth::cache::invalidate::invalidate(&state, &req, "tester").await.unwrap();
+    // Unchanged digests must not make the warm skip the entries the invalidation removed.
+    assert!(full_reason(&state, &d0, "i2", WarmMode::Auto).await.contains("no Hearth generation"));
+    assert_exact(&state, ds, &v0).await;
+    let whole = hearth::model::cache::InvalidateRequest { datasource_id: Some(source(ds)), ..Default::default() };
+    hearth::cache::invalidate::invalidate(&state, &whole, "tester").await.unwrap();
+    let left = snapshot(&state, ds, false).await;
+    assert!(left.keys().all(|k| !k.ends_with(":digests")), "a whole invalidation removes the digests");
+}
+
+#[test]
+fn the_job_history_names_the_kind_of_warm() {
+    let k = WarmKind::Incremental { changed: 1_200, added: 4, removed: 1, unchanged: 66_956 };
+    assert_eq!(k.describe(68_160), "incremental: 1,204 of 68,160 entries changed (4 new, 1 removed)");
+    assert_eq!(WarmKind::Full("requested (force=full)".into()).describe(5), "full: requested (force=full)");
+}
