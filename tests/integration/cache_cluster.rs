@@ -50,17 +50,30 @@ impl Cluster {
             })
             .collect();
         let cluster = Cluster { nodes, ports, dir };
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Wait until every node answers (a fixed pause was too short on a loaded machine).
+        for port in &cluster.ports {
+            for _ in 0..200 {
+                let pong = Command::new("redis-cli").args(["-p", &port.to_string(), "ping"]).output().unwrap();
+                if String::from_utf8_lossy(&pong.stdout).contains("PONG") {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
         let addresses: Vec<String> = cluster.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let created = Command::new("redis-cli")
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
             .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdout(Stdio::null())
-            .status()
+            .output()
             .unwrap();
-        assert!(created.success(), "cluster created");
+        assert!(
+            created.status.success(),
+            "cluster created: {}{}",
+            String::from_utf8_lossy(&created.stdout),
+            String::from_utf8_lossy(&created.stderr)
+        );
         for _ in 0..100 {
             let info = Command::new("redis-cli")
                 .args(["-p", &cluster.ports[0].to_string(), "cluster", "info"])
