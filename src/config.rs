@@ -140,6 +140,8 @@ pub struct Config {
     pub cache_ttl_secs: u64,
     pub warm_batch_entries: usize,
     pub warm_batch_bytes: usize,
+    /// Bytes of query answers each instance keeps in memory (0: no result cache).
+    pub query_cache_bytes: usize,
     pub cutover: CutoverMethod,
     pub lock_ttl: Duration,
     pub stats_retention_days: u64,
@@ -501,6 +503,7 @@ impl Config {
             cache_ttl_secs: r.ranged("HEARTH_CACHE_TTL_SECS", 172_800, 60, 60 * 86_400)?,
             warm_batch_entries: r.ranged("HEARTH_WARM_BATCH_ENTRIES", 1000, 1, 100_000)? as usize,
             warm_batch_bytes: r.ranged("HEARTH_WARM_BATCH_BYTES", 1 << 20, 4096, 256 << 20)? as usize,
+            query_cache_bytes: r.ranged("HEARTH_QUERY_CACHE_BYTES", 64 << 20, 0, 16 << 30)? as usize,
             cutover,
             lock_ttl: Duration::from_millis(r.ranged("HEARTH_LOCK_TTL_MS", 30_000, 1000, 600_000)?),
             stats_retention_days: r.ranged("HEARTH_STATS_RETENTION_DAYS", 7, 1, 90)?,

@@ -26,6 +26,8 @@ pub struct Shared {
     pub query_stats: Arc<QueryRecorder>,
     /// Set once Redis refused `SORT … GET` (ACL): cached queries then use the Lua script.
     pub query_by_script: Arc<std::sync::atomic::AtomicBool>,
+    /// Answers of hot queries, valid only for the generation they were read from.
+    pub query_results: Arc<crate::cache::results::ResultCache>,
     /// Audit entries this process could not write (each one is also logged).
     pub audit_failures: std::sync::atomic::AtomicU64,
     /// Names this process in lock tokens and job records: `host-pid-random`.
@@ -39,6 +41,7 @@ impl AppState {
         let redis = RedisConn::new(&config.redis)?;
         let config = Arc::new(config);
         let catalog = Arc::new(Catalog::new(config.clone()));
+        let query_results = Arc::new(crate::cache::results::ResultCache::new(config.query_cache_bytes));
         let host =
             std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into());
         Ok(AppState(Arc::new(Shared {
@@ -48,6 +51,7 @@ impl AppState {
             catalog,
             query_stats: Arc::new(QueryRecorder::default()),
             query_by_script: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            query_results,
             audit_failures: std::sync::atomic::AtomicU64::new(0),
             instance_id: format!("{host}-{}-{:04x}", std::process::id(), rand::random::<u16>()),
             leptos_options,

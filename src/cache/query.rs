@@ -1,7 +1,8 @@
 //! Cached reads (SPEC §2) in one round trip and one atomic step: the index algebra (union of the
 //! practice sets, union of the provider sets, intersected; or the base set) and the fetch of the
 //! entries. A warm source answers authoritatively, even when empty (a hit); a cold one is a miss.
-//! Every query is counted for hit rate and latency.
+//! Every query is counted for hit rate and latency. Answers of the live generation are kept in
+//! memory (`results.rs`), checked against the live generation on every query.
 //!
 //! On a single server the step is a MULTI/EXEC pipeline: SUNIONSTORE/SINTERSTORE into scratch
 //! keys of the source's slot, `SORT … ALPHA GET <prefix>*` to fetch the entries natively, and DEL
@@ -15,6 +16,7 @@ use std::time::Instant;
 
 use redis::Script;
 
+use super::results::{ResultCache, Stored, Tag};
 use crate::error::{AppError, Cause};
 use crate::model::input::DatasourceId;
 use crate::redis_conn::RedisResultExt;
@@ -23,7 +25,9 @@ use crate::state::AppState;
 static QUERY: LazyLock<Script> = LazyLock::new(|| Script::new(QUERY_LUA));
 
 const QUERY_LUA: &str = r#"
-if redis.call('STRLEN', KEYS[1]) <= 2 then return {0} end
+local meta = redis.call('GET', KEYS[1])
+if not meta or #meta <= 2 then return {0} end
+local generation = redis.call('GET', KEYS[3])
 local prefix = ARGV[1]
 local np, nv = tonumber(ARGV[2]), tonumber(ARGV[3])
 local function union(from, count)
@@ -45,7 +49,7 @@ else
   end
 end
 table.sort(members)
-local out = {1}
+local out = {1, meta, generation}
 for i = 1, #members, 4000 do
   local keys = {}
   for j = i, math.min(i + 3999, #members) do keys[#keys + 1] = prefix .. members[j] end
@@ -88,24 +92,63 @@ pub struct CacheAnswer {
     /// The matching rows as one JSON array, spliced from the entries without re-parsing.
     pub rows_json: String,
     pub micros: u64,
+    /// The generation (run id) the answer was read from, when Hearth wrote the live data.
+    pub generation: Option<String>,
 }
+
+/// What one atomic read returns: hit, entry values, and the tag of the generation read.
+type Read = (bool, Vec<String>, Option<Tag>);
 
 /// Runs the query and records it (hit or miss, latency) for the source's statistics.
 pub async fn query(state: &AppState, q: &CacheQuery) -> Result<CacheAnswer, AppError> {
     q.validate()?;
     let started = Instant::now();
-    let answer = run(state, q).await;
-    let micros = started.elapsed().as_micros() as u64;
-    match answer {
-        Ok((hit, values)) => {
-            state.query_stats.record(q.datasource_id, hit, micros);
-            Ok(CacheAnswer { hit, entries: values.len(), rows_json: splice(&values), micros })
-        }
-        Err(e) => Err(e),
-    }
+    let mut answer = answer(state, q).await?;
+    answer.micros = started.elapsed().as_micros() as u64;
+    state.query_stats.record(q.datasource_id, answer.hit, answer.micros);
+    Ok(answer)
 }
 
-async fn run(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<String>), AppError> {
+/// From the result cache when it holds the answer of the live generation, else from Redis.
+async fn answer(state: &AppState, q: &CacheQuery) -> Result<CacheAnswer, AppError> {
+    let cache = &state.query_results;
+    let key = cache.enabled().then(|| ResultCache::key(q));
+    if let Some(key) = &key
+        && let Some(tag) = live_tag(state, q.datasource_id).await?
+        && let Some(stored) = cache.get(key, &tag)
+    {
+        return Ok(CacheAnswer {
+            hit: true,
+            entries: stored.entries,
+            rows_json: stored.rows_json.to_string(),
+            micros: 0,
+            generation: Some(tag.generation),
+        });
+    }
+    let (hit, values, tag) = run(state, q).await?;
+    let rows_json = splice(&values);
+    // Stamped with the tag read in the same atomic step as the data: never another generation's.
+    if let (Some(key), Some(tag), true) = (key, &tag, hit) {
+        cache.put(key, tag.clone(), Stored { entries: values.len(), rows_json: rows_json.as_str().into() });
+    }
+    Ok(CacheAnswer { hit, entries: values.len(), rows_json, micros: 0, generation: tag.map(|t| t.generation) })
+}
+
+/// The tag of the live generation: one pipelined round trip.
+async fn live_tag(state: &AppState, ds: i64) -> Result<Option<Tag>, AppError> {
+    let mut conn = state.redis.conn().await?;
+    let (generation, meta): (Option<String>, Option<String>) = redis::pipe()
+        .cmd("GET")
+        .arg(state.keys.generation(ds))
+        .cmd("GET")
+        .arg(state.keys.meta(ds))
+        .query_async(&mut conn)
+        .await
+        .ctx("reading the live generation")?;
+    Ok(Tag::of(generation, meta.as_deref()))
+}
+
+async fn run(state: &AppState, q: &CacheQuery) -> Result<Read, AppError> {
     if state.redis.is_cluster() || state.query_by_script.load(std::sync::atomic::Ordering::Relaxed) {
         return by_script(state, q).await;
     }
@@ -125,7 +168,7 @@ fn scratch(state: &AppState, ds: i64, which: &str, nonce: u64) -> String {
     state.keys.query_scratch(ds, nonce, which)
 }
 
-async fn by_transaction(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<String>), AppError> {
+async fn by_transaction(state: &AppState, q: &CacheQuery) -> Result<Read, AppError> {
     let keys = &state.keys;
     let ds = q.datasource_id;
     let nonce: u64 = rand::random();
@@ -138,7 +181,8 @@ async fn by_transaction(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<S
         .collect();
     let mut pipe = redis::pipe();
     pipe.atomic();
-    pipe.cmd("STRLEN").arg(keys.meta(ds));
+    pipe.cmd("GET").arg(keys.meta(ds));
+    pipe.cmd("GET").arg(keys.generation(ds));
     let mut scratch_keys = Vec::new();
     let mut union = |sets: &[String], which: &str, pipe: &mut redis::Pipeline| -> String {
         if sets.len() == 1 {
@@ -166,18 +210,19 @@ async fn by_transaction(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<S
         pipe.cmd("DEL").arg(&scratch_keys).ignore();
     }
     let mut conn = state.redis.conn().await?;
-    let (meta_len, values): (u64, Vec<Option<String>>) = pipe.query_async(&mut conn).await.ctx("querying the cache")?;
-    if meta_len <= 2 {
-        return Ok((false, Vec::new()));
+    let (meta, generation, values): (Option<String>, Option<String>, Vec<Option<String>>) =
+        pipe.query_async(&mut conn).await.ctx("querying the cache")?;
+    if meta.as_ref().is_none_or(|m| m.len() <= 2) {
+        return Ok((false, Vec::new(), None));
     }
-    Ok((true, values.into_iter().flatten().collect()))
+    Ok((true, values.into_iter().flatten().collect(), Tag::of(generation, meta.as_deref())))
 }
 
-async fn by_script(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<String>), AppError> {
+async fn by_script(state: &AppState, q: &CacheQuery) -> Result<Read, AppError> {
     let keys = &state.keys;
     let ds = q.datasource_id;
     let mut script = QUERY.prepare_invoke();
-    script.key(keys.meta(ds)).key(keys.base(ds, &q.measure, &q.frequency));
+    script.key(keys.meta(ds)).key(keys.base(ds, &q.measure, &q.frequency)).key(keys.generation(ds));
     script.arg(keys.prefix()).arg(q.practices.len()).arg(q.providers.len());
     for p in &q.practices {
         script.arg(keys.practice(ds, &q.measure, p, &q.frequency));
@@ -190,13 +235,16 @@ async fn by_script(state: &AppState, q: &CacheQuery) -> Result<(bool, Vec<String
     let reply: Vec<redis::Value> = script.invoke_async(&mut conn).await.ctx("querying the cache")?;
     let mut it = reply.into_iter();
     let hit = matches!(it.next(), Some(redis::Value::Int(1)));
-    let values = it
-        .filter_map(|v| match v {
-            redis::Value::BulkString(b) => String::from_utf8(b).ok(),
-            _ => None,
-        })
-        .collect();
-    Ok((hit, values))
+    let text = |v: Option<redis::Value>| match v {
+        Some(redis::Value::BulkString(b)) => String::from_utf8(b).ok(),
+        _ => None,
+    };
+    if !hit {
+        return Ok((false, Vec::new(), None));
+    }
+    let (meta, generation) = (text(it.next()), text(it.next()));
+    let values = it.filter_map(|v| text(Some(v))).collect();
+    Ok((true, values, Tag::of(generation, meta.as_deref())))
 }
 
 /// `[a,b]` and `[c]` become `[a,b,c]`; empty arrays vanish.

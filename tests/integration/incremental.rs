@@ -347,3 +347,107 @@ fn the_job_history_names_the_kind_of_warm() {
     assert_eq!(k.describe(68_160), "incremental: 1,204 of 68,160 entries changed (4 new, 1 removed)");
     assert_eq!(WarmKind::Full("requested (force=full)".into()).describe(5), "full: requested (force=full)");
 }
+
+/// A hot filter per reader, so most answers come from the result cache.
+fn hot_query(ds: i64, i: u64) -> CacheQuery {
+    pick_query(ds, i % 6)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_result_cache_never_serves_a_superseded_answer() {
+    const VERSIONS: usize = 8;
+    let dir = TempDir::new("results");
+    let pool = sqlite_pool(&dir.0).await;
+    let versions: Vec<Vec<Row>> = (0..=VERSIONS).map(|k| version(k, 30)).collect();
+    for (k, rows) in versions.iter().enumerate() {
+        create_table(&pool, &format!("v{k}"), rows).await;
+    }
+    let expected: Arc<Vec<BTreeMap<Group, Vec<String>>>> = Arc::new(versions.iter().map(|v| groups(v)).collect());
+    let state = state_with("results", &[("HEARTH_CUTOVER", "transaction")]);
+    // A second instance on the same Redis and prefix, with its own result cache.
+    let prefix = state.keys.prefix().to_string();
+    let other = state_with("results", &[("HEARTH_KEY_PREFIX", prefix.as_str())]);
+    let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
+    let token = lock_token("test", "results");
+    warm(&state, &sqlite_def(&pool, ds, "v0"), "g0", &token, &NoHooks).await.unwrap();
+
+    let current = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (queries, problems) = (Arc::new(AtomicU64::new(0)), Arc::new(std::sync::Mutex::new(Vec::<String>::new())));
+    let mut readers = Vec::new();
+    for reader in 0..4u64 {
+        let instance = if reader % 2 == 0 { state.clone() } else { other.clone() };
+        let (stop, queries, problems, current, expected) =
+            (stop.clone(), queries.clone(), problems.clone(), current.clone(), expected.clone());
+        readers.push(tokio::spawn(async move {
+            let mut i = reader;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let q = hot_query(ds, i);
+                let lo = current.load(Ordering::SeqCst);
+                let a = match query(&instance, &q).await {
+                    Ok(a) => a,
+                    Err(e) => {
+                        problems.lock().unwrap().push(format!("error {}", e.message));
+                        continue;
+                    }
+                };
+                let version: Option<usize> = a.generation.as_deref().and_then(|g| g.strip_prefix('g')).and_then(|v| v.parse().ok());
+                match version {
+                    None => problems.lock().unwrap().push(format!("no generation on {q:?}")),
+                    Some(v) if v < lo => {
+                        problems.lock().unwrap().push(format!("superseded generation {v} after {lo} was live"))
+                    }
+                    Some(v) if expected_answer(&expected[v], &q) != answer_rows(&a.rows_json) => {
+                        problems.lock().unwrap().push(format!("rows of generation {v} are not its own on {q:?}"))
+                    }
+                    Some(_) => {}
+                }
+                queries.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for k in 1..=VERSIONS {
+        warm(&state, &sqlite_def(&pool, ds, &format!("v{k}")), &format!("g{k}"), &token, &NoHooks).await.unwrap();
+        current.store(k, Ordering::SeqCst);
+        // Let the readers fill their caches with this generation before the next cutover.
+        while queries.load(Ordering::Relaxed) < 200 * k as u64 {
+            tokio::task::yield_now().await;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        r.await.unwrap();
+    }
+    let problems = problems.lock().unwrap().clone();
+    assert!(problems.is_empty(), "{} problems, first: {:?}", problems.len(), problems.first());
+    assert!(
+        state.query_results.hits() > 100 && other.query_results.hits() > 100,
+        "answers came from memory: {} and {}",
+        state.query_results.hits(),
+        other.query_results.hits()
+    );
+
+    // An invalidation: the very next query, in either instance, no longer sees the slice.
+    let q = CacheQuery { practices: vec!["5".into()], ..pick_query(ds, 2) };
+    for instance in [&state, &other] {
+        let before = query(instance, &q).await.unwrap();
+        assert!(!answer_rows(&before.rows_json).is_empty());
+        let again = query(instance, &q).await.unwrap();
+        assert_eq!(again.rows_json, before.rows_json);
+    }
+    let served = state.query_results.hits();
+    let req = hearth::model::cache::InvalidateRequest {
+        datasource_id: Some(source(ds)),
+        practice: Some("5".into()),
+        ..Default::default()
+    };
+    hearth::cache::invalidate::invalidate(&state, &req, "tester").await.unwrap();
+    for instance in [&state, &other] {
+        let after = query(instance, &q).await.unwrap();
+        assert!(after.hit, "still warm");
+        assert_eq!(after.rows_json, "[]", "the invalidated slice is gone from every instance at once");
+    }
+    assert_eq!(state.query_results.hits(), served, "nothing served from memory after the invalidation");
+}
