@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cache::query::{CacheQuery, query};
-use crate::cache::warm::{NoHooks, lock_token, warm};
+use crate::cache::warm::{NoHooks, WarmMode, lock_token, warm, warm_with};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::source::seed::{SeedOptions, seed_postgres};
@@ -86,15 +86,17 @@ fn spawn_stall_probe(redis_url: String, stop: Arc<AtomicBool>) -> tokio::task::J
     })
 }
 
-/// One warm of an already seeded table, in this process: prints one JSON line.
-pub async fn warm_once(pg_url: &str, practices: u32, run: &str) -> Result<(), AppError> {
+/// One warm of an already seeded table, in this process: prints one JSON line. `full` forbids an
+/// incremental warm (today's re-warm).
+pub async fn warm_once(pg_url: &str, practices: u32, run: &str, full: bool) -> Result<(), AppError> {
     let state = state(None)?;
     let def = source(pg_url, practices).await?;
     let before = commands_processed(&state).await?;
     let stop = Arc::new(AtomicBool::new(false));
     let probe = spawn_stall_probe(state.config.redis.urls[0].clone(), stop.clone());
     let started = Instant::now();
-    let outcome = warm(&state, &def, run, &lock_token("bench", &state.instance_id), &NoHooks)
+    let mode = if full { WarmMode::Full } else { WarmMode::Auto };
+    let outcome = warm_with(&state, &def, run, &lock_token("bench", &state.instance_id), &NoHooks, mode)
         .await
         .map_err(|f| f.into_error())?;
     let secs = started.elapsed().as_secs_f64();
@@ -114,6 +116,8 @@ pub async fn warm_once(pg_url: &str, practices: u32, run: &str) -> Result<(), Ap
             "redisCommandsPerSec": commands as f64 / secs,
             "cutoverMs": outcome.cutover.blocking_ms,
             "fastPath": outcome.cutover.fast_path,
+            "cutoverMethod": outcome.cutover.method,
+            "kind": outcome.kind.describe(outcome.entries),
             "longestPingStallMs": stall,
             "peakRssMb": peak_rss_mb(),
         })
@@ -121,8 +125,49 @@ pub async fn warm_once(pg_url: &str, practices: u32, run: &str) -> Result<(), Ap
     Ok(())
 }
 
-/// `hearth bench warm`: seed each size, then per size a cold warm and a re-warm, each in a child.
-pub async fn bench_warm(pg_url: &str, sizes: &[u32], seed: bool) -> Result<(), AppError> {
+/// Runs one warm in a child process (its own peak RSS) and prints its line.
+async fn child_warm(
+    exe: &std::path::Path,
+    pg_url: &str,
+    practices: u32,
+    run: &str,
+    full: bool,
+) -> Result<(), AppError> {
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.args(["bench", "warm-once", "--url", pg_url, "--practices", &practices.to_string(), "--run", run]);
+    if full {
+        cmd.args(["--full", "true"]);
+    }
+    let out = cmd.output().await.map_err(|e| AppError::internal(format!("bench: cannot run a child: {e}")))?;
+    if !out.status.success() {
+        return Err(AppError::internal(format!("bench child failed: {}", String::from_utf8_lossy(&out.stderr))));
+    }
+    print!("{run:>12}: {}", String::from_utf8_lossy(&out.stdout));
+    Ok(())
+}
+
+/// Changes `percent` % of the table's groups (entries): the same deterministic pick each time,
+/// each value nudged, then VACUUM so the next read does not pay for dead rows.
+async fn change_groups(pg_url: &str, practices: u32, percent: u32) -> Result<(), AppError> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(pg_url)
+        .await
+        .map_err(|e| AppError::source_unavailable(format!("bench: cannot connect to PostgreSQL: {e}")))?;
+    let t = format!("{SCHEMA}.{}", table(practices));
+    let update = format!(
+        "UPDATE {t} SET measure_value = measure_value + 0.01 WHERE abs(hashtext(measure || ':' || practice_uid || ':' \
+         || coalesce(provider_uid::text, '*') || ':' || frequency)) % 100 < {percent}"
+    );
+    let db = |e: sqlx::Error| AppError::internal(format!("bench: changing rows: {e}"));
+    sqlx::raw_sql(&update).execute(&pool).await.map_err(db)?;
+    sqlx::raw_sql(&format!("VACUUM ANALYZE {t}")).execute(&pool).await.map_err(db)?;
+    Ok(())
+}
+
+/// `hearth bench warm`: seed each size, then per size a cold warm and a full re-warm; with
+/// `changes`, then per change rate: change that share of entries and re-warm (incremental).
+pub async fn bench_warm(pg_url: &str, sizes: &[u32], seed: bool, changes: &[u32]) -> Result<(), AppError> {
     let exe = std::env::current_exe().map_err(|e| AppError::internal(format!("bench: {e}")))?;
     let state = state(None)?;
     for &practices in sizes {
@@ -136,19 +181,11 @@ pub async fn bench_warm(pg_url: &str, sizes: &[u32], seed: bool) -> Result<(), A
         }
         // Start cold: nothing of this source under the bench prefix.
         remove_source_keys(&state, practices as i64).await?;
-        for run in ["first", "rewarm"] {
-            let out = tokio::process::Command::new(&exe)
-                .args(["bench", "warm-once", "--url", pg_url, "--practices", &practices.to_string(), "--run", run])
-                .output()
-                .await
-                .map_err(|e| AppError::internal(format!("bench: cannot run a child: {e}")))?;
-            if !out.status.success() {
-                return Err(AppError::internal(format!(
-                    "bench child failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )));
-            }
-            print!("{run:>7}: {}", String::from_utf8_lossy(&out.stdout));
+        child_warm(&exe, pg_url, practices, "first", true).await?;
+        child_warm(&exe, pg_url, practices, "rewarm-full", true).await?;
+        for &percent in changes {
+            change_groups(pg_url, practices, percent).await?;
+            child_warm(&exe, pg_url, practices, &format!("change-{percent}"), false).await?;
         }
         remove_source_keys(&state, practices as i64).await?;
     }
@@ -232,6 +269,7 @@ pub async fn bench_query(
     callers: &[usize],
     seconds: u64,
     unfiltered: bool,
+    hot: u64,
 ) -> Result<(), AppError> {
     let state = state(None)?;
     let ds = practices as i64;
@@ -255,7 +293,8 @@ pub async fn bench_query(
                 let (mut rows, mut i) = (0usize, c as u64 * 1_000_003);
                 while Instant::now() < deadline {
                     i += 1;
-                    let mut q = pick_query(ds, practices, i);
+                    // `hot` > 0: every caller cycles through the same `hot` filters.
+                    let mut q = pick_query(ds, practices, if hot > 0 { i % hot } else { i });
                     if unfiltered {
                         q.practices.clear();
                         q.providers.clear();
@@ -287,6 +326,9 @@ pub async fn bench_query(
             serde_json::json!({
                 "callers": n,
                 "unfiltered": unfiltered,
+                "hotFilters": hot,
+                "resultCacheBytes": state.config.query_cache_bytes,
+                "servedFromMemory": state.query_results.hits(),
                 "queries": all.len(),
                 "queriesPerSec": all.len() as f64 / seconds as f64,
                 "avgEntriesPerQuery": entries as f64 / all.len().max(1) as f64,

@@ -32,10 +32,12 @@ fn usage() -> &'static str {
      \x20 seed-postgres --url URL --practices N --source-id ID [--schema ih] [--table agg_app_measures]\n\
      \x20                       [--registry-schema public] [--name NAME]\n\
      \x20                       create an agg_app_measures-shaped table (2,816 rows per practice) and its registry rows\n\
-     \x20 bench warm --url URL [--practices 87,355] [--no-seed true]\n\
-     \x20                       seed, then time a cold warm and a re-warm of each size (see BENCHMARKS.md)\n\
-     \x20 bench query --url URL [--practices 355] [--callers 1,16] [--seconds 10] [--all true]\n\
-     \x20                       latency percentiles of cached queries\n\n\
+     \x20 bench warm --url URL [--practices 87,355] [--no-seed true] [--change 0,1,30,100]\n\
+     \x20                       seed, then time a cold warm and a full re-warm of each size; with --change,\n\
+     \x20                       change that % of entries and time an incremental re-warm, per rate (see BENCHMARKS.md)\n\
+     \x20 bench query --url URL [--practices 355] [--callers 1,16] [--seconds 10] [--all true] [--hot N]\n\
+     \x20                       latency percentiles of cached queries (--hot: cycle through N filters;\n\
+     \x20                       HEARTH_QUERY_CACHE_BYTES=0 measures without the result cache)\n\n\
      Configuration comes from HEARTH_* environment variables; see README.md."
 }
 
@@ -65,16 +67,31 @@ async fn bench(args: &[String]) -> ExitCode {
                 .collect()
         };
         let result = match what.as_str() {
-            "warm" => crate::bench::bench_warm(url, &list("practices", "87,355")?, !f.contains_key("no-seed")).await,
+            "warm" => {
+                let changes = if f.contains_key("change") { list("change", "")? } else { Vec::new() };
+                if changes.iter().any(|c| *c > 100) {
+                    return Err("--change takes percentages (0 to 100)".into());
+                }
+                crate::bench::bench_warm(url, &list("practices", "87,355")?, !f.contains_key("no-seed"), &changes).await
+            }
             "warm-once" => {
                 let practices = list("practices", "87")?[0];
-                crate::bench::warm_once(url, practices, f.get("run").map(String::as_str).unwrap_or("bench")).await
+                let run = f.get("run").map(String::as_str).unwrap_or("bench");
+                crate::bench::warm_once(url, practices, run, f.get("full").is_some_and(|v| v == "true")).await
             }
             "query" => {
                 let callers: Vec<usize> = list("callers", "1,16")?.into_iter().map(|c| c as usize).collect();
                 let seconds = list("seconds", "10")?[0] as u64;
-                crate::bench::bench_query(url, list("practices", "355")?[0], &callers, seconds, f.contains_key("all"))
-                    .await
+                let hot = list("hot", "0")?[0] as u64;
+                crate::bench::bench_query(
+                    url,
+                    list("practices", "355")?[0],
+                    &callers,
+                    seconds,
+                    f.contains_key("all"),
+                    hot,
+                )
+                .await
             }
             other => return Err(format!("unknown bench `{other}`")),
         };

@@ -81,6 +81,9 @@ pub struct Base {
     pub indexes: HashSet<String>,
 }
 
+/// Metadata, generation marker, the digests' generation and format, index list present, entries.
+type LiveControl = (Option<String>, Option<String>, (Option<String>, Option<String>), bool, u64);
+
 /// Decides between an incremental and a full warm of `ds` (called holding the lock, so the live
 /// generation can only change by an invalidation, which the cutover then detects).
 pub async fn plan(state: &AppState, ds: i64, full_requested: bool) -> Result<Plan, AppError> {
@@ -89,13 +92,7 @@ pub async fn plan(state: &AppState, ds: i64, full_requested: bool) -> Result<Pla
     }
     let keys = &state.keys;
     let mut conn = state.redis.bulk().await?;
-    let (meta, generation, (digest_gen, format), has_list, live_count): (
-        Option<String>,
-        Option<String>,
-        (Option<String>, Option<String>),
-        bool,
-        u64,
-    ) = redis::pipe()
+    let (meta, generation, (digest_gen, format), has_list, live_count): LiveControl = redis::pipe()
         .cmd("GET")
         .arg(keys.meta(ds))
         .cmd("GET")
@@ -145,10 +142,7 @@ pub async fn plan(state: &AppState, ds: i64, full_requested: bool) -> Result<Pla
         return Ok(Plan::Full("the digests of the live generation are unreadable".into()));
     };
     if live.len() as u64 != live_count {
-        return Ok(Plan::Full(format!(
-            "the digests list {} entries, the live master index {live_count}",
-            live.len()
-        )));
+        return Ok(Plan::Full(format!("the digests list {} entries, the live master index {live_count}", live.len())));
     }
     let indexes = super::scan::set_members(&mut conn, &keys.index_list(ds)).await?.into_iter().collect();
     Ok(Plan::Incremental(Base { generation, live, indexes }))

@@ -68,7 +68,8 @@ impl ResultCache {
             v.dedup();
             v.join("\u{1f}")
         };
-        let filter = format!("{}\u{1e}{}\u{1e}{}\u{1e}{}", q.measure, q.frequency, norm(&q.practices), norm(&q.providers));
+        let filter =
+            format!("{}\u{1e}{}\u{1e}{}\u{1e}{}", q.measure, q.frequency, norm(&q.practices), norm(&q.providers));
         (q.datasource_id, filter)
     }
 
@@ -139,7 +140,8 @@ mod tests {
     #[test]
     fn an_answer_of_another_generation_is_never_served() {
         let cache = ResultCache::new(1 << 20);
-        let (g1, g2) = (Tag::of(Some("r1".into()), Some("[{}]")).unwrap(), Tag::of(Some("r2".into()), Some("[{}]")).unwrap());
+        let (g1, g2) =
+            (Tag::of(Some("r1".into()), Some("[{}]")).unwrap(), Tag::of(Some("r2".into()), Some("[{}]")).unwrap());
         cache.put(ResultCache::key(&q(&["2", "1", "1"])), g1.clone(), stored(10));
         assert!(cache.get(&ResultCache::key(&q(&["1", "2"])), &g1).is_some(), "same filter, normalized");
         assert!(cache.get(&ResultCache::key(&q(&["1", "2"])), &g2).is_none(), "another generation");

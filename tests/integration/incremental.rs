@@ -21,7 +21,8 @@ type Group = (String, i64, Option<i64>, String);
 /// added and one removed per version.
 fn version(k: usize, rate: u64) -> Vec<Row> {
     let practices: Vec<i64> = (1..=20).collect();
-    let mut rows = grid("v0", &["Charges", "Visits"], &practices, &[Some(10), Some(11), None], &["Monthly", "Weekly"], 3);
+    let mut rows =
+        grid("v0", &["Charges", "Visits"], &practices, &[Some(10), Some(11), None], &["Monthly", "Weekly"], 3);
     if k > 0 {
         // Practice 100+k exists only in version k; practice k (1..=20) is missing from it.
         rows.retain(|r| r.practice != k as i64);
@@ -96,14 +97,14 @@ fn answer_rows(rows_json: &str) -> Vec<String> {
 fn pick_query(ds: i64, i: u64) -> CacheQuery {
     CacheQuery {
         datasource_id: ds,
-        measure: if i % 2 == 0 { "Charges".into() } else { "Visits".into() },
-        frequency: if i % 3 == 0 { "Weekly".into() } else { "Monthly".into() },
+        measure: if i.is_multiple_of(2) { "Charges".into() } else { "Visits".into() },
+        frequency: if i.is_multiple_of(3) { "Weekly".into() } else { "Monthly".into() },
         practices: match i % 4 {
             0 => vec![],
             1 => vec![(1 + i % 20).to_string(), (1 + (i + 7) % 20).to_string(), (100 + i % 7).to_string()],
             _ => vec![(1 + i % 20).to_string()],
         },
-        providers: if i % 5 == 0 { vec!["10".into(), "*".into()] } else { vec![] },
+        providers: if i.is_multiple_of(5) { vec!["10".into(), "*".into()] } else { vec![] },
     }
 }
 
@@ -200,7 +201,10 @@ async fn rewarms_never_mix(rate: u64) {
                     Ok(a) => {
                         let got = answer_rows(&a.rows_json);
                         if !(lo..=hi).any(|v| expected_answer(&expected[v], &q) == got) {
-                            problems.lock().unwrap().push(format!("an answer of no single version {lo}..={hi} to {q:?}"));
+                            problems
+                                .lock()
+                                .unwrap()
+                                .push(format!("an answer of no single version {lo}..={hi} to {q:?}"));
                         }
                     }
                     Err(e) => problems.lock().unwrap().push(format!("error {}", e.message)),
@@ -294,9 +298,21 @@ async fn fallbacks_to_a_full_warm_say_why_and_lose_nothing() {
     assert_exact(&state, ds, &v1).await;
 
     // Digests of another generation, or of another format.
-    let _: () = redis::cmd("HSET").arg(state.keys.digests(ds)).arg("#generation").arg("old").query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(state.keys.digests(ds))
+        .arg("#generation")
+        .arg("old")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert!(full_reason(&state, &d0, "f5", WarmMode::Auto).await.contains("another generation"));
-    let _: () = redis::cmd("HSET").arg(state.keys.digests(ds)).arg("#format").arg("sip-1").query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(state.keys.digests(ds))
+        .arg("#format")
+        .arg("sip-1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert!(full_reason(&state, &d1, "f6", WarmMode::Auto).await.contains("format"));
     assert_exact(&state, ds, &v1).await;
 
@@ -393,7 +409,8 @@ async fn the_result_cache_never_serves_a_superseded_answer() {
                         continue;
                     }
                 };
-                let version: Option<usize> = a.generation.as_deref().and_then(|g| g.strip_prefix('g')).and_then(|v| v.parse().ok());
+                let version: Option<usize> =
+                    a.generation.as_deref().and_then(|g| g.strip_prefix('g')).and_then(|v| v.parse().ok());
                 match version {
                     None => problems.lock().unwrap().push(format!("no generation on {q:?}")),
                     Some(v) if v < lo => {

@@ -117,7 +117,8 @@ async fn attempt_once(
         queue.cmd("PEXPIRE").arg(keys.key(set)).arg(ttl_ms).ignore();
         queued += 1;
         if queued % CHUNK == 0 {
-            let _: () = std::mem::replace(&mut queue, redis::pipe()).query_async(conn).await.ctx("queueing the cutover")?;
+            let _: () =
+                std::mem::replace(&mut queue, redis::pipe()).query_async(conn).await.ctx("queueing the cutover")?;
         }
     }
     let gone: std::collections::HashSet<&String> = input.gone_sets.iter().collect();
@@ -128,7 +129,8 @@ async fn attempt_once(
         queue.cmd("SREM").arg(keys.key(set)).arg(members).ignore();
         queued += 1;
         if queued % CHUNK == 0 {
-            let _: () = std::mem::replace(&mut queue, redis::pipe()).query_async(conn).await.ctx("queueing the cutover")?;
+            let _: () =
+                std::mem::replace(&mut queue, redis::pipe()).query_async(conn).await.ctx("queueing the cutover")?;
         }
     }
     for chunk in input.new_sets.chunks(CHUNK) {

@@ -47,8 +47,15 @@ pub(super) async fn invalidate_whole(
 ) -> Result<Outcome, AppError> {
     let keys = &state.keys;
     let mut conn = state.redis.conn().await?;
-    let candidates =
-        [keys.meta(ds), keys.generation(ds), keys.index_list(ds), keys.dims(ds), keys.digests(ds), keys.query_totals(ds), keys.runs(ds)];
+    let candidates = [
+        keys.meta(ds),
+        keys.generation(ds),
+        keys.index_list(ds),
+        keys.dims(ds),
+        keys.digests(ds),
+        keys.query_totals(ds),
+        keys.runs(ds),
+    ];
     let exists: Vec<bool> = {
         let mut pipe = redis::pipe();
         for k in &candidates {

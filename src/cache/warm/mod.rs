@@ -18,8 +18,8 @@ use crate::error::AppError;
 use crate::model::cache::WarmPhase;
 use crate::redis_conn::RedisResultExt;
 use crate::source::{self, GroupRows, SourceDef, SourceKind};
-use writer::ShadowWriter;
 use crate::state::AppState;
+use writer::ShadowWriter;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WarmProgress {
@@ -71,7 +71,12 @@ pub struct WarmOutcome {
 pub enum WarmKind {
     /// Why the warm was full.
     Full(String),
-    Incremental { changed: u64, added: u64, removed: u64, unchanged: u64 },
+    Incremental {
+        changed: u64,
+        added: u64,
+        removed: u64,
+        unchanged: u64,
+    },
 }
 
 impl WarmKind {
