@@ -468,3 +468,37 @@ async fn the_result_cache_never_serves_a_superseded_answer() {
     }
     assert_eq!(state.query_results.hits(), served, "nothing served from memory after the invalidation");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_records_which_kind_of_warm_ran_and_why() {
+    use hearth::jobs::{service, worker};
+    use hearth::model::jobs::{JobStatus, WarmRequest};
+    let dir = TempDir::new("job-kind");
+    let pool = sqlite_pool(&dir.0).await;
+    create_table(&pool, "m", &version(0, 0)).await;
+    let ds = random_ds();
+    let state = state_with("job-kind", &[("HEARTH_SOURCES", &sources_file(&dir, &[(ds, "m")]))]);
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(worker::run(state.clone(), rx));
+    let req = WarmRequest { datasource_id: Some(source(ds)), force: Some(true), reason: Some(reason("test")) };
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let id = service::request_warm(&state, &req, "tester", "api").await.unwrap().job_id.unwrap();
+        let started = std::time::Instant::now();
+        let job = loop {
+            let job = service::job(&state, &id).await.unwrap();
+            if job.status.is_terminal() {
+                break job;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(60), "job did not finish: {job:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+        kinds.push(job.warm_kind.unwrap_or_default());
+    }
+    let _ = tx.send(true);
+    let _ = workers.await;
+    assert_eq!(kinds[0], "full: nothing of the source is live (first warm)");
+    assert_eq!(kinds[1], "incremental: 0 of 240 entries changed (0 new, 0 removed)");
+}
