@@ -273,6 +273,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("HEARTH_CACHE_TTL_SECS", "172800", "TTL of data, index and metadata keys"),
     ("HEARTH_WARM_BATCH_ENTRIES", "1000", "entries per pipelined write batch"),
     ("HEARTH_WARM_BATCH_BYTES", "1048576", "bytes per pipelined write batch"),
+    ("HEARTH_QUERY_CACHE_BYTES", "67108864", "bytes of query answers each instance keeps in memory (0: off)"),
     (
         "HEARTH_CUTOVER",
         "auto",
