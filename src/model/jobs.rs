@@ -160,6 +160,14 @@ pub struct Schedule {
     pub updated_at: String,
 }
 
+/// A schedule's timing read back before it is saved: in words, and its next runs (ISO, UTC).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchedulePreview {
+    pub description: String,
+    pub next_runs: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleInput {

@@ -80,6 +80,8 @@ fn JobProgress(job: Job, controls: JobControls) -> impl IntoView {
         })
     };
     let status = job.status;
+    // Only an administrator's pause can be resumed by hand; the memory guard's lifts by itself.
+    let guard_pause = job.paused_reason.as_deref().is_some_and(|r| r.starts_with("memory guard"));
     let percent = job.progress;
     let job_id = StoredValue::new(job.job_id.clone());
     view! {
@@ -96,7 +98,19 @@ fn JobProgress(job: Job, controls: JobControls) -> impl IntoView {
                 " · ETA "
                 <span data-testid="job-eta">{job.eta_seconds.map(format::duration_secs).unwrap_or_else(|| "estimating…".into())}</span>
             </p>
-            {job.paused_reason.clone().map(|r| view! { <p class="paused-reason small" data-testid="paused-reason">{r}</p> })}
+            {job.paused_reason.clone().map(|r| if guard_pause {
+                view! {
+                    <div class="paused-reason small" role="status" data-testid="paused-reason">
+                        <p><strong>"Waiting for Redis memory. "</strong>{r}</p>
+                        <p data-testid="paused-resumes-when">
+                            "It resumes by itself once Redis memory falls below the resume threshold, or at once if you raise the ceiling or the pause threshold under "
+                            <a href="#memory-guard">"Memory guard"</a>"."
+                        </p>
+                    </div>
+                }.into_any()
+            } else {
+                view! { <p class="paused-reason small" data-testid="paused-reason">{r}</p> }.into_any()
+            })}
             <Show when=move || session.can_write()>
                 <div class="actions">
                     // Plain forms: pause and resume work before hydration too.
@@ -106,7 +120,7 @@ fn JobProgress(job: Job, controls: JobControls) -> impl IntoView {
                             <button type="submit" name="action" value="pause" data-testid="job-pause" disabled=move || controls.pending()>"Pause"</button>
                         </RpcForm>
                     </Show>
-                    <Show when=move || status == JobStatus::Paused>
+                    <Show when=move || status == JobStatus::Paused && !guard_pause>
                         <RpcForm action=controls.resume class="inline">
                             <input type="hidden" name="job_id" value=job_id.get_value()/>
                             <button type="submit" name="action" value="resume" data-testid="job-resume" disabled=move || controls.pending()>"Resume"</button>

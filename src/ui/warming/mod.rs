@@ -3,6 +3,7 @@
 //! a job is active, every five seconds otherwise.
 
 mod jobs;
+mod schedule_form;
 mod schedules;
 mod sessions;
 mod settings;
