@@ -85,6 +85,7 @@ pub const RPC_PERMISSIONS: &[RpcSpec] = {
         rpc("/rpc/cache/trends", Read),
         rpc("/rpc/cache/invalidate", Write).limit(LimitClass::Invalidate).audit(&[A::CacheInvalidated]),
         rpc("/rpc/jobs/status", Read),
+        rpc("/rpc/jobs/history", Read),
         rpc("/rpc/jobs/warm", Write).limit(LimitClass::Warm).audit(&[A::CacheWarmInitiated]),
         rpc("/rpc/jobs/control", Write).audit(&[A::CacheJobPaused, A::CacheJobResumed, A::CacheJobCancelled]),
         rpc("/rpc/schedules/list", Read),

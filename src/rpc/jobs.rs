@@ -6,7 +6,7 @@ use leptos::server_fn::codec::GetUrl;
 use crate::error::AppError;
 use crate::model::input::{JobAction, Reason, ScheduleAction};
 use crate::model::jobs::{
-    Job, Schedule, ScheduleInput, SchedulePreview, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
+    Job, JobHistoryPage, JobHistoryQuery, Schedule, ScheduleInput, SchedulePreview, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
 };
 
 /// Active and recent jobs; read permission; changes nothing.
@@ -30,6 +30,14 @@ pub async fn start_warm(request: WarmRequest) -> Result<WarmResponse, AppError> 
 pub async fn control_job(job_id: String, action: JobAction, reason: Option<Reason>) -> Result<Job, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
     crate::jobs::service::control_as(&state, &job_id, action, reason.as_ref(), &who).await
+}
+
+/// Finished jobs a page at a time, filtered by source, status and time; read permission;
+/// changes nothing.
+#[server(prefix = "/rpc", endpoint = "jobs/history", input = GetUrl)]
+pub async fn list_job_history(query: JobHistoryQuery) -> Result<JobHistoryPage, AppError> {
+    let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::jobs::history::list(&state, &query).await
 }
 
 /// Every schedule; read permission; changes nothing.

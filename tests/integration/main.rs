@@ -14,6 +14,7 @@ mod cache_warm;
 mod delivery;
 mod foundation;
 mod fuzz;
+mod job_history;
 mod jobs;
 mod openapi;
 mod rate_limits;
