@@ -51,6 +51,12 @@ test('at 900 px no page scrolls sideways, cold or warm', async ({ page }) => {
     await page.screenshot({ path: `output/screenshots/a11y-900-${name}-warm.png`, fullPage: true });
   }
   await page.setViewportSize({ width: 1280, height: 900 });
+  // The Redis tab's Analytics Cache section counts the warm source.
+  await page.goto('/redis');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.getByTestId('redis-cache-sources')).not.toHaveText(/^0 of/);
+  await expect(page.getByTestId('redis-cache-entries')).not.toHaveText('0');
+  await page.screenshot({ path: 'output/screenshots/a11y-1280-redis-warm.png', fullPage: true });
   for (const [path, name] of [['/', 'cache'], ['/warming', 'warming']]) {
     await page.goto(path);
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
