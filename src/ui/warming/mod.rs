@@ -8,6 +8,7 @@ mod schedule_form;
 mod schedules;
 mod sessions;
 mod settings;
+mod source_status;
 
 use leptos::prelude::*;
 
@@ -42,6 +43,7 @@ pub fn WarmingPage() -> impl IntoView {
     view! {
         <div class="page" data-testid="warming-page">
             <StartWarm sources/>
+            <source_status::SourceStatus/>
             <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading jobs…"</p></section> }>
                 {move || status.get().map(|r| match r {
                     Ok(s) => view! {
