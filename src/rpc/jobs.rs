@@ -35,7 +35,7 @@ pub async fn control_job(job_id: String, action: JobAction, reason: Option<Reaso
 /// Finished jobs a page at a time, filtered by source, status and time; read permission;
 /// changes nothing.
 #[server(prefix = "/rpc", endpoint = "jobs/history", input = GetUrl)]
-pub async fn list_job_history(query: JobHistoryQuery) -> Result<JobHistoryPage, AppError> {
+pub async fn list_job_history(#[server(default)] query: JobHistoryQuery) -> Result<JobHistoryPage, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     crate::jobs::history::list(&state, &query).await
 }

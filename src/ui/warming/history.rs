@@ -12,6 +12,11 @@ use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::mutation::{Data, use_stale};
 use crate::ui::common::widgets::StatusBadge;
 
+/// Sets `signal` from a filter field's new value.
+fn on(signal: RwSignal<String>) -> impl Fn(leptos::ev::Event) + Clone + 'static {
+    move |ev| signal.set(event_target_value(&ev))
+}
+
 fn set(v: String) -> Option<String> {
     Some(v.trim().to_string()).filter(|v| !v.is_empty())
 }
@@ -68,7 +73,6 @@ pub fn JobHistory(
             loading_more.set(false);
         });
     };
-    let on = |signal: RwSignal<String>| move |ev| signal.set(event_target_value(&ev));
     view! {
         <section class="card" aria-labelledby="recent-title" data-testid="recent-jobs">
             <div class="card-head">

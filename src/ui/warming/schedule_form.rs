@@ -21,7 +21,7 @@ pub fn ScheduleForm(
     /// The schedule being edited; `None` creates one.
     #[prop(optional)]
     existing: Option<Schedule>,
-    /// Called after a successful save (the editor closes).
+    /// Cancel: the editor closes without saving.
     #[prop(optional)]
     on_done: Option<Callback<()>>,
 ) -> impl IntoView {
@@ -40,14 +40,11 @@ pub fn ScheduleForm(
     let enabled = RwSignal::new(existing.as_ref().map(|s| s.enabled).unwrap_or(true));
     // Cleared as soon as the admin edits again, so an old refusal does not linger on a new value.
     let refused = RwSignal::new(None::<AppError>);
+    // A saved edit closes by itself: the list reloads (the mutation marks it stale) and redraws
+    // its rows. Closing here could drop the mutation's own effect before it toasts.
     Effect::new(move |_| match save.value().get() {
         Some(Err(e)) => refused.set(Some(e)),
-        Some(Ok(_)) => {
-            refused.set(None);
-            if let Some(done) = on_done {
-                done.run(());
-            }
-        }
+        Some(Ok(_)) => refused.set(None),
         None => {}
     });
     let touched = move || refused.set(None);
