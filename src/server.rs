@@ -148,9 +148,7 @@ pub fn is_content_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();
     let parts: Vec<&str> = file.split('.').collect();
     parts.len() >= 3
-        && parts[1..parts.len() - 1]
-            .iter()
-            .any(|p| p.len() >= 16 && p.chars().all(|c| c.is_ascii_hexdigit()))
+        && parts[1..parts.len() - 1].iter().any(|p| p.len() >= 16 && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Page renders use the nonce the guard put in the CSP header for this request.

@@ -8,7 +8,8 @@ use crate::auth::{Reader, Writer};
 use crate::jobs::{history, schedules, service, settings};
 use crate::model::input::JobAction;
 use crate::model::jobs::{
-    Job, JobHistoryPage, JobHistoryQuery, Schedule, ScheduleInput, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
+    Job, JobHistoryPage, JobHistoryQuery, Schedule, ScheduleInput, WarmRequest, WarmResponse, WarmingSettings,
+    WarmingSettingsInput, WarmingStatus,
 };
 use crate::state::AppState;
 

@@ -39,7 +39,9 @@ impl HistoryFilter {
         };
         let status = match blank(&q.status) {
             Some(s) => Some(JobStatus::parse(s).filter(|st| st.is_terminal()).ok_or_else(|| {
-                AppError::validation(format!("status `{s}` is not a finished job's status (completed, failed, cancelled)"))
+                AppError::validation(format!(
+                    "status `{s}` is not a finished job's status (completed, failed, cancelled)"
+                ))
             })?),
             None => None,
         };
@@ -62,14 +64,13 @@ impl HistoryFilter {
             }
             None => None,
         };
-        let limit = match blank(&q.limit) {
-            Some(l) => l
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| AppError::validation(format!("limit must be a whole number from 1 to {MAX_LIMIT}")))?,
-            None => DEFAULT_LIMIT,
-        };
+        let limit =
+            match blank(&q.limit) {
+                Some(l) => l.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                    AppError::validation(format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+                })?,
+                None => DEFAULT_LIMIT,
+            };
         Ok(HistoryFilter { source, status, from_ms, to_ms, cursor, limit })
     }
 
@@ -162,8 +163,22 @@ mod tests {
         assert!(q(|q| q.status = Some("warming".into())).unwrap_err().message.contains("status"));
         assert!(q(|q| q.cursor = Some("x".into())).unwrap_err().message.contains("cursor"));
         assert!(q(|q| q.limit = Some("0".into())).unwrap_err().message.contains("limit"));
-        assert!(q(|q| { q.from = Some("2026-12-03".into()); q.to = Some("2026-12-01".into()) }).is_err());
-        let ok = q(|q| { q.source = Some("7".into()); q.status = Some("failed".into()); q.cursor = Some("1700-jabc".into()) }).unwrap();
-        assert_eq!((ok.source, ok.status, ok.cursor, ok.limit), (Some(7), Some(JobStatus::Failed), Some((1700, "jabc".into())), 50));
+        assert!(
+            q(|q| {
+                q.from = Some("2026-12-03".into());
+                q.to = Some("2026-12-01".into())
+            })
+            .is_err()
+        );
+        let ok = q(|q| {
+            q.source = Some("7".into());
+            q.status = Some("failed".into());
+            q.cursor = Some("1700-jabc".into())
+        })
+        .unwrap();
+        assert_eq!(
+            (ok.source, ok.status, ok.cursor, ok.limit),
+            (Some(7), Some(JobStatus::Failed), Some((1700, "jabc".into())), 50)
+        );
     }
 }

@@ -167,7 +167,9 @@ async fn apply(state: &AppState, s: &mut Stored, input: &ScheduleInput) -> Resul
 /// Sets the timing (cron or every N hours) when the input gives one, else keeps the stored one.
 fn set_timing(s: &mut Stored, cron: Option<&str>, every_hours: Option<u32>) -> Result<(), AppError> {
     match (cron, every_hours) {
-        (Some(_), Some(_)) => return Err(invalid("cron", "Give either a cron expression or \"every N hours\", not both.")),
+        (Some(_), Some(_)) => {
+            return Err(invalid("cron", "Give either a cron expression or \"every N hours\", not both."));
+        }
         (Some(c), None) => {
             parse_cron(c)?;
             s.cron = Some(c.trim().to_string());
@@ -175,7 +177,10 @@ fn set_timing(s: &mut Stored, cron: Option<&str>, every_hours: Option<u32>) -> R
         }
         (None, Some(h)) => {
             if h == 0 || h > MAX_EVERY_HOURS {
-                return Err(invalid("everyHours", format!("\"Every N hours\" must be between 1 and {MAX_EVERY_HOURS} (30 days).")));
+                return Err(invalid(
+                    "everyHours",
+                    format!("\"Every N hours\" must be between 1 and {MAX_EVERY_HOURS} (30 days)."),
+                ));
             }
             s.every_hours = Some(h);
             s.cron = None;

@@ -6,7 +6,8 @@ use leptos::server_fn::codec::GetUrl;
 use crate::error::AppError;
 use crate::model::input::{JobAction, Reason, ScheduleAction};
 use crate::model::jobs::{
-    Job, JobHistoryPage, JobHistoryQuery, Schedule, ScheduleInput, SchedulePreview, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
+    Job, JobHistoryPage, JobHistoryQuery, Schedule, ScheduleInput, SchedulePreview, WarmRequest, WarmResponse,
+    WarmingSettings, WarmingSettingsInput, WarmingStatus,
 };
 
 /// Active and recent jobs; read permission; changes nothing.

@@ -13,7 +13,13 @@ use http::StatusCode;
 async fn finished_jobs(state: &hearth::state::AppState, ds: i64, status: JobStatus, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for _ in 0..n {
-        let new = NewJob { datasource_id: ds, datasource_name: "history", requested_by: "tester", reason: None, trigger: "api" };
+        let new = NewJob {
+            datasource_id: ds,
+            datasource_name: "history",
+            requested_by: "tester",
+            reason: None,
+            trigger: "api",
+        };
         let Enqueued::New(id) = store::enqueue(state, &new).await.unwrap() else { panic!("a new job") };
         assert!(store::finish(state, &id, ds, status, &[], FinishIf::Queued).await.unwrap());
         ids.push(id);
@@ -50,7 +56,13 @@ async fn the_history_pages_past_fifty_and_filters_by_source_status_and_time() {
     let b_cancelled = finished_jobs(&state, b, JobStatus::Cancelled, 20).await;
     let mut a_failed = Vec::new();
     for _ in 0..7 {
-        let new = NewJob { datasource_id: a, datasource_name: "history", requested_by: "tester", reason: None, trigger: "api" };
+        let new = NewJob {
+            datasource_id: a,
+            datasource_name: "history",
+            requested_by: "tester",
+            reason: None,
+            trigger: "api",
+        };
         let Enqueued::New(id) = store::enqueue(&state, &new).await.unwrap() else { panic!() };
         assert!(store::finish(&state, &id, a, JobStatus::Failed, &[], FinishIf::Unfinished).await.unwrap());
         a_failed.push(id);

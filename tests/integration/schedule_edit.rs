@@ -25,7 +25,9 @@ async fn editing_a_schedule_with_a_bad_cron_saves_nothing_and_names_the_field() 
     let state = state_with("schedit", &[("HEARTH_SOURCES", &sources_file(&dir, &[(ds, "g"), (other, "h")]))]);
     let _cleanup = cleanup_prefix_on_drop(state.keys.prefix());
     let app = hearth::server::router(state.clone());
-    let created = post_json(&app, "/api/admin/analytics/cache/schedules", None, &json!({"datasourceId": ds, "everyHours": 6})).await;
+    let created =
+        post_json(&app, "/api/admin/analytics/cache/schedules", None, &json!({"datasourceId": ds, "everyHours": 6}))
+            .await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text);
     let id = created.body["data"]["id"].as_str().unwrap().to_string();
     let before = schedules::list(&state).await.unwrap();
@@ -77,10 +79,7 @@ async fn editing_a_schedule_with_a_bad_cron_saves_nothing_and_names_the_field() 
 async fn the_preview_reads_a_cron_back_in_words_with_its_next_three_runs() {
     let now = hearth::time::parse_iso_ms("2026-12-03T10:00:00.000Z").unwrap();
     let p = schedules::preview(Some("0 3 * * *"), None, now).unwrap();
-    assert_eq!(
-        p.next_runs,
-        vec!["2026-12-04T03:00:00.000Z", "2026-12-05T03:00:00.000Z", "2026-12-06T03:00:00.000Z"]
-    );
+    assert_eq!(p.next_runs, vec!["2026-12-04T03:00:00.000Z", "2026-12-05T03:00:00.000Z", "2026-12-06T03:00:00.000Z"]);
     assert!(p.description.contains("03:00") || p.description.contains("3:00"), "{}", p.description);
     let every = schedules::preview(None, Some(6), now).unwrap();
     assert_eq!(every.description, "Every 6 hours");

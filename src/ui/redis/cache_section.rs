@@ -17,7 +17,9 @@ fn recommendations(stats: &CacheStats, share_of_limit: Option<f64>) -> Vec<Strin
     let mut out = Vec::new();
     for s in &stats.datasources {
         match s.health {
-            HealthLabel::Cold => out.push(format!("Warm {}: it is not cached, so every query goes to the database.", s.datasource_name)),
+            HealthLabel::Cold => {
+                out.push(format!("Warm {}: it is not cached, so every query goes to the database.", s.datasource_name))
+            }
             HealthLabel::Stale | HealthLabel::Degraded => out.push(format!(
                 "Re-warm {} ({}): {}.",
                 s.datasource_name,

@@ -29,8 +29,12 @@ pub fn JobHistory(
     newest: Signal<Option<String>>,
 ) -> impl IntoView {
     let stale = use_stale();
-    let (source, status, from, to) =
-        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (source, status, from, to) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
     let query = move || JobHistoryQuery {
         source: set(source.get()),
         status: set(status.get()),
@@ -39,10 +43,8 @@ pub fn JobHistory(
         cursor: None,
         limit: None,
     };
-    let first = Resource::new(
-        move || (query(), stale.track(Data::Jobs), newest.get()),
-        |(q, _, _)| list_job_history(q),
-    );
+    let first =
+        Resource::new(move || (query(), stale.track(Data::Jobs), newest.get()), |(q, _, _)| list_job_history(q));
     // Pages fetched with "More", after the first; dropped whenever the first page reloads.
     let more = RwSignal::new(Vec::<Job>::new());
     let more_cursor = RwSignal::new(None::<Option<String>>);

@@ -48,7 +48,8 @@ fn iso_ms(iso: &str) -> Option<i64> {
     let num = |r: std::ops::Range<usize>| iso.get(r)?.parse::<i64>().ok();
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let ms = iso.get(19..).and_then(|rest| rest.strip_prefix('.')).and_then(|r| r.get(0..3)).and_then(|r| r.parse().ok());
+    let ms =
+        iso.get(19..).and_then(|rest| rest.strip_prefix('.')).and_then(|r| r.get(0..3)).and_then(|r| r.parse().ok());
     // Days from civil (Howard Hinnant's algorithm).
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -62,7 +63,11 @@ fn iso_ms(iso: &str) -> Option<i64> {
 /// "started 4m 09s ago" from the job's start and the server's time of the same answer.
 fn started_ago(started_at: Option<&str>, now: &str) -> Option<String> {
     let secs = (iso_ms(now)? - iso_ms(started_at?)?).max(0) / 1000;
-    Some(if secs < 5 { "started just now".into() } else { format!("started {} ago", format::duration_secs(secs as u64)) })
+    Some(if secs < 5 {
+        "started just now".into()
+    } else {
+        format!("started {} ago", format::duration_secs(secs as u64))
+    })
 }
 
 /// The ETA as words: "about 2m 10s left", or why there is none yet.
@@ -178,7 +183,10 @@ mod tests {
         assert_eq!(iso_ms("1970-01-01T00:00:01.250Z"), Some(1250));
         assert_eq!(iso_ms("2026-12-03T14:05:09.123Z"), Some(1_796_306_709_123));
         assert_eq!(iso_ms("2024-02-29T00:00:00Z"), Some(1_709_164_800_000));
-        assert_eq!(started_ago(Some("2026-12-03T14:00:00.000Z"), "2026-12-03T14:04:09.000Z").unwrap(), "started 4m 09s ago");
+        assert_eq!(
+            started_ago(Some("2026-12-03T14:00:00.000Z"), "2026-12-03T14:04:09.000Z").unwrap(),
+            "started 4m 09s ago"
+        );
         assert_eq!(started_ago(None, "2026-12-03T14:04:09.000Z"), None);
     }
 }

@@ -27,16 +27,22 @@ pub fn ScheduleForm(
 ) -> impl IntoView {
     let editing = existing.is_some();
     let save = use_mutation::<SaveSchedule>(&[Data::Schedules], move |s| {
-        Some(if editing { format!("Schedule saved: {}", s.description) } else { format!("Scheduled: {}", s.description) })
+        Some(if editing {
+            format!("Schedule saved: {}", s.description)
+        } else {
+            format!("Scheduled: {}", s.description)
+        })
     });
     let key = existing.as_ref().map(|s| s.id.clone()).unwrap_or_else(|| "new".into());
     let id = StoredValue::new(existing.as_ref().map(|s| s.id.clone()));
     let source = RwSignal::new(existing.as_ref().map(|s| s.datasource_id.to_string()).unwrap_or_default());
-    let mode = RwSignal::new(if existing.as_ref().is_some_and(|s| s.cron.is_some()) { "cron" } else { "every" }.to_string());
+    let mode =
+        RwSignal::new(if existing.as_ref().is_some_and(|s| s.cron.is_some()) { "cron" } else { "every" }.to_string());
     let cron = RwSignal::new(existing.as_ref().and_then(|s| s.cron.clone()).unwrap_or_else(|| "0 3 * * *".into()));
     let hours = RwSignal::new(existing.as_ref().and_then(|s| s.every_hours).unwrap_or(6).to_string());
-    let older =
-        RwSignal::new(existing.as_ref().and_then(|s| s.only_if_older_than_minutes).map(|m| m.to_string()).unwrap_or_default());
+    let older = RwSignal::new(
+        existing.as_ref().and_then(|s| s.only_if_older_than_minutes).map(|m| m.to_string()).unwrap_or_default(),
+    );
     let enabled = RwSignal::new(existing.as_ref().map(|s| s.enabled).unwrap_or(true));
     // Cleared as soon as the admin edits again, so an old refusal does not linger on a new value.
     let refused = RwSignal::new(None::<AppError>);
