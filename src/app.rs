@@ -2,7 +2,7 @@
 //! a route so links and reloads work.
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -57,6 +57,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="hearth-base" content=base.clone()/>
                 <AutoReload options=options.clone()/>
+                // The bundle's content-hashed names when `.ci/build` made them (see `site.rs`).
+                <HashedStylesheet id="leptos" options=options.clone() root=base.clone()/>
                 <HydrationScripts options root=base/>
                 <MetaTags/>
             </head>
@@ -83,7 +85,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href=format!("{base}/pkg/hearth.css")/>
         <Title text="Hearth"/>
         <Router base=base>
           <div class="shell" class:embed=embed data-testid="shell" data-layout={if embed { "embed" } else { "full" }}>

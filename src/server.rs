@@ -99,6 +99,7 @@ fn routes(state: AppState) -> Router {
         .route("/auth/logout", post(crate::auth::handoff::logout))
         .route("/auth/signed-out", get(crate::auth::handoff::signed_out))
         .nest("/api", crate::api::routes::router())
+        .nest_service("/pkg", pkg_service(&state.leptos_options))
         .leptos_routes_with_context(&state, routes, provide_request_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -118,6 +119,38 @@ fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What a cache may keep of a bundle file with a content hash in its name: it never changes.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The JS, WASM and CSS bundle: the br or gzip copy `.ci/build` wrote beside each file when the
+/// browser accepts it, and cached for a year when the name carries a content hash. Plain names
+/// (`cargo leptos watch`, the signed-out page's stylesheet) are revalidated on every use.
+fn pkg_service(options: &leptos::config::LeptosOptions) -> axum::routing::MethodRouter {
+    let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let files = tower_http::services::ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    axum::routing::get_service(files).layer(middleware::from_fn(pkg_cache_control))
+}
+
+async fn pkg_cache_control(request: Request, next: middleware::Next) -> axum::response::Response {
+    let hashed = is_content_hashed(request.uri().path());
+    let mut response = next.run(request).await;
+    if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+        let value = if hashed { IMMUTABLE } else { "no-cache" };
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+        response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
+}
+
+/// `hearth.0123456789abcdef.js` (cargo-leptos and `.ci/build` name files `<name>.<hash>.<ext>`):
+/// a middle segment of at least 16 hex digits.
+pub fn is_content_hashed(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or_default();
+    let parts: Vec<&str> = file.split('.').collect();
+    parts.len() >= 3
+        && parts[1..parts.len() - 1].iter().any(|p| p.len() >= 16 && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// Page renders use the nonce the guard put in the CSP header for this request.
 fn provide_request_nonce() {
     use leptos::prelude::{provide_context, use_context};
@@ -125,5 +158,20 @@ fn provide_request_nonce() {
         && let Some(nonce) = parts.extensions.get::<crate::auth::guard::CspNonce>()
     {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_content_hashed;
+
+    #[test]
+    fn only_names_with_a_content_hash_are_immutable() {
+        assert!(is_content_hashed("/hearth.0123456789abcdef.js"));
+        assert!(is_content_hashed("hearth.0123456789abcdef.wasm"));
+        assert!(!is_content_hashed("/hearth.js"));
+        assert!(!is_content_hashed("/hearth_bg.wasm"));
+        assert!(!is_content_hashed("/hearth.beef.css"));
+        assert!(!is_content_hashed("/hearth.0123456789abcdefg.css"));
     }
 }

@@ -2,13 +2,14 @@
 
 use axum::extract::State;
 
-use super::params::{JsonBody, PathId, ReasonBody};
+use super::params::{JsonBody, PathId, QueryPairs, ReasonBody};
 use super::{ApiResult, Envelope};
 use crate::auth::{Reader, Writer};
-use crate::jobs::{schedules, service, settings};
+use crate::jobs::{history, schedules, service, settings};
 use crate::model::input::JobAction;
 use crate::model::jobs::{
-    Job, Schedule, ScheduleInput, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
+    Job, JobHistoryPage, JobHistoryQuery, Schedule, ScheduleInput, WarmRequest, WarmResponse, WarmingSettings,
+    WarmingSettingsInput, WarmingStatus,
 };
 use crate::state::AppState;
 
@@ -26,6 +27,26 @@ pub async fn warm(
 /// `GET …/cache/warming/status`: active and recent jobs with a summary; read permission.
 pub async fn status(State(state): State<AppState>, _: Reader) -> ApiResult<WarmingStatus> {
     Ok(Envelope(service::status(&state).await?))
+}
+
+/// `GET …/cache/jobs?source=&status=&from=&to=&cursor=&limit=`: finished jobs a page at a time,
+/// newest first, with the cursor of the next; read permission; changes nothing.
+pub async fn history(State(state): State<AppState>, _: Reader, q: QueryPairs) -> ApiResult<JobHistoryPage> {
+    const NAMES: [&str; 6] = ["source", "status", "from", "to", "cursor", "limit"];
+    if let Some((k, _)) = q.0.iter().find(|(k, _)| !NAMES.contains(&k.as_str())) {
+        return Err(crate::error::AppError::validation(format!(
+            "unknown parameter `{k}` (filters: source, status, from, to, cursor, limit)"
+        )));
+    }
+    let query = JobHistoryQuery {
+        source: q.get("source").map(str::to_string),
+        status: q.get("status").map(str::to_string),
+        from: q.get("from").map(str::to_string),
+        to: q.get("to").map(str::to_string),
+        cursor: q.get("cursor").map(str::to_string),
+        limit: q.get("limit").map(str::to_string),
+    };
+    Ok(Envelope(history::list(&state, &query).await?))
 }
 
 /// `GET …/cache/jobs/{id}`: one job; read permission; changes nothing.

@@ -184,6 +184,14 @@ const AUDIT_EXPORT: &[Param] = &[
     query("from", Ty::Text, false, "at or after (as for the list)"),
     query("to", Ty::Text, false, "at or before (as for the list)"),
 ];
+const JOB_HISTORY_FILTERS: &[Param] = &[
+    query("source", Ty::SourceId, false, "a source id"),
+    query("status", Ty::OneOf(&["completed", "failed", "cancelled"]), false, "how it ended"),
+    query("from", Ty::Text, false, "finished at or after: ISO 8601, YYYY-MM-DD, YYYY-MM-DDTHH:MM (UTC) or epoch ms"),
+    query("to", Ty::Text, false, "finished at or before (same forms; a bare date is the end of that day)"),
+    query("cursor", Ty::Text, false, "the nextCursor of the previous page"),
+    query("limit", Ty::Count, false, "jobs per page, 1–200 (default 50)"),
+];
 const SCHEDULE_ID: &[Param] =
     &[Param { name: "id", place: Place::Path, ty: Ty::Text, required: true, about: "schedule id" }];
 const PURGE_ID: &[Param] =
@@ -317,6 +325,8 @@ pub static ROUTES: &[RouteSpec] = &[
             field("memoryPausePercent", Ty::Percent, "pause warms above this share of the ceiling"),
             field("memoryResumePercent", Ty::Percent, "resume them below this share"),
         ]),
+    route(Get, "/admin/analytics/cache/jobs", Read, "Finished jobs, filtered, a page at a time", to!(jobs::history))
+        .params(JOB_HISTORY_FILTERS),
     route(Get, "/admin/analytics/cache/jobs/{id}", Read, "One job", to!(jobs::job)).params(JOB_ID),
     route(Post, "/admin/analytics/cache/jobs/{id}/pause", Write, "Pause a warm at its next batch", to!(jobs::pause))
         .audit(AuditAction::CacheJobPaused)

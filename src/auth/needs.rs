@@ -85,9 +85,11 @@ pub const RPC_PERMISSIONS: &[RpcSpec] = {
         rpc("/rpc/cache/trends", Read),
         rpc("/rpc/cache/invalidate", Write).limit(LimitClass::Invalidate).audit(&[A::CacheInvalidated]),
         rpc("/rpc/jobs/status", Read),
+        rpc("/rpc/jobs/history", Read),
         rpc("/rpc/jobs/warm", Write).limit(LimitClass::Warm).audit(&[A::CacheWarmInitiated]),
         rpc("/rpc/jobs/control", Write).audit(&[A::CacheJobPaused, A::CacheJobResumed, A::CacheJobCancelled]),
         rpc("/rpc/schedules/list", Read),
+        rpc("/rpc/schedules/preview", Read),
         rpc("/rpc/schedules/save", Write).audit(&[A::CacheScheduleCreated, A::CacheScheduleUpdated]),
         // `run` spends a warm; `delete` nothing.
         rpc("/rpc/schedules/act", Write).limit(LimitClass::Warm).audit(&[A::CacheScheduleRun, A::CacheScheduleDeleted]),

@@ -2,6 +2,7 @@
 //! schedules and progress live in Redis, so any number of Hearth instances agree on them and
 //! survive the instance that started a job.
 
+pub mod history;
 pub mod record;
 pub mod schedules;
 pub mod service;

@@ -18,7 +18,7 @@ use crate::auth::audit::{Act, Done, audited};
 use crate::error::AppError;
 use crate::model::audit::AuditAction;
 use crate::model::input::{DatasourceId, Reason, ScheduleAction};
-use crate::model::jobs::{Schedule, ScheduleInput, WarmRequest, WarmResponse};
+use crate::model::jobs::{Schedule, ScheduleInput, SchedulePreview, WarmRequest, WarmResponse};
 use crate::redis_conn::RedisResultExt;
 use crate::state::AppState;
 
@@ -47,9 +47,53 @@ struct Stored {
     updated_at: i64,
 }
 
+/// A refused input, naming the form field the console highlights (`details.field`).
+fn invalid(field: &str, message: impl Into<String>) -> AppError {
+    AppError::validation(message).with_details(serde_json::json!({ "field": field }))
+}
+
 fn parse_cron(expr: &str) -> Result<Cron, AppError> {
-    Cron::from_str(expr.trim())
-        .map_err(|e| AppError::validation(format!("`{expr}` is not a valid cron expression: {e}")))
+    if expr.trim().is_empty() {
+        return Err(invalid("cron", "Enter a cron expression, e.g. `0 3 * * *` for every day at 03:00 UTC."));
+    }
+    Cron::from_str(expr.trim()).map_err(|e| {
+        invalid(
+            "cron",
+            format!(
+                "`{}` is not a cron expression Hearth understands ({e}). Use five fields: minute hour day-of-month month day-of-week, e.g. `0 3 * * *`.",
+                expr.trim()
+            ),
+        )
+    })
+}
+
+/// How many upcoming runs a preview lists.
+const PREVIEW_RUNS: usize = 3;
+
+/// What a timing means before it is saved: in words, and its next runs after `now_ms`. Changes
+/// nothing; a bad timing is refused exactly as saving it would be.
+pub fn preview(cron: Option<&str>, every_hours: Option<u32>, now_ms: i64) -> Result<SchedulePreview, AppError> {
+    let mut s = Stored {
+        id: String::new(),
+        datasource_id: 0,
+        cron: None,
+        every_hours: None,
+        only_if_older_than_minutes: None,
+        enabled: true,
+        next_run_at: None,
+        last_run_at: None,
+        last_result: None,
+        created_by: String::new(),
+        updated_at: now_ms,
+    };
+    set_timing(&mut s, cron, every_hours)?;
+    let mut next_runs = Vec::with_capacity(PREVIEW_RUNS);
+    let mut at = now_ms;
+    for _ in 0..PREVIEW_RUNS {
+        at = s.next_after(at)?;
+        next_runs.push(crate::time::iso_from_ms(at));
+    }
+    Ok(SchedulePreview { description: s.view().description, next_runs })
 }
 
 impl Stored {
@@ -59,7 +103,7 @@ impl Stored {
             let now: DateTime<Utc> = DateTime::from_timestamp_millis(now_ms).unwrap_or_else(Utc::now);
             let next = parse_cron(expr)?
                 .find_next_occurrence(&now, false)
-                .map_err(|e| AppError::validation(format!("`{expr}` never runs: {e}")))?;
+                .map_err(|e| invalid("cron", format!("`{expr}` never runs ({e}): pick a date that exists.")))?;
             Ok(next.timestamp_millis())
         } else {
             Ok(now_ms + self.every_hours.unwrap_or(24) as i64 * 3_600_000)
@@ -95,33 +139,20 @@ impl Stored {
 /// Applies `input` to `s` (a new or an existing schedule) and checks the result.
 async fn apply(state: &AppState, s: &mut Stored, input: &ScheduleInput) -> Result<(), AppError> {
     if let Some(ds) = input.datasource_id {
-        state.catalog.get(ds.get()).await?;
+        // Still a 404 (the contract), naming the field the console highlights.
+        state.catalog.get(ds.get()).await.map_err(|e| match e.code {
+            crate::error::ErrorCode::NotFound => e.with_details(serde_json::json!({ "field": "datasourceId" })),
+            _ => e,
+        })?;
         s.datasource_id = ds.get();
     }
-    match (&input.cron, input.every_hours) {
-        (Some(_), Some(_)) => return Err(AppError::validation("give either cron or everyHours, not both")),
-        (Some(c), None) => {
-            parse_cron(c)?;
-            s.cron = Some(c.trim().to_string());
-            s.every_hours = None;
-        }
-        (None, Some(h)) => {
-            if h == 0 || h > MAX_EVERY_HOURS {
-                return Err(AppError::validation(format!("everyHours must be between 1 and {MAX_EVERY_HOURS}")));
-            }
-            s.every_hours = Some(h);
-            s.cron = None;
-        }
-        (None, None) => {}
-    }
-    if s.cron.is_none() && s.every_hours.is_none() {
-        return Err(AppError::validation("a schedule needs cron or everyHours"));
-    }
+    set_timing(s, input.cron.as_deref(), input.every_hours)?;
     if let Some(m) = input.only_if_older_than_minutes {
         if m > MAX_OLDER_THAN_MINUTES {
-            return Err(AppError::validation(format!(
-                "onlyIfOlderThanMinutes must be at most {MAX_OLDER_THAN_MINUTES}"
-            )));
+            return Err(invalid(
+                "onlyIfOlderThanMinutes",
+                format!("\"Only if older than\" can be at most {MAX_OLDER_THAN_MINUTES} minutes (30 days)."),
+            ));
         }
         s.only_if_older_than_minutes = (m > 0).then_some(m);
     }
@@ -130,6 +161,35 @@ async fn apply(state: &AppState, s: &mut Stored, input: &ScheduleInput) -> Resul
     }
     s.next_run_at = Some(s.next_after(crate::time::now_ms())?);
     s.updated_at = crate::time::now_ms();
+    Ok(())
+}
+
+/// Sets the timing (cron or every N hours) when the input gives one, else keeps the stored one.
+fn set_timing(s: &mut Stored, cron: Option<&str>, every_hours: Option<u32>) -> Result<(), AppError> {
+    match (cron, every_hours) {
+        (Some(_), Some(_)) => {
+            return Err(invalid("cron", "Give either a cron expression or \"every N hours\", not both."));
+        }
+        (Some(c), None) => {
+            parse_cron(c)?;
+            s.cron = Some(c.trim().to_string());
+            s.every_hours = None;
+        }
+        (None, Some(h)) => {
+            if h == 0 || h > MAX_EVERY_HOURS {
+                return Err(invalid(
+                    "everyHours",
+                    format!("\"Every N hours\" must be between 1 and {MAX_EVERY_HOURS} (30 days)."),
+                ));
+            }
+            s.every_hours = Some(h);
+            s.cron = None;
+        }
+        (None, None) => {}
+    }
+    if s.cron.is_none() && s.every_hours.is_none() {
+        return Err(invalid("cron", "Say when the schedule runs: a cron expression or every N hours."));
+    }
     Ok(())
 }
 
@@ -193,7 +253,7 @@ pub async fn list(state: &AppState) -> Result<Vec<Schedule>, AppError> {
 
 pub async fn create(state: &AppState, input: &ScheduleInput, who: &str) -> Result<Schedule, AppError> {
     if input.datasource_id.is_none() {
-        return Err(AppError::validation("datasourceId is required"));
+        return Err(invalid("datasourceId", "Pick the data source this schedule warms."));
     }
     let mut s = Stored {
         id: format!("s{:012x}", rand::random::<u64>() >> 16),
@@ -246,7 +306,16 @@ pub async fn run_now(state: &AppState, id: &str, who: &crate::auth::Principal) -
         force: Some(true),
         reason: Reason::from_text(&format!("schedule {id} run now")),
     };
-    service::metered_warm(state, &req, who, &format!("schedule:{id}")).await
+    let reply = service::metered_warm(state, &req, who, &format!("schedule:{id}")).await?;
+    // "Last run" tells the truth after a Run now too (the scheduler's own runs record it in `tick`).
+    let (_, mut latest) = load(state, id).await?;
+    latest.last_run_at = Some(crate::time::now_ms());
+    latest.last_result = Some(match &reply.job_id {
+        Some(job) => format!("queued job {job} (run now)"),
+        None => format!("skipped: {}", reply.message),
+    });
+    save(state, &latest).await?;
+    Ok(reply)
 }
 
 /// Creates (no `id`) or changes a schedule for a signed-in caller, audited.

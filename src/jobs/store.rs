@@ -210,7 +210,7 @@ pub async fn get(state: &AppState, id: &str) -> Result<Option<JobRecord>, AppErr
     Ok(JobRecord::from_hash(&map))
 }
 
-async fn get_many(state: &AppState, ids: &[String]) -> Result<Vec<JobRecord>, AppError> {
+pub(super) async fn get_many(state: &AppState, ids: &[String]) -> Result<Vec<JobRecord>, AppError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -164,6 +164,37 @@ pub struct Schedule {
     pub updated_at: String,
 }
 
+/// Filters of the jobs history, as typed (checked on the server, each refusal naming its field):
+/// `source` id, `status` (completed|failed|cancelled), `from`/`to` (ISO 8601, a date or epoch ms),
+/// `cursor` (the previous page's `nextCursor`), `limit` (1–200, default 50).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobHistoryQuery {
+    pub source: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<String>,
+}
+
+/// One page of finished jobs, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobHistoryPage {
+    pub jobs: Vec<Job>,
+    /// Pass as `cursor` for the next page; `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// A schedule's timing read back before it is saved: in words, and its next runs (ISO, UTC).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchedulePreview {
+    pub description: String,
+    pub next_runs: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleInput {

@@ -6,7 +6,8 @@ use leptos::server_fn::codec::GetUrl;
 use crate::error::AppError;
 use crate::model::input::{JobAction, Reason, ScheduleAction};
 use crate::model::jobs::{
-    Job, Schedule, ScheduleInput, WarmRequest, WarmResponse, WarmingSettings, WarmingSettingsInput, WarmingStatus,
+    Job, JobHistoryPage, JobHistoryQuery, Schedule, ScheduleInput, SchedulePreview, WarmRequest, WarmResponse,
+    WarmingSettings, WarmingSettingsInput, WarmingStatus,
 };
 
 /// Active and recent jobs; read permission; changes nothing.
@@ -32,11 +33,27 @@ pub async fn control_job(job_id: String, action: JobAction, reason: Option<Reaso
     crate::jobs::service::control_as(&state, &job_id, action, reason.as_ref(), &who).await
 }
 
+/// Finished jobs a page at a time, filtered by source, status and time; read permission;
+/// changes nothing.
+#[server(prefix = "/rpc", endpoint = "jobs/history", input = GetUrl)]
+pub async fn list_job_history(#[server(default)] query: JobHistoryQuery) -> Result<JobHistoryPage, AppError> {
+    let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::jobs::history::list(&state, &query).await
+}
+
 /// Every schedule; read permission; changes nothing.
 #[server(prefix = "/rpc", endpoint = "schedules/list", input = GetUrl)]
 pub async fn list_schedules() -> Result<Vec<Schedule>, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     crate::jobs::schedules::list(&state).await
+}
+
+/// A timing (`cron` or `every_hours`) in words with its next three runs, before it is saved;
+/// read permission; changes nothing.
+#[server(prefix = "/rpc", endpoint = "schedules/preview", input = GetUrl)]
+pub async fn preview_schedule(cron: Option<String>, every_hours: Option<u32>) -> Result<SchedulePreview, AppError> {
+    let (_state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::jobs::schedules::preview(cron.as_deref(), every_hours, crate::time::now_ms())
 }
 
 /// Creates (no `id`) or updates a schedule; write permission.

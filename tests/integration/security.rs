@@ -118,6 +118,7 @@ const REST: &[Call] = &[
         "{}",
         Needs::Write,
     ),
+    call("GET", "/admin/analytics/cache/jobs", "/admin/analytics/cache/jobs?status=failed", "", Needs::Read),
     call("GET", "/admin/analytics/cache/schedules", "/admin/analytics/cache/schedules", "", Needs::Read),
     call(
         "POST",
@@ -205,6 +206,8 @@ const RPC: &[Call] = &[
     call("POST", "/rpc/jobs/warm", "/rpc/jobs/warm", "request[datasourceId]=999999", Needs::Write),
     call("POST", "/rpc/jobs/control", "/rpc/jobs/control", "job_id=j-none&action=pause", Needs::Write),
     call("GET", "/rpc/schedules/list", "/rpc/schedules/list", "", Needs::Read),
+    call("GET", "/rpc/jobs/history", "/rpc/jobs/history", "", Needs::Read),
+    call("GET", "/rpc/schedules/preview", "/rpc/schedules/preview?cron=0%203%20*%20*%20*", "", Needs::Read),
     call(
         "POST",
         "/rpc/schedules/save",

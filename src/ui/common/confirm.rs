@@ -1,6 +1,8 @@
 //! The one confirm dialog of the console: every action that destroys data opens it; it says
 //! what will happen, asks for a reason (sent with the action) and, for the widest actions, for a
-//! typed confirmation.
+//! typed confirmation. It is modal for the keyboard too: it takes focus when it opens, keeps
+//! Tab inside, closes on Escape wherever focus is, and gives focus back to the control that
+//! opened it.
 
 use leptos::prelude::*;
 
@@ -21,6 +23,7 @@ pub struct Confirm(RwSignal<Option<ConfirmRequest>>);
 
 impl Confirm {
     pub fn ask(&self, request: ConfirmRequest) {
+        focus::remember_opener();
         self.0.set(Some(request));
     }
 }
@@ -38,11 +41,19 @@ pub fn ConfirmHost() -> impl IntoView {
     let confirm = use_confirm();
     let reason = RwSignal::new(String::new());
     let typed = RwSignal::new(String::new());
+    let dialog_ref = NodeRef::<leptos::html::Div>::new();
     let close = move || {
         confirm.0.set(None);
         reason.set(String::new());
         typed.set(String::new());
+        focus::return_to_opener();
     };
+    focus::keep_inside(dialog_ref, move || confirm.0.with_untracked(Option::is_some), close);
+    Effect::new(move |_| {
+        if confirm.0.with(Option::is_some) {
+            focus::enter(dialog_ref);
+        }
+    });
     view! {
         {move || confirm.0.get().map(|req| {
             let required_text = req.require_text.clone();
@@ -61,8 +72,8 @@ pub fn ConfirmHost() -> impl IntoView {
                         aria-modal="true"
                         aria-labelledby="confirm-title"
                         data-testid="confirm-dialog"
+                        node_ref=dialog_ref
                         on:click=|ev| ev.stop_propagation()
-                        on:keydown=move |ev| if ev.key() == "Escape" { close() }
                     >
                         <h2 id="confirm-title">{req.title.clone()}</h2>
                         <p class="what">{req.body.clone()}</p>
@@ -71,7 +82,6 @@ pub fn ConfirmHost() -> impl IntoView {
                             <textarea
                                 data-testid="confirm-reason"
                                 maxlength="500"
-                                autofocus=true
                                 rows="2"
                                 prop:value=move || reason.get()
                                 on:input=move |ev| reason.set(event_target_value(&ev))
@@ -107,4 +117,107 @@ pub fn ConfirmHost() -> impl IntoView {
             }
         })}
     }
+}
+
+/// Focus handling happens in the browser; the server only ever renders the dialog closed.
+#[cfg(feature = "hydrate")]
+mod focus {
+    use std::cell::RefCell;
+
+    use leptos::html::Div;
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{Element, HtmlElement};
+
+    thread_local! {
+        static OPENER: RefCell<Option<HtmlElement>> = const { RefCell::new(None) };
+    }
+
+    const FOCUSABLE: &str = "button:not([disabled]), textarea:not([disabled]), input:not([disabled]), \
+        select:not([disabled]), a[href], [tabindex]:not([tabindex='-1'])";
+
+    pub fn remember_opener() {
+        let active = document().active_element().and_then(|e| e.dyn_into::<HtmlElement>().ok());
+        OPENER.with(|o| *o.borrow_mut() = active);
+    }
+
+    pub fn return_to_opener() {
+        if let Some(opener) = OPENER.with(|o| o.borrow_mut().take()) {
+            let _ = opener.focus();
+        }
+    }
+
+    /// Focus the dialog's first control once it is drawn.
+    pub fn enter(dialog: NodeRef<Div>) {
+        request_animation_frame(move || {
+            if let Some(d) = dialog.get_untracked()
+                && let Some(first) = focusables(&d).first()
+            {
+                let _ = first.focus();
+            }
+        });
+    }
+
+    /// While the dialog is open: Escape closes it and Tab cycles through its controls only, even
+    /// when focus had escaped to the page behind (a click on the backdrop's edge, the address bar).
+    pub fn keep_inside(dialog: NodeRef<Div>, is_open: impl Fn() -> bool + 'static, close: impl Fn() + 'static) {
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if !is_open() {
+                return;
+            }
+            match ev.key().as_str() {
+                "Escape" => {
+                    ev.prevent_default();
+                    close();
+                }
+                "Tab" => {
+                    if let Some(d) = dialog.get_untracked() {
+                        cycle(&d, &ev);
+                    }
+                }
+                _ => {}
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+
+    fn focusables(dialog: &Element) -> Vec<HtmlElement> {
+        let Ok(list) = dialog.query_selector_all(FOCUSABLE) else { return Vec::new() };
+        (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into::<HtmlElement>().ok()).collect()
+    }
+
+    /// Tab on the last control goes to the first, Shift+Tab on the first to the last, and either
+    /// from outside the dialog comes back into it.
+    fn cycle(dialog: &Element, ev: &web_sys::KeyboardEvent) {
+        let items = focusables(dialog);
+        let (Some(first), Some(last)) = (items.first(), items.last()) else {
+            ev.prevent_default();
+            return;
+        };
+        let active = document().active_element();
+        let inside = active.as_ref().is_some_and(|a| dialog.contains(Some(a)));
+        let is = |el: &HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<Element>());
+        let target = match (ev.shift_key(), inside) {
+            (true, false) => Some(last),
+            (false, false) => Some(first),
+            (true, true) if is(first) => Some(last),
+            (false, true) if is(last) => Some(first),
+            _ => None,
+        };
+        if let Some(target) = target {
+            ev.prevent_default();
+            let _ = target.focus();
+        }
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod focus {
+    use leptos::html::Div;
+    use leptos::prelude::NodeRef;
+
+    pub fn remember_opener() {}
+    pub fn return_to_opener() {}
+    pub fn enter(_dialog: NodeRef<Div>) {}
+    pub fn keep_inside(_dialog: NodeRef<Div>, _is_open: impl Fn() -> bool + 'static, _close: impl Fn() + 'static) {}
 }

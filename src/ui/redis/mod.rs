@@ -2,6 +2,7 @@
 //! inspector, purge and TTL by pattern.
 
 mod browser;
+mod cache_section;
 mod inspector;
 mod overview;
 mod purge;
@@ -26,6 +27,7 @@ pub fn RedisPage() -> impl IntoView {
     view! {
         <div class="page" data-testid="redis-page">
             <RedisOverviewCard/>
+            <cache_section::CacheSection/>
             <div class="split">
                 <browser::KeyBrowser selected/>
                 <inspector::Inspector selected/>

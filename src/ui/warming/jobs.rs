@@ -1,11 +1,11 @@
-//! Live jobs with progress, rows, ETA and controls; the history of finished ones.
+//! Live jobs with progress, rows, ETA and controls (the history of finished ones: `history.rs`).
 
 use leptos::prelude::*;
 
 use crate::model::input::{JobAction, Reason};
 
 use crate::format;
-use crate::model::jobs::{Job, JobStatus, WarmingSummary};
+use crate::model::jobs::{Job, JobStatus};
 use crate::rpc::jobs::ControlJob;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::form::RpcForm;
@@ -42,22 +42,62 @@ impl JobControls {
     }
 }
 
+/// Milliseconds since the epoch of a time Hearth wrote (`2026-12-03T14:05:09.123Z`), without a
+/// date library in the browser bundle.
+fn iso_ms(iso: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| iso.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let ms =
+        iso.get(19..).and_then(|rest| rest.strip_prefix('.')).and_then(|r| r.get(0..3)).and_then(|r| r.parse().ok());
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms.unwrap_or(0))
+}
+
+/// "started 4m 09s ago" from the job's start and the server's time of the same answer.
+fn started_ago(started_at: Option<&str>, now: &str) -> Option<String> {
+    let secs = (iso_ms(now)? - iso_ms(started_at?)?).max(0) / 1000;
+    Some(if secs < 5 {
+        "started just now".into()
+    } else {
+        format!("started {} ago", format::duration_secs(secs as u64))
+    })
+}
+
+/// The ETA as words: "about 2m 10s left", or why there is none yet.
+fn eta_words(job: &Job) -> String {
+    match (job.status, job.eta_seconds) {
+        (JobStatus::Queued, _) => "waiting for a free warm slot".into(),
+        (JobStatus::Paused, _) => "on hold while paused".into(),
+        (JobStatus::Swapping, _) => "switching the new data live".into(),
+        (_, Some(0)) => "finishing".into(),
+        (_, Some(s)) => format!("about {} left", format::duration_secs(s)),
+        (_, None) => "estimating time left…".into(),
+    }
+}
+
 #[component]
-pub fn ActiveJobs(jobs: Vec<Job>, controls: JobControls) -> impl IntoView {
+pub fn ActiveJobs(jobs: Vec<Job>, controls: JobControls, #[prop(into)] now: String) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="active-title" data-testid="active-jobs">
             <div class="card-head"><h2 id="active-title">"Running and queued"</h2></div>
             {if jobs.is_empty() {
                 view! { <p class="muted" data-testid="no-active-jobs">"No warm is running."</p> }.into_any()
             } else {
-                view! { <div class="jobs">{jobs.into_iter().map(|j| view! { <JobProgress job=j controls/> }).collect_view()}</div> }.into_any()
+                view! { <div class="jobs">{jobs.into_iter().map(|j| view! { <JobProgress job=j controls now=now.clone()/> }).collect_view()}</div> }.into_any()
             }}
         </section>
     }
 }
 
 #[component]
-fn JobProgress(job: Job, controls: JobControls) -> impl IntoView {
+fn JobProgress(job: Job, controls: JobControls, now: String) -> impl IntoView {
     let session = use_session();
     let confirm = use_confirm();
     let id = job.job_id.clone();
@@ -80,6 +120,8 @@ fn JobProgress(job: Job, controls: JobControls) -> impl IntoView {
         })
     };
     let status = job.status;
+    // Only an administrator's pause can be resumed by hand; the memory guard's lifts by itself.
+    let guard_pause = job.paused_reason.as_deref().is_some_and(|r| r.starts_with("memory guard"));
     let percent = job.progress;
     let job_id = StoredValue::new(job.job_id.clone());
     view! {
@@ -88,15 +130,28 @@ fn JobProgress(job: Job, controls: JobControls) -> impl IntoView {
                 <strong>{job.datasource_name.clone()}</strong>
                 <StatusBadge status=status/>
                 <span class="muted small">{format!("{} · {}", job.job_id, job.phase)}</span>
+                <span class="muted small" data-testid="job-started">{started_ago(job.started_at.as_deref(), &now).unwrap_or_else(|| "not started yet".into())}</span>
             </header>
             <ProgressBar percent=Signal::derive(move || percent) label=format!("warm of {}", job.datasource_name)/>
             <p class="small" data-testid="job-numbers">
                 <span data-testid="job-percent">{format!("{percent:.1} %")}</span>
                 {format!(" · {} / {} rows · {} entries · {}", format::thousands(job.rows_processed), format::thousands(job.rows_total), format::thousands(job.entries_cached), format::bytes(job.bytes))}
-                " · ETA "
-                <span data-testid="job-eta">{job.eta_seconds.map(format::duration_secs).unwrap_or_else(|| "estimating…".into())}</span>
+                " · "
+                <span data-testid="job-eta">{eta_words(&job)}</span>
             </p>
-            {job.paused_reason.clone().map(|r| view! { <p class="paused-reason small" data-testid="paused-reason">{r}</p> })}
+            {job.paused_reason.clone().map(|r| if guard_pause {
+                view! {
+                    <div class="paused-reason small" role="status" data-testid="paused-reason">
+                        <p><strong>"Waiting for Redis memory. "</strong>{r}</p>
+                        <p data-testid="paused-resumes-when">
+                            "It resumes by itself once Redis memory falls below the resume threshold, or at once if you raise the ceiling or the pause threshold under "
+                            <a href="#memory-guard">"Memory guard"</a>"."
+                        </p>
+                    </div>
+                }.into_any()
+            } else {
+                view! { <p class="paused-reason small" data-testid="paused-reason">{r}</p> }.into_any()
+            })}
             <Show when=move || session.can_write()>
                 <div class="actions">
                     // Plain forms: pause and resume work before hydration too.
@@ -106,7 +161,7 @@ fn JobProgress(job: Job, controls: JobControls) -> impl IntoView {
                             <button type="submit" name="action" value="pause" data-testid="job-pause" disabled=move || controls.pending()>"Pause"</button>
                         </RpcForm>
                     </Show>
-                    <Show when=move || status == JobStatus::Paused>
+                    <Show when=move || status == JobStatus::Paused && !guard_pause>
                         <RpcForm action=controls.resume class="inline">
                             <input type="hidden" name="job_id" value=job_id.get_value()/>
                             <button type="submit" name="action" value="resume" data-testid="job-resume" disabled=move || controls.pending()>"Resume"</button>
@@ -119,49 +174,19 @@ fn JobProgress(job: Job, controls: JobControls) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn RecentJobs(jobs: Vec<Job>, summary: WarmingSummary) -> impl IntoView {
-    view! {
-        <section class="card" aria-labelledby="recent-title" data-testid="recent-jobs">
-            <div class="card-head">
-                <h2 id="recent-title">"History"</h2>
-                <span class="small muted">
-                    {format!("{:.0} % succeeded · average {}", summary.success_rate, format::duration_secs((summary.avg_duration / 1000.0) as u64))}
-                </span>
-            </div>
-            <div class="table-wrap">
-                <table>
-                    <thead>
-                        <tr>
-                            <th scope="col">"Source"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col">"Finished"</th>
-                            <th scope="col" class="num">"Took"</th>
-                            <th scope="col" class="num">"Rows"</th>
-                            <th scope="col" class="num">"Entries"</th>
-                            <th scope="col">"By"</th>
-                            <th scope="col">"Note"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {jobs.into_iter().map(|j| view! {
-                            <tr data-testid="recent-job">
-                                <td>{j.datasource_name.clone()}</td>
-                                <td><StatusBadge status=j.status/></td>
-                                <td class="small">{j.completed_at.clone().unwrap_or_default()}</td>
-                                <td class="num">{j.duration.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_default()}</td>
-                                <td class="num">{format::thousands(j.rows_processed)}</td>
-                                <td class="num">{format::thousands(j.entries_cached)}</td>
-                                <td class="small">{format!("{} ({})", j.requested_by, j.trigger)}</td>
-                                <td class="small">
-                                    {j.error.clone().or(j.reason.clone()).unwrap_or_default()}
-                                    {j.warm_kind.clone().map(|k| view! { " "<span class="muted" data-testid="job-warm-kind">{k}</span> })}
-                                </td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        </section>
+#[cfg(test)]
+mod tests {
+    use super::{iso_ms, started_ago};
+
+    #[test]
+    fn times_read_back_as_the_server_wrote_them() {
+        assert_eq!(iso_ms("1970-01-01T00:00:01.250Z"), Some(1250));
+        assert_eq!(iso_ms("2026-12-03T14:05:09.123Z"), Some(1_796_306_709_123));
+        assert_eq!(iso_ms("2024-02-29T00:00:00Z"), Some(1_709_164_800_000));
+        assert_eq!(
+            started_ago(Some("2026-12-03T14:00:00.000Z"), "2026-12-03T14:04:09.000Z").unwrap(),
+            "started 4m 09s ago"
+        );
+        assert_eq!(started_ago(None, "2026-12-03T14:04:09.000Z"), None);
     }
 }

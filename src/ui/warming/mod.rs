@@ -2,10 +2,13 @@
 //! them, read the history, and manage schedules and the memory guard. Polls every second while
 //! a job is active, every five seconds otherwise.
 
+mod history;
 mod jobs;
+mod schedule_form;
 mod schedules;
 mod sessions;
 mod settings;
+mod source_status;
 
 use leptos::prelude::*;
 
@@ -21,7 +24,8 @@ use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::polling::use_polling;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
-use jobs::{ActiveJobs, JobControls, RecentJobs};
+use history::JobHistory;
+use jobs::{ActiveJobs, JobControls};
 use schedules::Schedules;
 use sessions::SessionsPanel;
 use settings::GuardSettings;
@@ -39,15 +43,21 @@ pub fn WarmingPage() -> impl IntoView {
     view! {
         <div class="page" data-testid="warming-page">
             <StartWarm sources/>
+            <source_status::SourceStatus/>
             <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading jobs…"</p></section> }>
                 {move || status.get().map(|r| match r {
                     Ok(s) => view! {
-                        <ActiveJobs jobs=s.active_jobs.clone() controls/>
-                        <RecentJobs jobs=s.recent_jobs.clone() summary=s.summary.clone()/>
+                        <ActiveJobs jobs=s.active_jobs.clone() controls now=s.timestamp.clone()/>
                     }.into_any(),
                     Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
                 })}
             </Transition>
+            // Outside the poll's redraw: its filters and "More" pages stay while jobs run.
+            <JobHistory
+                sources
+                summary=Signal::derive(move || status.get().and_then(|r| r.ok()).map(|s| s.summary))
+                newest=Signal::derive(move || status.get().and_then(|r| r.ok()).and_then(|s| s.recent_jobs.first().map(|j| j.job_id.clone())))
+            />
             <Schedules sources/>
             <GuardSettings/>
             <SessionsPanel/>

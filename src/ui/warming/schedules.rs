@@ -1,12 +1,12 @@
-//! Schedules: list with next and last run, create (cron or every N hours, only if older than),
-//! enable/disable, run now, delete.
+//! Schedules: list with next and last run by source name, create and edit (the form in
+//! `schedule_form.rs`), enable/disable, run now, delete.
 
 use leptos::prelude::*;
 
 use crate::model::input::{Reason, ScheduleAction};
 
 use crate::error::AppError;
-use crate::model::jobs::{Schedule, ScheduleInput};
+use crate::model::jobs::Schedule;
 use crate::model::source::SourceInfo;
 use crate::rpc::jobs::{ActOnSchedule, SaveSchedule, list_schedules};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
@@ -14,6 +14,7 @@ use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::form::RpcForm;
 use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
+use crate::ui::warming::schedule_form::ScheduleForm;
 
 /// What a schedule row offers; owned by the card, which outlives the rows a refetch redraws.
 #[derive(Clone, Copy)]
@@ -59,7 +60,14 @@ pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl I
                                         <th scope="col"><span class="sr-only">"Actions"</span></th>
                                     </tr>
                                 </thead>
-                                <tbody>{items.into_iter().map(|s| view! { <ScheduleRow s actions/> }).collect_view()}</tbody>
+                                <tbody>{move || {
+                                    let names = source_names(sources);
+                                    items.clone().into_iter().map(|s| {
+                                        let source_name = names.iter().find(|(id, _)| *id == s.datasource_id).map(|(_, n)| n.clone())
+                                            .unwrap_or_else(|| format!("source #{}", s.datasource_id));
+                                        view! { <ScheduleRow s source_name sources actions/> }
+                                    }).collect_view()
+                                }}</tbody>
                             </table>
                         </div>
                     }.into_any(),
@@ -67,15 +75,28 @@ pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl I
                 })}
             </Transition>
             <Show when=move || session.can_write()>
-                <NewSchedule sources/>
+                <h3 class="small-head">"New schedule"</h3>
+                <ScheduleForm sources/>
             </Show>
         </section>
     }
 }
 
+/// (id, name) of every known source, for rows that would otherwise show `#id`.
+fn source_names(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> Vec<(i64, String)> {
+    sources.get().and_then(|r| r.ok()).map(|l| l.into_iter().map(|s| (s.id, s.name)).collect()).unwrap_or_default()
+}
+
 #[component]
-fn ScheduleRow(s: Schedule, actions: RowActions) -> impl IntoView {
+fn ScheduleRow(
+    s: Schedule,
+    source_name: String,
+    sources: Resource<Result<Vec<SourceInfo>, AppError>>,
+    actions: RowActions,
+) -> impl IntoView {
     let session = use_session();
+    let editing = RwSignal::new(false);
+    let schedule = StoredValue::new(s.clone());
     let confirm = use_confirm();
     let id = StoredValue::new(s.id.clone());
     let enabled = s.enabled;
@@ -97,10 +118,10 @@ fn ScheduleRow(s: Schedule, actions: RowActions) -> impl IntoView {
     };
     view! {
         <tr data-testid="schedule">
-            <td>"#"{s.datasource_id}</td>
-            <td>{s.description.clone()}{(!s.enabled).then(|| view! { <span class="badge muted">" disabled"</span> })}</td>
-            <td class="small">{s.next_run_at.clone().unwrap_or_else(|| "–".into())}</td>
-            <td class="small">{s.last_run_at.clone().unwrap_or_else(|| "never".into())}" "<span class="muted">{s.last_result.clone().unwrap_or_default()}</span></td>
+            <td data-testid="schedule-source-name">{source_name}</td>
+            <td data-testid="schedule-when">{s.description.clone()}{(!s.enabled).then(|| view! { <span class="badge muted">" disabled"</span> })}</td>
+            <td class="small">{s.next_run_at.as_deref().map(crate::format::utc_time).unwrap_or_else(|| "–".into())}</td>
+            <td class="small" data-testid="schedule-last-run">{s.last_run_at.as_deref().map(crate::format::utc_time).unwrap_or_else(|| "never".into())}" "<span class="muted">{s.last_result.clone().unwrap_or_default()}</span></td>
             <td class="actions">
                 <Show when=move || session.can_write()>
                     // Plain forms: run now and enable/disable work before hydration too.
@@ -113,54 +134,21 @@ fn ScheduleRow(s: Schedule, actions: RowActions) -> impl IntoView {
                         <input type="hidden" name="input[enabled]" value=(!enabled).to_string()/>
                         <button type="submit" disabled=move || actions.pending()>{if enabled { "Disable" } else { "Enable" }}</button>
                     </RpcForm>
+                    <button
+                        data-testid="schedule-edit"
+                        aria-expanded=move || editing.get().to_string()
+                        on:click=move |_| editing.update(|e| *e = !*e)
+                    >"Edit"</button>
                     <button class="danger-outline" disabled=move || actions.pending() on:click=delete>"Delete"</button>
                 </Show>
             </td>
         </tr>
-    }
-}
-
-#[component]
-fn NewSchedule(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl IntoView {
-    // Not an ActionForm: the fields shown depend on the kind, and blank ones mean "not set".
-    let create = use_mutation::<SaveSchedule>(&[Data::Schedules], |s| Some(format!("Scheduled: {}", s.description)));
-    let source = RwSignal::new(String::new());
-    let mode = RwSignal::new("every".to_string());
-    let cron = RwSignal::new("0 3 * * *".to_string());
-    let hours = RwSignal::new("6".to_string());
-    let older = RwSignal::new(String::new());
-    let add = move |_| {
-        let input = ScheduleInput {
-            datasource_id: source.get_untracked().parse().ok(),
-            cron: (mode.get_untracked() == "cron").then(|| cron.get_untracked()),
-            every_hours: if mode.get_untracked() == "every" { hours.get_untracked().parse().ok() } else { None },
-            only_if_older_than_minutes: older.get_untracked().trim().parse().ok(),
-            enabled: Some(true),
-        };
-        create.dispatch(SaveSchedule { id: None, input });
-    };
-    view! {
-        <div class="form-row new-schedule">
-            <select aria-label="Source" on:change=move |ev| source.set(event_target_value(&ev))>
-                <option value="">"Source…"</option>
-                <Transition fallback=|| ()>
-                    {move || sources.get().and_then(|r| r.ok()).map(|list| {
-                        list.into_iter().filter(|s| s.warmable).map(|s| view! { <option value=s.id.to_string()>{s.name.clone()}</option> }).collect_view()
-                    })}
-                </Transition>
-            </select>
-            <select aria-label="Kind" on:change=move |ev| mode.set(event_target_value(&ev))>
-                <option value="every">"every N hours"</option>
-                <option value="cron">"cron (UTC)"</option>
-            </select>
-            <Show
-                when=move || mode.get() == "cron"
-                fallback=move || view! { <label>"Every " <input class="short" prop:value=move || hours.get() on:input=move |ev| hours.set(event_target_value(&ev))/>" h"</label> }
-            >
-                <input aria-label="Cron expression" prop:value=move || cron.get() on:input=move |ev| cron.set(event_target_value(&ev))/>
-            </Show>
-            <label>"only if older than " <input class="short" placeholder="–" prop:value=move || older.get() on:input=move |ev| older.set(event_target_value(&ev))/>" min"</label>
-            <button class="primary" disabled=move || create.pending().get() on:click=add>"Add schedule"</button>
-        </div>
+        <Show when=move || editing.get()>
+            <tr class="schedule-editor">
+                <td colspan="5">
+                    <ScheduleForm sources existing=schedule.get_value() on_done=Callback::new(move |()| editing.set(false))/>
+                </td>
+            </tr>
+        </Show>
     }
 }

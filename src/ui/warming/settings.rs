@@ -35,7 +35,7 @@ pub fn GuardSettings() -> impl IntoView {
         update.dispatch(SaveWarmingSettings { input });
     };
     view! {
-        <section class="card" aria-labelledby="guard-title" data-testid="guard-settings">
+        <section class="card" id="memory-guard" aria-labelledby="guard-title" data-testid="guard-settings">
             <div class="card-head"><h2 id="guard-title">"Memory guard"</h2></div>
             <Transition fallback=|| ()>
                 {move || settings.get().and_then(|r| r.ok()).map(|s| {

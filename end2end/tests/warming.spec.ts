@@ -1,0 +1,87 @@
+// The Warming tab as an admin uses it: edit a schedule's timing (a bad cron is refused inline
+// and saves nothing; a good one is read back with its next runs, saved and listed), "Last run"
+// after Run now, and a warm paused by the memory guard (its reason, no Resume, resumes by itself).
+import type { APIRequestContext } from '@playwright/test';
+import { test, expect } from './fixtures';
+import { bearer } from './auth';
+
+test.setTimeout(180_000);
+
+const api = '/api/admin/analytics/cache';
+
+async function schedules(request: APIRequestContext) {
+  const r = await request.get(`${api}/schedules`, { headers: bearer() });
+  expect(r.ok()).toBeTruthy();
+  return (await r.json()).data as Array<{ id: string; cron: string | null; everyHours: number | null; description: string; lastRunAt: string | null }>;
+}
+
+test('editing a schedule: a bad cron shows an inline error and saves nothing; a good one previews, saves and lists', async ({ page }) => {
+  const created = await page.request.post(`${api}/schedules`, { headers: bearer(), data: { datasourceId: 1, everyHours: 17 } });
+  expect(created.ok(), await created.text()).toBeTruthy();
+  const id = (await created.json()).data.id as string;
+  try {
+    await page.goto('/warming');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    const row = page.getByTestId('schedule').filter({ hasText: 'Every 17 hours' });
+    await expect(row.getByTestId('schedule-source-name')).toHaveText('App Measures');
+    await row.getByTestId('schedule-edit').click();
+    const form = page.locator('tr.schedule-editor').getByTestId('schedule-form');
+    await expect(form).toBeVisible();
+    await form.getByTestId('schedule-kind').selectOption('cron');
+
+    // A bad cron: the field is marked and says why, before and after trying to save.
+    await form.getByTestId('schedule-cron').fill('every tuesday');
+    await expect(form.getByTestId('schedule-cron-error')).toContainText('not a cron expression');
+    await expect(form.getByTestId('schedule-cron')).toHaveAttribute('aria-invalid', 'true');
+    await form.getByTestId('schedule-save').click();
+    await expect(form.getByTestId('schedule-cron-error')).toContainText('not a cron expression');
+    expect((await schedules(page.request)).find((s) => s.id === id)?.everyHours, 'nothing was saved').toBe(17);
+    await page.screenshot({ path: 'output/screenshots/warming-schedule-bad-cron.png', fullPage: true });
+
+    // A good one: read back with its next three runs, then saved and listed with the new timing.
+    await form.getByTestId('schedule-cron').fill('15 4 * * 2');
+    await expect(form.getByTestId('schedule-next-run')).toHaveCount(3);
+    await expect(form.getByTestId('schedule-cron')).toHaveAttribute('aria-invalid', 'false');
+    await page.screenshot({ path: 'output/screenshots/warming-schedule-preview.png', fullPage: true });
+    await form.getByTestId('schedule-save').click();
+    await expect(page.getByTestId('toast').filter({ hasText: 'Schedule saved' }).first()).toBeVisible();
+    const saved = (await schedules(page.request)).find((s) => s.id === id)!;
+    expect(saved.cron).toBe('15 4 * * 2');
+    expect(saved.everyHours).toBeNull();
+    const edited = page.getByTestId('schedule').filter({ hasText: saved.description });
+    await expect(edited.getByTestId('schedule-when')).toContainText(saved.description);
+    await expect(page.locator('tr.schedule-editor')).toHaveCount(0);
+
+    // Run now: "Last run" tells the truth afterwards.
+    await expect(edited.getByTestId('schedule-last-run')).toContainText('never');
+    await edited.getByRole('button', { name: 'Run now' }).click();
+    await expect(page.getByTestId('schedule').filter({ hasText: saved.description }).getByTestId('schedule-last-run')).not.toContainText('never');
+    expect((await schedules(page.request)).find((s) => s.id === id)?.lastRunAt).not.toBeNull();
+  } finally {
+    await page.request.delete(`${api}/schedules/${id}`, { headers: bearer(), data: {} });
+  }
+});
+
+test('a warm paused by the memory guard says why, offers no Resume, and resumes when the ceiling is lifted', async ({ page }) => {
+  const settings = (body: object) => page.request.put(`${api}/warming/settings`, { headers: bearer(), data: body });
+  // A 1 MiB ceiling: any Redis is over it, so the next warm waits for memory.
+  expect((await settings({ memoryCeilingBytes: 1 << 20 })).ok()).toBeTruthy();
+  try {
+    const warm = await page.request.post(`${api}/warm`, { headers: bearer(), data: { datasourceId: 2, force: true } });
+    expect(warm.ok(), await warm.text()).toBeTruthy();
+    await page.goto('/warming');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    const job = page.getByTestId('job').filter({ hasText: 'Chart Data' });
+    await expect(job.getByTestId('paused-reason')).toContainText('Waiting for Redis memory', { timeout: 60_000 });
+    await expect(job.getByTestId('paused-resumes-when')).toContainText('resumes by itself');
+    await expect(job.getByTestId('job-resume')).toHaveCount(0);
+    await page.screenshot({ path: 'output/screenshots/warming-memory-guard.png', fullPage: true });
+
+    // Lifting the ceiling lets it go on by itself, to the end.
+    expect((await settings({ memoryCeilingBytes: 0 })).ok()).toBeTruthy();
+    await expect(job.getByTestId('paused-reason')).toHaveCount(0, { timeout: 60_000 });
+    await expect(page.getByTestId('recent-job').filter({ hasText: 'Chart Data' }).first()).toContainText('completed', { timeout: 150_000 });
+  } finally {
+    await settings({ memoryCeilingBytes: 0 });
+  }
+});

@@ -1,0 +1,165 @@
+//! The history of finished jobs: filtered by source, status and time, and "More" pages past the
+//! newest 50 to the end of the kept history.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::format;
+use crate::model::jobs::{Job, JobHistoryPage, JobHistoryQuery, WarmingSummary};
+use crate::model::source::SourceInfo;
+use crate::rpc::jobs::list_job_history;
+use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::mutation::{Data, use_stale};
+use crate::ui::common::widgets::StatusBadge;
+
+/// Sets `signal` from a filter field's new value.
+fn on(signal: RwSignal<String>) -> impl Fn(leptos::ev::Event) + Clone + 'static {
+    move |ev| signal.set(event_target_value(&ev))
+}
+
+fn set(v: String) -> Option<String> {
+    Some(v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+#[component]
+pub fn JobHistory(
+    sources: Resource<Result<Vec<SourceInfo>, AppError>>,
+    summary: Signal<Option<WarmingSummary>>,
+    /// The newest finished job the live status knows: a new one reloads the first page.
+    newest: Signal<Option<String>>,
+) -> impl IntoView {
+    let stale = use_stale();
+    let (source, status, from, to) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let query = move || JobHistoryQuery {
+        source: set(source.get()),
+        status: set(status.get()),
+        from: set(from.get()),
+        to: set(to.get()),
+        cursor: None,
+        limit: None,
+    };
+    let first =
+        Resource::new(move || (query(), stale.track(Data::Jobs), newest.get()), |(q, _, _)| list_job_history(q));
+    // Pages fetched with "More", after the first; dropped whenever the first page reloads.
+    let more = RwSignal::new(Vec::<Job>::new());
+    let more_cursor = RwSignal::new(None::<Option<String>>);
+    let more_error = RwSignal::new(None::<AppError>);
+    let loading_more = RwSignal::new(false);
+    Effect::new(move |_| {
+        first.track();
+        more.set(Vec::new());
+        more_cursor.set(None);
+        more_error.set(None);
+    });
+    let next_cursor = move || match more_cursor.get() {
+        Some(c) => c,
+        None => first.get().and_then(|r| r.ok()).and_then(|p| p.next_cursor),
+    };
+    let load_more = move |_| {
+        let Some(cursor) = next_cursor() else { return };
+        let q = JobHistoryQuery { cursor: Some(cursor), ..query() };
+        loading_more.set(true);
+        leptos::task::spawn_local(async move {
+            match list_job_history(q).await {
+                Ok(JobHistoryPage { jobs, next_cursor }) => {
+                    more.update(|m| m.extend(jobs));
+                    more_cursor.set(Some(next_cursor));
+                }
+                Err(e) => more_error.set(Some(e)),
+            }
+            loading_more.set(false);
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="recent-title" data-testid="recent-jobs">
+            <div class="card-head">
+                <h2 id="recent-title">"History"</h2>
+                <span class="small muted">
+                    {move || summary.get().map(|s| format!(
+                        "{:.0} % succeeded · average {}",
+                        s.success_rate,
+                        format::duration_secs((s.avg_duration / 1000.0) as u64)
+                    ))}
+                </span>
+            </div>
+            <div class="form-row history-filters" role="group" aria-label="Filter the history">
+                <label>"Source "
+                    <select data-testid="history-source" on:change=on(source)>
+                        <option value="">"all"</option>
+                        <Transition fallback=|| ()>
+                            {move || sources.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|s| view! {
+                                <option value=s.id.to_string()>{s.name.clone()}</option>
+                            }).collect_view())}
+                        </Transition>
+                    </select>
+                </label>
+                <label>"Status "
+                    <select data-testid="history-status" on:change=on(status)>
+                        <option value="">"all"</option>
+                        <option value="completed">"completed"</option>
+                        <option value="failed">"failed"</option>
+                        <option value="cancelled">"cancelled"</option>
+                    </select>
+                </label>
+                <label>"From (UTC) " <input type="date" data-testid="history-from" on:change=on(from)/></label>
+                <label>"To (UTC) " <input type="date" data-testid="history-to" on:change=on(to)/></label>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || first.get().map(|r| match r {
+                    Ok(page) if page.jobs.is_empty() => view! { <p class="muted" data-testid="history-empty">"No finished job matches."</p> }.into_any(),
+                    Ok(page) => view! {
+                        <div class="table-wrap">
+                            <table>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Source"</th>
+                                        <th scope="col">"Status"</th>
+                                        <th scope="col">"Finished (UTC)"</th>
+                                        <th scope="col" class="num">"Took"</th>
+                                        <th scope="col" class="num">"Rows"</th>
+                                        <th scope="col" class="num">"Entries"</th>
+                                        <th scope="col">"By"</th>
+                                        <th scope="col">"Note"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {page.jobs.into_iter().map(|j| view! { <HistoryRow j/> }).collect_view()}
+                                    {move || more.get().into_iter().map(|j| view! { <HistoryRow j/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                })}
+            </Transition>
+            {move || more_error.get().map(|e| view! { <ErrorBox error=e/> })}
+            <Show when=move || next_cursor().is_some()>
+                <button data-testid="history-more" disabled=move || loading_more.get() on:click=load_more>"More"</button>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn HistoryRow(j: Job) -> impl IntoView {
+    view! {
+        <tr data-testid="recent-job">
+            <td>{j.datasource_name.clone()}</td>
+            <td><StatusBadge status=j.status/></td>
+            <td class="small">{j.completed_at.as_deref().map(format::utc_time).unwrap_or_default()}</td>
+            <td class="num">{j.duration.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_default()}</td>
+            <td class="num">{format::thousands(j.rows_processed)}</td>
+            <td class="num">{format::thousands(j.entries_cached)}</td>
+            <td class="small">{format!("{} ({})", j.requested_by, j.trigger)}</td>
+            <td class="small">
+                {j.error.clone().or(j.reason.clone()).unwrap_or_default()}
+                {j.warm_kind.clone().map(|k| view! { " "<span class="muted" data-testid="job-warm-kind">{k}</span> })}
+            </td>
+        </tr>
+    }
+}
