@@ -11,6 +11,7 @@ mod cache_cluster;
 mod cache_layout;
 mod cache_ops;
 mod cache_warm;
+mod details;
 mod foundation;
 mod fuzz;
 mod jobs;
