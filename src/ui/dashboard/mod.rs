@@ -3,7 +3,7 @@
 
 pub mod health;
 pub mod invalidate;
-mod sources;
+pub mod sources;
 
 use leptos::prelude::*;
 
