@@ -36,6 +36,15 @@ fn number(v: f64) -> String {
     }
 }
 
+/// A tick label short enough for the axis (the unit is in the caption): 12k, 3.5M.
+fn compact(v: f64) -> String {
+    match v.abs() {
+        a if a >= 1e6 => format!("{:.1}M", v / 1e6),
+        a if a >= 1e4 => format!("{:.0}k", v / 1e3),
+        _ => number(v),
+    }
+}
+
 #[component]
 pub fn LineChart(
     #[prop(into)] title: String,
@@ -70,7 +79,6 @@ pub fn LineChart(
         idx.into_iter().map(|i| (i, points[i].x.clone())).collect()
     };
     let rows = points.clone();
-    let unit_axis = unit.clone();
     let unit_rows = unit.clone();
     let label = format!("{title} ({unit}): {measured} measured points");
     view! {
@@ -93,7 +101,6 @@ pub fn LineChart(
                 fallback=move || {
                     let segments = segments.clone();
                     let x_labels = x_labels.clone();
-                    let unit_axis = unit_axis.clone();
                     let dots = points.clone();
                     let unit = unit.clone();
                     view! {
@@ -102,7 +109,7 @@ pub fn LineChart(
                                 let y = y_of(*t);
                                 view! {
                                     <line class="grid" x1=LEFT x2=W - RIGHT y1=y y2=y></line>
-                                    <text class="axis" x=LEFT - 6.0 y=y + 4.0 text-anchor="end">{format!("{} {}", number(*t), unit_axis)}</text>
+                                    <text class="axis" x=LEFT - 6.0 y=y + 4.0 text-anchor="end">{compact(*t)}</text>
                                 }
                             }).collect_view()}
                             <line class="axis-line" x1=LEFT x2=LEFT y1=TOP y2=H - BOTTOM></line>
