@@ -128,7 +128,7 @@ async fn the_eleventh_warm_in_an_hour_is_refused_on_every_path_and_instance_but_
     // Bob has his own budget.
     let r = post_json(&app_b, "/api/admin/analytics/cache/warm", Some(&bob), &json!({"datasourceId": ids[10]})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["data"]["datasourcesQueued"], 1);
+    assert_eq!(r.body["data"]["datasourcesQueued"], json!([ids[10]]));
     let r = post_json(&app_a, &run, Some(&bob), &json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(budget(&app_a, &bob, "warm").await["remaining"], 8);
