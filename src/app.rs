@@ -14,6 +14,7 @@ use crate::ui::common::session::provide_session;
 use crate::ui::common::toast::{ToastHost, provide_toasts};
 use crate::ui::dashboard::DashboardPage;
 use crate::ui::redis::RedisPage;
+use crate::ui::source::SourcePage;
 use crate::ui::warming::WarmingPage;
 
 /// Where Hearth is served under its host: `""` or e.g. `/hearth` (`HEARTH_BASE_PATH`). Links, the
@@ -47,6 +48,9 @@ fn configured_base_path() -> String {
         .unwrap_or_default()
 }
 
+/// A small hearth (a flame on a hearthstone) as an SVG data URL (CSP: `img-src 'self' data:`).
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect x='3' y='24' width='26' height='6' rx='2' fill='%23555'/%3E%3Cpath d='M16 3c2 6 8 8 8 14a8 8 0 0 1-16 0c0-4 3-6 4-9 1 3 3 4 3 4 1-3 0-6 1-9z' fill='%23e8590c'/%3E%3C/svg%3E";
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let base = base_path();
     view! {
@@ -56,6 +60,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="hearth-base" content=base.clone()/>
+                // Inline, so no page load asks for /favicon.ico (a 404 and a console error).
+                <link rel="icon" type="image/svg+xml" href=FAVICON/>
                 <AutoReload options=options.clone()/>
                 // The bundle's content-hashed names when `.ci/build` made them (see `site.rs`).
                 <HashedStylesheet id="leptos" options=options.clone() root=base.clone()/>
@@ -96,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/warming") view=WarmingPage ssr=SsrMode::Async/>
                     <Route path=path!("/redis") view=RedisPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sources/:id") view=SourcePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <ToastHost/>

@@ -10,7 +10,7 @@ use super::{ApiResult, Envelope};
 use crate::auth::{Reader, Writer};
 use crate::cache::{invalidate, query, stats};
 use crate::error::AppError;
-use crate::model::cache::{CacheStats, HealthReport, InvalidateRequest, InvalidateResult, Trends};
+use crate::model::cache::{CacheStats, HealthReport, InvalidateRequest, InvalidateResult, SourceDetails, Trends};
 use crate::state::AppState;
 
 /// `GET …/cache/stats`: summary and per-source metrics; read permission; changes nothing.
@@ -27,6 +27,12 @@ pub async fn health(State(state): State<AppState>, _: Reader) -> ApiResult<Healt
 pub async fn trends(State(state): State<AppState>, _: Reader, q: QueryPairs) -> ApiResult<Trends> {
     let ds = q.source_id()?;
     Ok(Envelope(stats::trends(&state, ds, q.get("range").unwrap_or("1h")).await?))
+}
+
+/// `GET …/cache/source?datasourceId=`: one source's metrics and its jobs; read permission;
+/// changes nothing.
+pub async fn source(State(state): State<AppState>, _: Reader, q: QueryPairs) -> ApiResult<SourceDetails> {
+    Ok(Envelope(stats::source_details(&state, q.source_id()?).await?))
 }
 
 /// `POST …/cache/invalidate`: a source or a slice, or a dry run of it; write permission;

@@ -283,6 +283,8 @@ pub static ROUTES: &[RouteSpec] = &[
         query("datasourceId", Ty::SourceId, true, "the source"),
         query("range", Ty::OneOf(&["1h", "24h", "7d"]), false, "the period (default 1h)"),
     ]),
+    route(Get, "/admin/analytics/cache/source", Read, "One source's metrics and its jobs", to!(cache::source))
+        .params(&[query("datasourceId", Ty::SourceId, true, "the source")]),
     route(Post, "/admin/analytics/cache/invalidate", Write, "Invalidate a source or a slice", to!(cache::invalidate))
         .limit(LimitClass::Invalidate)
         .audit(AuditAction::CacheInvalidated)

@@ -83,6 +83,8 @@ pub const RPC_PERMISSIONS: &[RpcSpec] = {
         rpc("/rpc/redis/ttl", Write).limit(LimitClass::Ttl).audit(&[A::RedisTtlUpdated]),
         rpc("/rpc/cache/stats", Read),
         rpc("/rpc/cache/trends", Read),
+        rpc("/rpc/cache/source", Read),
+        rpc("/rpc/cache/health", Read),
         rpc("/rpc/cache/invalidate", Write).limit(LimitClass::Invalidate).audit(&[A::CacheInvalidated]),
         rpc("/rpc/jobs/status", Read),
         rpc("/rpc/jobs/history", Read),

@@ -1,11 +1,13 @@
 //! Health of one source's cache, exactly per SPEC §4. Pure, so the browser computes the same
 //! label the server reports.
 
-use crate::model::cache::HealthLabel;
+use crate::model::cache::{HealthLabel, HealthPart};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthInput {
     pub is_warm: bool,
+    /// Cold now, but warm before a whole-source invalidation.
+    pub invalidated: bool,
     pub age_minutes: f64,
     /// `None` when no query was recorded since the last warm.
     pub hit_rate: Option<f64>,
@@ -20,7 +22,20 @@ pub struct Health {
     pub warnings: Vec<String>,
     /// What each of `warnings` is about, in the same order.
     pub concerns: Vec<Concern>,
+    /// Distinct recommendations, in the order of the warnings they answer.
     pub recommendations: Vec<String>,
+    /// Each warning with its own recommendation, in the order of `warnings`.
+    pub findings: Vec<Finding>,
+    /// The four parts of the score (SPEC §4), summing to `score`.
+    pub parts: Vec<HealthPart>,
+}
+
+/// A warning and the recommendation that answers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub concern: Concern,
+    pub warning: String,
+    pub recommendation: String,
 }
 
 /// What a warning is about: points lost for a reason, or a part not measured yet.
@@ -68,60 +83,101 @@ pub fn label(score: u32) -> HealthLabel {
     }
 }
 
+const WARM_IT: &str = "Warm this source.";
+const NO_TRAFFIC: &str = "Nothing to fix yet: the hit rate is measured once clients query this source after its warm.";
+const NO_ROWS: &str = "The source returned no usable rows: check its table and grouping columns, then re-warm.";
+
+fn part(part: &str, label: &str, points: u32, max: u32, measured: bool) -> HealthPart {
+    HealthPart { part: part.into(), label: label.into(), points, max, measured, warning: None, recommendation: None }
+}
+
 pub fn health(input: &HealthInput) -> Health {
     if !input.is_warm {
+        let warning = if input.invalidated {
+            "invalidated since its last warm: queries go to the database".to_string()
+        } else {
+            "never warmed: queries go to the database".to_string()
+        };
+        let mut age = part("age", "Cache age", 0, 40, false);
+        age.warning = Some(warning.clone());
+        age.recommendation = Some(WARM_IT.into());
         return Health {
             score: 0,
             label: HealthLabel::Cold,
-            warnings: vec!["never warmed: queries go to the database".into()],
+            warnings: vec![warning.clone()],
             concerns: vec![Concern::NeverWarmed],
-            recommendations: vec!["Warm this source.".into()],
+            recommendations: vec![WARM_IT.into()],
+            findings: vec![Finding { concern: Concern::NeverWarmed, warning, recommendation: WARM_IT.into() }],
+            parts: vec![
+                age,
+                part("hitRate", "Hit rate", 0, 40, false),
+                part("measures", "Measures cached", 0, 10, false),
+                part("practices", "Practices cached", 0, 10, false),
+            ],
         };
     }
-    let (mut warnings, mut concerns) = (Vec::new(), Vec::new());
-    let mut warn = |concern: Concern, text: String| {
-        concerns.push(concern);
-        warnings.push(text);
+    let mut findings = Vec::new();
+    let mut parts = Vec::new();
+    let mut add = |mut p: HealthPart, finding: Option<(Concern, String, String)>| {
+        if let Some((concern, warning, recommendation)) = finding {
+            p.warning = Some(warning.clone());
+            p.recommendation = Some(recommendation.clone());
+            findings.push(Finding { concern, warning, recommendation });
+        }
+        parts.push(p);
     };
-    let mut recommendations = Vec::new();
     let age = age_points(input.age_minutes);
-    if age < 40 {
-        warn(Concern::Age, format!("cache is {} old", human_age(input.age_minutes)));
-        recommendations.push(if age <= 10 {
-            "Re-warm now and add a schedule so it stays fresh.".to_string()
-        } else {
-            "Re-warm soon, or schedule warms more often.".to_string()
-        });
-    }
+    add(
+        part("age", "Cache age", age, 40, true),
+        (age < 40).then(|| {
+            let recommendation = if age <= 10 {
+                "Re-warm now and add a schedule so it stays fresh."
+            } else {
+                "Re-warm soon, or schedule warms more often."
+            };
+            (Concern::Age, format!("cache is {} old", human_age(input.age_minutes)), recommendation.to_string())
+        }),
+    );
     let hits = hit_rate_points(input.hit_rate);
-    match input.hit_rate {
-        None => warn(Concern::NoTraffic, "no queries recorded since last warm".into()),
-        Some(h) if hits < 40 => {
-            warn(Concern::HitRate, format!("hit rate is {h:.1} %"));
-            recommendations.push(
+    add(
+        part("hitRate", "Hit rate", hits, 40, input.hit_rate.is_some()),
+        match input.hit_rate {
+            None => Some((Concern::NoTraffic, "no queries recorded since last warm".into(), NO_TRAFFIC.into())),
+            Some(h) if hits < 40 => Some((
+                Concern::HitRate,
+                format!("hit rate is {h:.1} %"),
                 "Check which queries miss: a missing measure, practice or frequency in the source, or a cold period."
                     .into(),
-            );
+            )),
+            Some(_) => None,
+        },
+    );
+    let measures = if input.unique_measures > 0 { 10 } else { 0 };
+    add(
+        part("measures", "Measures cached", measures, 10, true),
+        (measures == 0).then(|| (Concern::Coverage, "no measures cached".into(), NO_ROWS.into())),
+    );
+    let practices = if input.unique_practices > 0 { 10 } else { 0 };
+    add(
+        part("practices", "Practices cached", practices, 10, true),
+        (practices == 0).then(|| (Concern::Coverage, "no practices cached".into(), NO_ROWS.into())),
+    );
+    let score = age + hits + measures + practices;
+    let mut recommendations: Vec<String> = Vec::new();
+    for f in &findings {
+        if f.concern != Concern::NoTraffic && !recommendations.contains(&f.recommendation) {
+            recommendations.push(f.recommendation.clone());
         }
-        Some(_) => {}
     }
-    let mut coverage = 0;
-    if input.unique_measures > 0 {
-        coverage += 10;
-    } else {
-        warn(Concern::Coverage, "no measures cached".into());
+    Health {
+        score,
+        label: label(score),
+        warnings: findings.iter().map(|f| f.warning.clone()).collect(),
+        concerns: findings.iter().map(|f| f.concern).collect(),
+        recommendations,
+        findings,
+        parts,
     }
-    if input.unique_practices > 0 {
-        coverage += 10;
-    } else {
-        warn(Concern::Coverage, "no practices cached".into());
-    }
-    if coverage < 20 {
-        recommendations
-            .push("The source returned no usable rows: check its table and grouping columns, then re-warm.".into());
-    }
-    let score = age + hits + coverage;
-    Health { score, label: label(score), warnings, concerns, recommendations }
 }
 
 fn human_age(minutes: f64) -> String {
@@ -135,6 +191,7 @@ mod tests {
     fn warm(age: f64, hit: Option<f64>, measures: u64, practices: u64) -> Health {
         health(&HealthInput {
             is_warm: true,
+            invalidated: false,
             age_minutes: age,
             hit_rate: hit,
             unique_measures: measures,
@@ -213,6 +270,27 @@ mod tests {
         let h = warm(5.0, None, 8, 355);
         assert_eq!(h.score, 100);
         assert_eq!(h.warnings, vec!["no queries recorded since last warm"]);
+        let hit = h.parts.iter().find(|p| p.part == "hitRate").unwrap();
+        assert!(!hit.measured, "the hit-rate part is marked unmeasured");
+        assert_eq!(hit.recommendation.as_deref(), Some(NO_TRAFFIC));
+    }
+
+    #[test]
+    fn the_parts_sum_to_the_score_and_pair_each_warning_with_its_recommendation() {
+        for h in [warm(5.0, Some(99.0), 8, 355), warm(300.0, Some(75.0), 0, 10), warm(800.0, None, 0, 0)] {
+            assert_eq!(h.parts.len(), 4);
+            assert_eq!(h.parts.iter().map(|p| p.points).sum::<u32>(), h.score);
+        }
+        // Age fine, no traffic, no measures: the coverage warning gets the coverage advice,
+        // not the first recommendation in a list.
+        let h = warm(5.0, None, 0, 3);
+        assert_eq!(h.findings.len(), 2);
+        assert_eq!(h.findings[0].concern, Concern::NoTraffic);
+        assert_eq!(h.findings[0].recommendation, NO_TRAFFIC);
+        assert_eq!(
+            (h.findings[1].warning.as_str(), h.findings[1].recommendation.as_str()),
+            ("no measures cached", NO_ROWS)
+        );
     }
 
     #[test]
@@ -233,6 +311,7 @@ mod tests {
         assert_eq!(warm(800.0, Some(40.0), 0, 0).score, 0);
         let never = health(&HealthInput {
             is_warm: false,
+            invalidated: false,
             age_minutes: 0.0,
             hit_rate: Some(100.0),
             unique_measures: 5,

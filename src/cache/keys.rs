@@ -193,6 +193,12 @@ impl Keys {
         self.key(&Self::digests_name(ds))
     }
 
+    /// When the whole source was last invalidated and when it had been warmed before (so a
+    /// cold source still says when it was last warm).
+    pub fn invalidated(&self, ds: i64) -> String {
+        self.key(&format!("hearth:{{ds:{ds}}}:invalidated"))
+    }
+
     /// JSON of the live generation's dimension values (measures, practices, frequencies).
     pub fn dims_name(ds: i64) -> String {
         format!("hearth:{{ds:{ds}}}:dims")

@@ -78,6 +78,28 @@ pub async fn last_warm(state: &AppState, ds: i64) -> Result<Option<Meta>, AppErr
     Ok(Meta::parse(raw.as_deref()))
 }
 
+/// What a whole-source invalidation leaves behind (`Keys::invalidated`): when it ran and when
+/// the source had last been warmed, so "last warmed" stays true on a source now cold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Invalidated {
+    /// ISO-8601.
+    pub at: String,
+    /// The metadata's `timestamp` at the time, if the source was warm.
+    pub last_warmed: Option<String>,
+}
+
+impl Invalidated {
+    pub fn parse(raw: Option<&str>) -> Option<Invalidated> {
+        serde_json::from_str(raw?).ok()
+    }
+
+    pub fn to_stored(&self) -> Result<String, AppError> {
+        serde_json::to_string(self)
+            .map_err(|e| AppError::internal(format!("the invalidation record could not be encoded: {e}")))
+    }
+}
+
 /// The dimension values of the live generation (`Keys::dims`), written by the cutover so a
 /// slice can be invalidated through the index sets. Declared in alphabetical order, as [`Meta`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

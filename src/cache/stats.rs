@@ -1,18 +1,18 @@
-//! Per-source statistics and health (SPEC §3–§4), every field real and O(1) Redis work per
-//! source: the metadata, the master index's size, the query counters since the last warm and a
-//! few sampled `MEMORY USAGE` readings. No keyspace SCAN.
+//! Per-source statistics and health (SPEC §3–§4), every field real and O(1) round trips per
+//! source: the metadata (with the bytes the warm wrote), the master index's size and measured
+//! memory, the query counters since the last warm. No keyspace SCAN.
 
 use std::collections::HashMap;
 
 use super::counters::{self, Tally};
-use super::health::{self, Concern, HealthInput};
+use super::health::{self, Concern, Finding, HealthInput};
 use super::lock::describe_holder;
 use super::meta::Meta;
 use super::scan::memory::MemorySample;
 use crate::error::AppError;
 use crate::model::cache::{
     CacheStats, CacheSummary, DatasourceCacheMetrics, HealthDistribution, HealthIssue, HealthLabel, HealthReport,
-    OverallHealth, Severity,
+    OverallHealth, Severity, SourceDetails,
 };
 use crate::redis_conn::RedisResultExt;
 use crate::source::catalog::DefEntry;
@@ -28,14 +28,16 @@ struct Raw {
     samples: Vec<String>,
     master_bytes: Option<u64>,
     lock: Option<String>,
+    invalidated: Option<String>,
 }
 
-type RawReply = (Option<String>, u64, u64, HashMap<String, u64>, Vec<String>, Option<u64>, Option<String>);
+type RawReply =
+    (Option<String>, u64, u64, HashMap<String, u64>, Vec<String>, Option<u64>, Option<String>, Option<String>);
 
 async fn read_raw(state: &AppState, ds: i64) -> Result<Raw, AppError> {
     let keys = &state.keys;
     let mut conn = state.redis.conn().await?;
-    let (meta, entries, index_list, totals, samples, master_bytes, lock): RawReply = redis::pipe()
+    let (meta, entries, index_list, totals, samples, master_bytes, lock, invalidated): RawReply = redis::pipe()
         .cmd("GET")
         .arg(keys.meta(ds))
         .cmd("SCARD")
@@ -50,12 +52,17 @@ async fn read_raw(state: &AppState, ds: i64) -> Result<Raw, AppError> {
         .cmd("MEMORY")
         .arg("USAGE")
         .arg(keys.master(ds))
+        // Every member, not Redis's default sample of five: the same set reads the same size.
+        .arg("SAMPLES")
+        .arg(0)
         .cmd("GET")
         .arg(keys.lock(ds))
+        .cmd("GET")
+        .arg(keys.invalidated(ds))
         .query_async(&mut conn)
         .await
         .ctx("reading cache statistics")?;
-    Ok(Raw { meta, entries, index_list, totals, samples, master_bytes, lock })
+    Ok(Raw { meta, entries, index_list, totals, samples, master_bytes, lock, invalidated })
 }
 
 /// Average size of the data keys named by the master index's random members (unprefixed).
@@ -66,12 +73,11 @@ async fn average_entry_bytes(state: &AppState, names: &[String]) -> Result<f64, 
     Ok(sample.average().unwrap_or(0.0))
 }
 
-/// One source's metrics and what each of its warnings is about (which the metrics, as shown to
-/// clients, carry only as text).
+/// One source's metrics and what each of its warnings is about, with its own recommendation.
 pub struct SourceReading {
     pub metrics: DatasourceCacheMetrics,
     /// In the order of `metrics.warnings`.
-    pub concerns: Vec<Concern>,
+    pub findings: Vec<Finding>,
 }
 
 /// Metrics of one source; `source_error` is the catalog's complaint about it, if any.
@@ -83,19 +89,27 @@ pub async fn source_reading(
 ) -> Result<SourceReading, AppError> {
     let raw = read_raw(state, ds).await?;
     let meta = Meta::parse(raw.meta.as_deref());
-    let avg_sample = average_entry_bytes(state, &raw.samples).await?;
     let tally = Tally::from_fields(&raw.totals);
     let now = crate::time::now_ms();
     let last_ms = meta.as_ref().and_then(|m| crate::time::parse_iso_ms(&m.timestamp));
     let age_minutes = last_ms.map(|t| ((now - t).max(0) as f64 / 60_000.0 * 10.0).round() / 10.0);
     let index_count =
         if raw.index_list > 0 { raw.index_list } else { meta.as_ref().map(|m| m.index_count).unwrap_or(0) };
-    // Data keys from the sampled average; the four other index kinds each hold about as many
-    // members as the master set; plus a small per-key overhead for every index set.
-    let estimated_bytes =
-        avg_sample * raw.entries as f64 + raw.master_bytes.unwrap_or(0) as f64 * 5.0 + index_count as f64 * 90.0;
+    let estimated_bytes = match meta.as_ref().map(|m| m.bytes) {
+        None => 0.0,
+        Some(Some(written)) => memory_bytes(written, raw.master_bytes.unwrap_or(0), index_count),
+        // Metadata the command center wrote has no byte count: sample a few entries.
+        Some(None) => {
+            let avg_sample = average_entry_bytes(state, &raw.samples).await?;
+            avg_sample * raw.entries as f64 + memory_bytes(0, raw.master_bytes.unwrap_or(0), index_count)
+        }
+    };
+    let invalidated = super::meta::Invalidated::parse(raw.invalidated.as_deref())
+        // A warm since then makes the record history.
+        .filter(|i| meta.as_ref().is_none_or(|m| i.at > m.timestamp));
     let h = health::health(&HealthInput {
         is_warm: meta.is_some(),
+        invalidated: invalidated.is_some(),
         age_minutes: age_minutes.unwrap_or(0.0),
         hit_rate: tally.hit_rate(),
         unique_measures: meta.as_ref().map(|m| m.unique_measures).unwrap_or(0),
@@ -106,7 +120,10 @@ pub async fn source_reading(
         datasource_id: ds,
         datasource_name: name.to_string(),
         is_warm: meta.is_some(),
-        last_warmed: meta.as_ref().map(|m| m.timestamp.clone()),
+        last_warmed: meta
+            .as_ref()
+            .map(|m| m.timestamp.clone())
+            .or_else(|| invalidated.as_ref().and_then(|i| i.last_warmed.clone())),
         age_minutes: meta.as_ref().and(age_minutes),
         total_entries: if meta.is_some() { raw.entries } else { 0 },
         index_count: if meta.is_some() { index_count } else { 0 },
@@ -122,6 +139,9 @@ pub async fn source_reading(
         health_score: h.score,
         warnings: h.warnings,
         recommendations: h.recommendations,
+        health_parts: h.parts,
+        no_traffic_yet: meta.is_some() && tally.queries() == 0,
+        invalidated_at: invalidated.map(|i| i.at),
         hits: tally.hits,
         misses: tally.misses,
         p95_query_time_ms: tally.p95_ms(),
@@ -131,13 +151,45 @@ pub async fn source_reading(
         locked_by: raw.lock.as_deref().map(describe_holder),
         source_error,
     };
-    Ok(SourceReading { metrics, concerns: h.concerns })
+    Ok(SourceReading { metrics, findings: h.findings })
+}
+
+/// Memory of a warm source: the entry bytes the warm wrote (kept in its metadata, lowered by
+/// slice invalidations), plus the index overhead measured on the master set (every member,
+/// so the same set always reads the same): the four other index kinds hold about as many
+/// members, and each data key's name and bookkeeping cost about what one member does; plus a
+/// small header per index set. Stable between refreshes, unlike a random sample.
+pub fn memory_bytes(written: u64, master_bytes: u64, index_count: u64) -> f64 {
+    written as f64 + master_bytes as f64 * 6.0 + index_count as f64 * 90.0
 }
 
 /// `GET /api/admin/analytics/cache/stats`: every source's metrics and the summary.
 pub async fn cache_stats(state: &AppState) -> Result<CacheStats, AppError> {
     let datasources: Vec<DatasourceCacheMetrics> = read_sources(state).await?.into_iter().map(|r| r.metrics).collect();
     Ok(CacheStats { summary: summarize(&datasources), datasources, timestamp: crate::time::now_iso() })
+}
+
+/// Jobs a source's page lists.
+const SOURCE_JOBS: usize = 50;
+
+/// `GET …/cache/source?datasourceId=`: one source's metrics and its jobs (active, then the
+/// history's, newest first). 404 for a source the catalog does not list.
+pub async fn source_details(state: &AppState, ds: i64) -> Result<SourceDetails, AppError> {
+    if let Err(e) = state.query_stats.flush(state).await {
+        tracing::debug!(error = %e.message, "source read before pending counters were flushed");
+    }
+    let entries = state.catalog.entries().await?;
+    let (name, error) = match entries.iter().find(|e| e.id() == ds) {
+        Some(DefEntry::Ok(d)) => (d.name.clone(), None),
+        Some(DefEntry::Failed { header, error }) => (header.name.clone(), Some(error.message.clone())),
+        None => return Err(AppError::not_found(format!("no data source with id {ds}"))),
+    };
+    let metrics = source_reading(state, ds, &name, error).await?.metrics;
+    let active = crate::jobs::store::active(state).await?;
+    let recent = crate::jobs::store::recent(state, state.config.job_history).await?;
+    let jobs =
+        active.into_iter().chain(recent).map(|r| r.job).filter(|j| j.datasource_id == ds).take(SOURCE_JOBS).collect();
+    Ok(SourceDetails { metrics, jobs, timestamp: crate::time::now_iso() })
 }
 
 /// Every source's reading, in catalog order.
@@ -197,7 +249,7 @@ pub async fn health_report(state: &AppState) -> Result<HealthReport, AppError> {
 pub fn report_from(readings: &[SourceReading]) -> HealthReport {
     let mut issues = Vec::new();
     let mut recommendations = Vec::new();
-    for SourceReading { metrics: s, concerns } in readings {
+    for SourceReading { metrics: s, findings } in readings {
         let severity = if matches!(s.health, HealthLabel::Cold | HealthLabel::Stale) {
             Severity::Error
         } else {
@@ -211,16 +263,18 @@ pub fn report_from(readings: &[SourceReading]) -> HealthReport {
                 issue: e.clone(),
                 recommendation: "Fix the data source definition or its database; it cannot be warmed until then."
                     .into(),
+                warm_fixes: false,
             });
         }
-        for (i, (w, concern)) in s.warnings.iter().zip(concerns).enumerate() {
-            let recommendation = s.recommendations.get(i).or(s.recommendations.last()).cloned().unwrap_or_default();
+        // Each issue carries the recommendation made for it, never one paired by position.
+        for f in findings {
             issues.push(HealthIssue {
                 datasource_id: s.datasource_id,
                 datasource_name: s.datasource_name.clone(),
-                severity: if *concern == Concern::NoTraffic { Severity::Warning } else { severity },
-                issue: w.clone(),
-                recommendation,
+                severity: if f.concern == Concern::NoTraffic { Severity::Warning } else { severity },
+                issue: f.warning.clone(),
+                recommendation: f.recommendation.clone(),
+                warm_fixes: matches!(f.concern, Concern::NeverWarmed | Concern::Age),
             });
         }
         for r in &s.recommendations {

@@ -422,7 +422,7 @@ async fn fire(state: &AppState, s: &Stored) -> Result<String, AppError> {
         reason: Reason::from_text(&format!("schedule {}", s.id)),
     };
     let reply = service::request_warm(state, &req, "scheduler", &format!("schedule:{}", s.id)).await?;
-    Ok(match (reply.datasources_queued, reply.job_id) {
+    Ok(match (reply.datasources_queued.len(), reply.job_id) {
         (1, Some(job)) => format!("queued job {job}"),
         _ => format!("skipped: {}", reply.message),
     })

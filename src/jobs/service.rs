@@ -49,8 +49,9 @@ async fn queue_one(
             return Ok(Outcome::Skipped(WarmSkip {
                 datasource_id: def.id,
                 reason: format!(
-                    "warmed {age} s ago (less than HEARTH_MIN_REWARM_SECS = {} s); send force to warm anyway",
-                    state.config.min_rewarm_secs
+                    "it was warmed {} ago; wait {} more, or warm it again anyway",
+                    crate::format::duration_secs(age as u64),
+                    crate::format::duration_secs(state.config.min_rewarm_secs.saturating_sub(age as u64)),
                 ),
                 job_id: None,
             }));
@@ -106,7 +107,9 @@ pub async fn request_warm_as(
 
 /// What a warm request's audit entry says it did.
 pub fn warm_done(r: &WarmResponse) -> Done {
-    Done::detail(r.message.clone()).count("queued", r.datasources_queued).count("skipped", r.skipped.len() as u64)
+    Done::detail(r.message.clone())
+        .count("queued", r.datasources_queued.len() as u64)
+        .count("skipped", r.skipped.len() as u64)
 }
 
 /// [`request_warm`] checked and counted against `who`'s warm budget (not audited: the caller
@@ -121,7 +124,7 @@ pub async fn metered_warm(
         warmable(state, id.get()).await?;
     }
     limits::metered(state, who, LimitClass::Warm, request_warm(state, req, &who.id, trigger), |r| {
-        r.datasources_queued > 0
+        !r.datasources_queued.is_empty()
     })
     .await
 }
@@ -142,7 +145,7 @@ pub async fn request_warm(
             Outcome::Queued(job, ms) => WarmResponse {
                 job_id: Some(job.clone()),
                 job_ids: None,
-                datasources_queued: 1,
+                datasources_queued: vec![def.id],
                 estimated_duration: Some(ms.div_ceil(1000)),
                 message: format!("warming {} as job {job}", def.name),
                 skipped: Vec::new(),
@@ -150,7 +153,7 @@ pub async fn request_warm(
             Outcome::Skipped(skip) => WarmResponse {
                 job_id: skip.job_id.clone(),
                 job_ids: None,
-                datasources_queued: 0,
+                datasources_queued: Vec::new(),
                 estimated_duration: None,
                 message: format!("{} not queued: {}", def.name, skip.reason),
                 skipped: vec![skip],
@@ -158,13 +161,14 @@ pub async fn request_warm(
         });
     }
     let entries = state.catalog.entries().await?;
-    let (mut jobs, mut skipped, mut total_ms) = (Vec::new(), Vec::new(), 0u64);
+    let (mut jobs, mut queued, mut skipped, mut total_ms) = (Vec::new(), Vec::new(), Vec::new(), 0u64);
     for entry in entries.iter() {
         match entry {
             DefEntry::Ok(def) if def.kind == crate::source::SourceKind::MeasureBased => {
                 match queue_one(state, def, force, who, reason, trigger).await? {
                     Outcome::Queued(job, ms) => {
                         jobs.push(job);
+                        queued.push(def.id);
                         total_ms += ms;
                     }
                     Outcome::Skipped(s) => skipped.push(s),
@@ -181,7 +185,7 @@ pub async fn request_warm(
     let parallel = state.config.max_concurrent_warms as u64;
     Ok(WarmResponse {
         job_id: None,
-        datasources_queued: jobs.len() as u64,
+        datasources_queued: queued,
         estimated_duration: (!jobs.is_empty()).then(|| total_ms.div_ceil(1000).div_ceil(parallel)),
         message: format!("queued {} source(s), skipped {}", jobs.len(), skipped.len()),
         job_ids: Some(jobs),

@@ -63,6 +63,8 @@ pub struct DatasourceCacheMetrics {
     pub age_minutes: Option<f64>,
     pub total_entries: u64,
     pub index_count: u64,
+    /// SPEC §3 spells it `…MB`; serde's camelCase would write `…Mb`.
+    #[serde(rename = "estimatedMemoryMB")]
     pub estimated_memory_mb: f64,
     pub unique_measures: u64,
     pub unique_practices: u64,
@@ -77,6 +79,15 @@ pub struct DatasourceCacheMetrics {
     pub warnings: Vec<String>,
     // Hearth's additions.
     pub recommendations: Vec<String>,
+    /// The score's four parts (SPEC §4: age, hit rate, measures, practices); their points sum
+    /// to `healthScore`, and each carries its own warning beside its own recommendation.
+    pub health_parts: Vec<HealthPart>,
+    /// Warm, but no query since the warm: the hit-rate part is not measured (SPEC §4), and
+    /// every view of the label or score says "no traffic yet".
+    pub no_traffic_yet: bool,
+    /// When the whole source was last invalidated (ISO-8601); `lastWarmed` still says when it
+    /// was last warmed, so a cold source does not read "never warmed".
+    pub invalidated_at: Option<String>,
     pub hits: u64,
     pub misses: u64,
     pub p95_query_time_ms: f64,
@@ -87,6 +98,23 @@ pub struct DatasourceCacheMetrics {
     pub locked_by: Option<String>,
     /// The data source itself is broken (unreachable, missing table…).
     pub source_error: Option<String>,
+}
+
+/// One part of a source's health score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthPart {
+    /// `age`, `hitRate`, `measures` or `practices`.
+    pub part: String,
+    /// What an admin reads, e.g. "Cache age".
+    pub label: String,
+    pub points: u32,
+    pub max: u32,
+    /// `false` when the part could not be measured (hit rate with no traffic, a cold source):
+    /// its points are the SPEC's default, not a measurement.
+    pub measured: bool,
+    pub warning: Option<String>,
+    pub recommendation: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -106,6 +134,7 @@ pub struct CacheSummary {
     pub cold_datasources: u64,
     pub total_cache_entries: u64,
     pub total_indexes: u64,
+    #[serde(rename = "totalMemoryMB")]
     pub total_memory_mb: f64,
     pub overall_cache_hit_rate: f64,
     /// Mean age of the warm sources' caches, minutes.
@@ -137,6 +166,9 @@ pub struct HealthIssue {
     pub severity: Severity,
     pub issue: String,
     pub recommendation: String,
+    /// Hearth's: a warm is the fix (cold or old cache), so the console offers one beside it.
+    #[serde(default)]
+    pub warm_fixes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +215,7 @@ pub struct InvalidateResult {
     pub indexes_deleted: u64,
     /// Index sets that lose members but stay (slice invalidation).
     pub indexes_updated: u64,
+    #[serde(rename = "memoryFreedMB")]
     pub memory_freed_mb: f64,
     pub datasources_invalidated: Vec<i64>,
     pub skipped: Vec<SkippedSource>,
@@ -213,4 +246,15 @@ pub struct Trends {
     /// `1h` (per minute), `24h` or `7d` (per hour).
     pub range: String,
     pub points: Vec<TrendPoint>,
+}
+
+/// One source's page: its metrics and its jobs, newest first (the completed ones give the
+/// per-warm series: entries, memory, rows, duration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceDetails {
+    pub metrics: DatasourceCacheMetrics,
+    /// Active first, then finished ones from the history, newest first (at most 50).
+    pub jobs: Vec<super::jobs::Job>,
+    pub timestamp: String,
 }

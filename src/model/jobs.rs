@@ -138,7 +138,8 @@ pub struct WarmResponse {
     pub job_id: Option<String>,
     /// The jobs of a warm-all request.
     pub job_ids: Option<Vec<String>>,
-    pub datasources_queued: u64,
+    /// The ids of the sources queued (SPEC §3: the command center returns the ids, not a count).
+    pub datasources_queued: Vec<i64>,
     /// Seconds, from the sources' last warm durations (or their row counts).
     pub estimated_duration: Option<u64>,
     pub message: String,

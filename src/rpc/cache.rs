@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::model::cache::{CacheStats, InvalidateRequest, InvalidateResult, Trends};
+use crate::model::cache::{CacheStats, HealthReport, InvalidateRequest, InvalidateResult, SourceDetails, Trends};
 use crate::model::input::DatasourceId;
 
 /// Summary and per-source metrics; read permission; changes nothing.
@@ -19,6 +19,20 @@ pub async fn get_cache_stats() -> Result<CacheStats, AppError> {
 pub async fn get_trends(datasource_id: DatasourceId, range: String) -> Result<Trends, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     crate::cache::stats::trends(&state, datasource_id.get(), &range).await
+}
+
+/// One source's metrics and its jobs (the details page); read permission; changes nothing.
+#[server(prefix = "/rpc", endpoint = "cache/source", input = GetUrl)]
+pub async fn get_source_details(datasource_id: DatasourceId) -> Result<SourceDetails, AppError> {
+    let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::cache::stats::source_details(&state, datasource_id.get()).await
+}
+
+/// Overall health, issues and recommendations; read permission; changes nothing.
+#[server(prefix = "/rpc", endpoint = "cache/health", input = GetUrl)]
+pub async fn get_health_report() -> Result<HealthReport, AppError> {
+    let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
+    crate::cache::stats::health_report(&state).await
 }
 
 /// Invalidates a source or a slice, or previews it (`dry_run`); write permission; deletes cache

@@ -4,4 +4,5 @@ pub mod audit;
 pub mod common;
 pub mod dashboard;
 pub mod redis;
+pub mod source;
 pub mod warming;

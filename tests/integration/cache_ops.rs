@@ -145,7 +145,10 @@ async fn whole_invalidation_makes_the_source_cold_and_removes_leftovers() {
     assert_eq!(data["datasourcesInvalidated"], json!([ds]));
     assert!(data["keysDeleted"].as_u64().unwrap() >= 54 + 2);
     assert!(data["indexesDeleted"].as_u64().unwrap() > 54);
-    assert!(snapshot(&state, ds, false).await.keys().all(|k| k.contains(":q:")), "only query counters may remain");
+    // Only query counters remain, and the note of when the source was last warmed.
+    let left = snapshot(&state, ds, false).await;
+    assert!(left.keys().all(|k| k.contains(":q:") || *k == state.keys.invalidated(ds)), "{:?}", left.keys());
+    assert!(left.contains_key(&state.keys.invalidated(ds)), "the last warm is remembered");
     assert!(!rows_of(&state, ds, "Charges", "Monthly", &[]).await.0, "cold: a miss");
 }
 
@@ -238,7 +241,7 @@ async fn stats_report_real_hit_rate_and_query_time() {
     assert!(w["avgQueryTimeMs"].as_f64().unwrap() > 0.0);
     assert_eq!(w["totalEntries"], 54);
     assert!(w["indexCount"].as_u64().unwrap() > 54);
-    assert!(w["estimatedMemoryMb"].as_f64().unwrap() > 0.0);
+    assert!(w["estimatedMemoryMB"].as_f64().unwrap() > 0.0);
     assert_eq!(w["uniqueMeasures"], 3);
     assert_eq!(w["uniqueFrequencies"], json!(["Monthly", "Weekly"]));
     assert_eq!(w["health"], "excellent");

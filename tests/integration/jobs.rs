@@ -77,7 +77,7 @@ async fn fifty_concurrent_requests_for_one_source_make_one_job() {
     let mut created = 0;
     for t in tasks {
         let r = t.await.unwrap();
-        created += r.datasources_queued;
+        created += r.datasources_queued.len();
         ids.insert(r.job_id.expect("every answer names the job"));
     }
     assert_eq!(created, 1, "exactly one request created a job");
@@ -125,7 +125,7 @@ async fn warm_all_never_runs_more_than_the_limit_at_once() {
     )
     .await
     .unwrap();
-    assert_eq!(reply.datasources_queued, 5);
+    assert_eq!(reply.datasources_queued.len(), 5, "the ids of the sources queued: {:?}", reply.datasources_queued);
     let (wa, wb) = (workers(&a), workers(&b));
     let mut conn = raw_redis().await;
     let (mut most, started) = (0u64, Instant::now());

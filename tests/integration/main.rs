@@ -12,6 +12,7 @@ mod cache_layout;
 mod cache_ops;
 mod cache_warm;
 mod delivery;
+mod details;
 mod foundation;
 mod fuzz;
 mod incremental;

@@ -66,6 +66,7 @@ const REST: &[Call] = &[
     call("GET", "/admin/analytics/cache/stats", "/admin/analytics/cache/stats", "", Needs::Read),
     call("GET", "/admin/analytics/cache/health", "/admin/analytics/cache/health", "", Needs::Read),
     call("GET", "/admin/analytics/cache/trends", "/admin/analytics/cache/trends?datasourceId=1", "", Needs::Read),
+    call("GET", "/admin/analytics/cache/source", "/admin/analytics/cache/source?datasourceId=1", "", Needs::Read),
     call(
         "POST",
         "/admin/analytics/cache/invalidate",
@@ -195,6 +196,8 @@ const RPC: &[Call] = &[
     ),
     call("GET", "/rpc/cache/stats", "/rpc/cache/stats", "", Needs::Read),
     call("GET", "/rpc/cache/trends", "/rpc/cache/trends?datasource_id=1&range=24h", "", Needs::Read),
+    call("GET", "/rpc/cache/source", "/rpc/cache/source?datasource_id=1", "", Needs::Read),
+    call("GET", "/rpc/cache/health", "/rpc/cache/health", "", Needs::Read),
     call(
         "POST",
         "/rpc/cache/invalidate",

@@ -19,8 +19,10 @@ use crate::model::cache::{InvalidateRequest, InvalidateResult, SkippedSource};
 use crate::redis_conn::RedisResultExt;
 use crate::source::catalog::DefEntry;
 use crate::state::AppState;
+use records::Removed;
 use whole::{invalidate_whole, keep_first, sweep, unlist_indexes};
 
+mod records;
 mod whole;
 
 const SAMPLE: usize = 100;
@@ -47,6 +49,8 @@ struct Plan {
     index_deletes: Vec<String>,
     /// Index set → members to remove (sets that keep other members).
     index_removals: BTreeMap<String, Vec<String>>,
+    /// The entries of `data`, by their dimension values (for the metadata afterwards).
+    removed: Vec<Removed>,
 }
 
 /// What one source's invalidation deleted (a dry run: would delete), as reported.
@@ -273,6 +277,9 @@ async fn ensure_known(state: &AppState, ds: i64) -> Result<(), AppError> {
 async fn invalidate_one(state: &AppState, ds: i64, slice: &Slice, dry: bool) -> Result<Outcome, AppError> {
     let mut other_memory = MemorySample::new(MEMORY_SAMPLES, usize::MAX);
     let mut done = if slice.is_whole() {
+        if !dry {
+            records::before_whole(state, ds).await?;
+        }
         invalidate_whole(state, ds, dry, &mut other_memory).await?
     } else {
         invalidate_slice(state, ds, slice, dry).await?
@@ -305,7 +312,9 @@ async fn invalidate_slice(state: &AppState, ds: i64, slice: &Slice, dry: bool) -
     // Members removed from sets that stay: roughly a member's length plus overhead each.
     bytes += plan.index_removals.values().flatten().map(|m| m.len() as f64 + 16.0).sum::<f64>();
     if !dry {
+        let written = records::written_bytes(state, &plan.data).await?;
         execute(state, ds, &plan).await?;
+        records::after_slice(state, ds, &plan.removed, written).await?;
     }
     let mut done = Outcome {
         keys_deleted: plan.data.len() as u64,
@@ -366,6 +375,12 @@ async fn slice_plan(state: &AppState, ds: i64, slice: &Slice) -> Result<Plan, Ap
             for name in names {
                 let Some(provider) = name.strip_prefix(&head).and_then(|r| r.strip_suffix(&tail)) else { continue };
                 let provider = (provider != "*").then_some(provider);
+                plan.removed.push(Removed {
+                    measure: m.to_string(),
+                    practice: p.to_string(),
+                    provider: provider.map(str::to_string),
+                    frequency: f.to_string(),
+                });
                 plan.data.push(keys.key(&name));
                 plan.index_deletes.push(keys.key(&Keys::full_name(ds, m, p, provider, f)));
                 for set in [keys.master(ds), keys.base(ds, m, f), keys.provider(ds, m, f, provider)] {

@@ -1,18 +1,21 @@
 //! The Analytics Cache tab: the summary, and per source its health, coverage, memory, entries,
 //! hit rate and query time, with warm and invalidate actions. Polls fast while a warm runs.
 
-mod invalidate;
-mod sources;
+pub mod health;
+pub mod invalidate;
+pub mod sources;
 
 use leptos::prelude::*;
 
 use crate::format;
 use crate::model::cache::CacheStats;
-use crate::rpc::cache::{InvalidateCache, get_cache_stats};
+use crate::rpc::cache::{InvalidateCache, get_cache_stats, get_health_report};
 use crate::rpc::jobs::{StartWarm, get_warming_status};
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::polling::use_polling;
+use crate::ui::common::toast::{ToastKind, use_toasts};
+use health::HealthPanel;
 use sources::SourceTable;
 
 #[component]
@@ -20,15 +23,17 @@ pub fn DashboardPage() -> impl IntoView {
     let stale = use_stale();
     let stats = Resource::new(move || stale.track(Data::Cache), |_| get_cache_stats());
     let jobs = Resource::new(move || stale.track(Data::Jobs), |_| get_warming_status());
+    let report = Resource::new(move || stale.track(Data::Cache), |_| get_health_report());
     let busy =
         Signal::derive(move || jobs.get().and_then(|r| r.ok()).map(|s| !s.active_jobs.is_empty()).unwrap_or(false));
     use_polling(Signal::derive(move || Some(if busy.get() { 2000 } else { 15_000 })), move || {
         stats.refetch();
         jobs.refetch();
+        report.refetch();
     });
     // Owned here, not by the rows: every poll redraws the table, and a change finishing after
     // that must still be reported.
-    let warm = use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message));
+    let warm = warm_action();
     let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
     view! {
         <div class="page" data-testid="cache-page">
@@ -36,6 +41,7 @@ pub fn DashboardPage() -> impl IntoView {
                 {move || stats.get().map(|r| match r {
                     Ok(s) => view! {
                         <Summary stats=s.clone()/>
+                        <HealthPanel report warm/>
                         <SourceTable stats=s jobs=jobs warm invalidate/>
                     }.into_any(),
                     Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
@@ -43,6 +49,20 @@ pub fn DashboardPage() -> impl IntoView {
             </Transition>
         </div>
     }
+}
+
+/// The warm action of a page: a warm that queued nothing (already warming, warmed moments ago)
+/// is a warning that says why in words, not a success.
+pub fn warm_action() -> ServerAction<StartWarm> {
+    let toasts = use_toasts();
+    use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], move |r| {
+        if r.datasources_queued.is_empty() {
+            toasts.push(ToastKind::Error, r.message);
+            None
+        } else {
+            Some(r.message)
+        }
+    })
 }
 
 #[component]

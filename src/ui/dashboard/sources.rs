@@ -1,19 +1,19 @@
-//! The per-source table: health, numbers, warnings and trends; warm and invalidate buttons.
+//! The per-source table: health, numbers and coverage, each name a link to the source's page;
+//! warm and invalidate buttons.
 
 use leptos::prelude::*;
 
-use crate::model::input::DatasourceId;
-
+use super::health::{SourceHealth, source_href};
 use super::invalidate::InvalidatePanel;
 use crate::error::AppError;
 use crate::format;
 use crate::model::cache::{CacheStats, DatasourceCacheMetrics};
 use crate::model::jobs::WarmingStatus;
-use crate::rpc::cache::{InvalidateCache, get_trends};
+use crate::rpc::cache::InvalidateCache;
 use crate::rpc::jobs::StartWarm;
 use crate::ui::common::form::RpcForm;
 use crate::ui::common::session::use_session;
-use crate::ui::common::widgets::{HealthBadge, ProgressBar, Sparkline};
+use crate::ui::common::widgets::ProgressBar;
 
 #[component]
 pub fn SourceTable(
@@ -68,7 +68,6 @@ fn SourceRow(
     invalidate: ServerAction<InvalidateCache>,
 ) -> impl IntoView {
     let session = use_session();
-    let open = RwSignal::new(false);
     let invalidating = RwSignal::new(false);
     let ds = s.datasource_id;
     let job = move || {
@@ -76,20 +75,17 @@ fn SourceRow(
     };
     let name = s.datasource_name.clone();
     let frequencies = s.unique_frequencies.clone();
-    let detail = s.clone();
     view! {
         <tr data-testid=format!("source-{ds}") class:cold=!s.is_warm>
             <th scope="row">
-                <button class="link" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
-                    {s.datasource_name.clone()}
-                </button>
+                <a href=source_href(ds) data-testid="source-link">{s.datasource_name.clone()}</a>
                 <span class="muted small">" #"{ds}</span>
                 {s.source_error.clone().map(|e| {
                     let title = e.clone();
                     view! { <div class="error-inline small" title=title>"source problem: "{e}</div> }
                 })}
             </th>
-            <td><HealthBadge label=s.health score=s.health_score/></td>
+            <td><SourceHealth label=s.health score=s.health_score no_traffic=s.no_traffic_yet/></td>
             <td class="num" data-testid="entries">{format::thousands(s.total_entries)}</td>
             <td class="num">{format!("{:.1} MB", s.estimated_memory_mb)}</td>
             <td class="num" data-testid="hit-rate">
@@ -98,7 +94,7 @@ fn SourceRow(
             </td>
             <td class="num">{format!("{:.2} / {:.1} ms", s.avg_query_time_ms, s.p95_query_time_ms)}</td>
             <td>
-                {s.age_minutes.map(format::ago_minutes).unwrap_or_else(|| "never".into())}
+                <LastWarmed s=s.clone()/>
                 {move || job().map(|j| view! {
                     <div class="inline-job" data-testid="row-job">
                         <span class="small">{j.status.as_str()}</span>
@@ -106,7 +102,7 @@ fn SourceRow(
                     </div>
                 })}
             </td>
-            <td class="small">
+            <td class="small" data-testid="coverage">
                 {if s.is_warm {
                     format!("{} measures · {} practices · {} providers · {}", s.unique_measures, s.unique_practices, s.unique_providers, s.unique_frequencies.join("/"))
                 } else {
@@ -132,71 +128,20 @@ fn SourceRow(
                 </td>
             </tr>
         </Show>
-        <Show when=move || open.get()>
-            <tr class="detail">
-                <td colspan="9"><SourceDetail s=detail.clone()/></td>
-            </tr>
-        </Show>
     }
 }
 
+/// When the source was last warmed, true after a whole-source invalidation too ("cold since
+/// …, last warmed …"), never "never" for a source that was warm.
 #[component]
-fn SourceDetail(s: DatasourceCacheMetrics) -> impl IntoView {
-    let range = RwSignal::new("1h".to_string());
-    let ds = s.datasource_id;
-    let trends = Resource::new(
-        move || range.get(),
-        move |r| async move {
-            match DatasourceId::try_from(ds) {
-                Ok(id) => get_trends(id, r).await,
-                Err(e) => Err(crate::error::AppError::validation(e)),
-            }
-        },
-    );
-    view! {
-        <div class="source-detail" data-testid="source-detail">
-            <div>
-                <h3>"Warnings"</h3>
-                {if s.warnings.is_empty() {
-                    view! { <p class="muted">"None."</p> }.into_any()
-                } else {
-                    view! { <ul>{s.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}</ul> }.into_any()
-                }}
-                {(!s.recommendations.is_empty()).then(|| view! {
-                    <h3>"Recommendations"</h3>
-                    <ul>{s.recommendations.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}</ul>
-                })}
-                <p class="small muted">
-                    {format!("{} rows · {} index sets", format::thousands(s.total_rows), format::thousands(s.index_count))}
-                    {s.last_duration_ms.map(|ms| format!(" · last warm took {}", format::duration_secs(ms / 1000)))}
-                    {s.locked_by.clone().map(|l| format!(" · locked by {l}"))}
-                </p>
-            </div>
-            <div>
-                <h3>
-                    "Queries "
-                    <select aria-label="Trend range" on:change=move |ev| range.set(event_target_value(&ev))>
-                        <option value="1h">"last hour"</option>
-                        <option value="24h">"last day"</option>
-                        <option value="7d">"last week"</option>
-                    </select>
-                </h3>
-                <Suspense fallback=|| view! { <p class="muted">"…"</p> }>
-                    {move || trends.get().map(|r| match r {
-                        Ok(t) => {
-                            let volume: Vec<f64> = t.points.iter().map(|p| (p.hits + p.misses) as f64).collect();
-                            let p95: Vec<f64> = t.points.iter().map(|p| p.p95_ms).collect();
-                            let (hits, misses) = t.points.iter().fold((0, 0), |(h, m), p| (h + p.hits, m + p.misses));
-                            view! {
-                                <div class="trend"><span class="small">"queries"</span><Sparkline values=volume label="queries over time"/></div>
-                                <div class="trend"><span class="small">"p95 ms"</span><Sparkline values=p95 label="p95 query time over time"/></div>
-                                <p class="small muted">{format!("{hits} hits, {misses} misses in this range")}</p>
-                            }.into_any()
-                        }
-                        Err(e) => view! { <p class="error-inline">{e.message}</p> }.into_any(),
-                    })}
-                </Suspense>
-            </div>
-        </div>
-    }
+pub fn LastWarmed(s: DatasourceCacheMetrics) -> impl IntoView {
+    let text = match (s.age_minutes, &s.last_warmed, &s.invalidated_at) {
+        (Some(age), _, _) => format::ago_minutes(age),
+        (None, Some(at), Some(inv)) => {
+            format!("invalidated {} UTC; last warmed {} UTC", format::utc_time(inv), format::utc_time(at))
+        }
+        (None, Some(at), None) => format!("last warmed {} UTC", format::utc_time(at)),
+        (None, None, _) => "never".into(),
+    };
+    view! { <span data-testid="last-warmed">{text}</span> }
 }

@@ -20,7 +20,7 @@ use crate::rpc::jobs::{StartWarm, get_warming_status};
 use crate::rpc::limits::get_limits;
 use crate::rpc::sources::list_sources;
 use crate::ui::common::error_box::ErrorBox;
-use crate::ui::common::mutation::{Data, use_mutation, use_stale};
+use crate::ui::common::mutation::{Data, use_stale};
 use crate::ui::common::polling::use_polling;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
@@ -76,7 +76,8 @@ fn StartWarm(
     let budget = Resource::new(move || stale.track(Data::Jobs), |_| get_limits());
     // Not an ActionForm: "Warm all" sends the same fields without the source, and "Warm source"
     // asks for one first.
-    let warm = use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message));
+    // A refused warm (warmed moments ago, already warming) is a warning in words.
+    let warm = crate::ui::dashboard::warm_action();
     let selected = RwSignal::new(String::new());
     let force = RwSignal::new(false);
     let reason = RwSignal::new(String::new());

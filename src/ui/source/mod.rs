@@ -1,0 +1,305 @@
+//! A source's page (`/sources/:id`): how it behaved over time (hit rate, average and p95 query
+//! time, queries per minute, with a range switch; entries, memory, rows and duration per warm),
+//! its recent jobs, coverage, the health score part by part, and the selective invalidation.
+
+mod chart;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::format;
+use crate::model::cache::{DatasourceCacheMetrics, SourceDetails, Trends};
+use crate::model::input::DatasourceId;
+use crate::model::jobs::{Job, JobStatus};
+use crate::rpc::cache::{InvalidateCache, get_source_details, get_trends};
+use crate::rpc::jobs::StartWarm;
+use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::form::RpcForm;
+use crate::ui::common::mutation::{Data, use_mutation, use_stale};
+use crate::ui::common::session::use_session;
+use crate::ui::common::widgets::StatusBadge;
+use crate::ui::dashboard::health::SourceHealth;
+use crate::ui::dashboard::invalidate::InvalidatePanel;
+use crate::ui::dashboard::sources::LastWarmed;
+use crate::ui::dashboard::warm_action;
+use chart::{LineChart, Point};
+
+#[component]
+pub fn SourcePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<DatasourceId>().ok())));
+    let stale = use_stale();
+    let details = Resource::new(
+        move || (id.get(), stale.track(Data::Cache), stale.track(Data::Jobs)),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => get_source_details(id).await,
+                None => {
+                    Err(crate::error::AppError::validation("the source id in the address is not a positive number"))
+                }
+            }
+        },
+    );
+    let home = crate::app::page_href(&crate::app::base_path(), "/");
+    // Owned by the page, not by the part each reload redraws, so a change finishing after a
+    // reload is still reported.
+    let warm = warm_action();
+    let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
+    view! {
+        <div class="page source-page" data-testid="source-page">
+            <p class="small"><a href=home data-testid="back-to-cache">"← Analytics cache"</a></p>
+            <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading the source…"</p></section> }>
+                {move || details.get().map(|r| match r {
+                    Ok(d) => view! { <Details d warm invalidate/> }.into_any(),
+                    Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn Details(
+    d: SourceDetails,
+    warm: ServerAction<StartWarm>,
+    invalidate: ServerAction<InvalidateCache>,
+) -> impl IntoView {
+    let m = d.metrics.clone();
+    let ds = m.datasource_id;
+    let session = use_session();
+    let invalidating = RwSignal::new(false);
+    let (name, frequencies) = (m.datasource_name.clone(), m.unique_frequencies.clone());
+    view! {
+        <section class="card" aria-labelledby="source-title" data-testid="source-head">
+            <div class="card-head">
+                <h2 id="source-title">{m.datasource_name.clone()}<span class="muted small">" #"{ds}</span></h2>
+                <SourceHealth label=m.health score=m.health_score no_traffic=m.no_traffic_yet/>
+            </div>
+            <dl class="stats">
+                <div><dt>"Last warmed"</dt><dd><LastWarmed s=m.clone()/></dd></div>
+                <div><dt>"Entries"</dt><dd data-testid="detail-entries">{format::thousands(m.total_entries)}</dd></div>
+                <div><dt>"Memory"</dt><dd data-testid="detail-memory">{format!("{:.2} MB", m.estimated_memory_mb)}</dd></div>
+                <div><dt>"Hit rate"</dt><dd>{if m.total_queries == 0 { "not measured yet".to_string() } else { format!("{:.1} %", m.cache_hit_rate) }}</dd></div>
+                <div><dt>"Queries since warm"</dt><dd>{format::thousands(m.total_queries)}</dd></div>
+                <div><dt>"Query avg / p95"</dt><dd>{format!("{:.2} / {:.1} ms", m.avg_query_time_ms, m.p95_query_time_ms)}</dd></div>
+            </dl>
+            {m.source_error.clone().map(|e| view! { <p class="error-inline">"Source problem: "{e}</p> })}
+            <Show when=move || session.can_write()>
+                <div class="actions">
+                    <RpcForm action=warm class="inline">
+                        <input type="hidden" name="request[datasourceId]" value=ds/>
+                        <input type="hidden" name="request[force]" value="true"/>
+                        <input type="hidden" name="request[reason]" value="warm from the source page"/>
+                        <button type="submit" class="primary" data-testid="detail-warm" disabled=move || warm.pending().get()>"Warm now"</button>
+                    </RpcForm>
+                    <button class="danger-outline" data-testid="detail-invalidate" on:click=move |_| invalidating.set(true)>"Invalidate…"</button>
+                </div>
+            </Show>
+            <Show when=move || invalidating.get()>
+                <InvalidatePanel ds name=name.clone() frequencies=frequencies.clone() close=Callback::new(move |_| invalidating.set(false)) invalidate/>
+            </Show>
+        </section>
+        <div class="detail-grid">
+            <HealthBreakdown m=m.clone()/>
+            <Coverage m=m.clone()/>
+        </div>
+        <QueryCharts ds/>
+        <WarmCharts jobs=d.jobs.clone()/>
+        <JobList jobs=d.jobs/>
+    }
+}
+
+#[component]
+fn HealthBreakdown(m: DatasourceCacheMetrics) -> impl IntoView {
+    let total: u32 = m.health_parts.iter().map(|p| p.points).sum();
+    view! {
+        <section class="card" aria-labelledby="breakdown-title" data-testid="health-breakdown">
+            <h2 id="breakdown-title">"Health score"</h2>
+            <table class="breakdown">
+                <thead><tr><th scope="col">"Part"</th><th scope="col" class="num">"Points"</th><th scope="col">"Warning and recommendation"</th></tr></thead>
+                <tbody>
+                    {m.health_parts.into_iter().map(|p| view! {
+                        <tr data-testid=format!("part-{}", p.part)>
+                            <th scope="row">
+                                {p.label.clone()}
+                                {(!p.measured).then(|| view! { <div class="muted small" data-testid="unmeasured">"not measured"</div> })}
+                            </th>
+                            <td class="num" data-testid="part-points" data-points=p.points>{format!("{} / {}", p.points, p.max)}</td>
+                            <td>
+                                {match (p.warning, p.recommendation) {
+                                    (Some(w), r) => view! {
+                                        <div class="warning-text">{w}</div>
+                                        {r.map(|r| view! { <div class="recommendation small"><span class="muted">"Recommendation: "</span>{r}</div> })}
+                                    }.into_any(),
+                                    (None, _) => view! { <span class="muted">"full marks"</span> }.into_any(),
+                                }}
+                            </td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+                <tfoot>
+                    <tr><th scope="row">"Score"</th><td class="num" data-testid="breakdown-total">{format!("{total} / 100")}</td><td>{m.health.as_str()}{m.no_traffic_yet.then_some(" (no traffic yet)")}</td></tr>
+                </tfoot>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn Coverage(m: DatasourceCacheMetrics) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="coverage-title" data-testid="detail-coverage">
+            <h2 id="coverage-title">"Coverage"</h2>
+            <dl class="stats">
+                <div><dt>"Measures"</dt><dd data-testid="cov-measures">{m.unique_measures}</dd></div>
+                <div><dt>"Practices"</dt><dd data-testid="cov-practices">{format::thousands(m.unique_practices)}</dd></div>
+                <div><dt>"Providers"</dt><dd data-testid="cov-providers">{format::thousands(m.unique_providers)}</dd></div>
+                <div><dt>"Frequencies"</dt><dd data-testid="cov-frequencies">{m.unique_frequencies.len()}</dd></div>
+            </dl>
+            <p class="small muted">
+                {if m.unique_frequencies.is_empty() { "No frequency cached.".to_string() } else { m.unique_frequencies.join(", ") }}
+                {format!(" · {} rows · {} index sets", format::thousands(m.total_rows), format::thousands(m.index_count))}
+            </p>
+        </section>
+    }
+}
+
+/// An x label for a bucket start: the time of day for the last hour or day, date and hour for
+/// the week (UTC, as every time in the console).
+fn bucket_label(t: &str, range: &str) -> String {
+    let time = format::utc_time(t);
+    match range {
+        "7d" => time.get(5..13).map(|s| format!("{s}h")).unwrap_or(time),
+        _ => time.get(11..16).map(str::to_string).unwrap_or(time),
+    }
+}
+
+fn query_series(t: &Trends) -> [Vec<Point>; 4] {
+    let per_minute = if t.range == "1h" { 1.0 } else { 60.0 };
+    let mut out: [Vec<Point>; 4] = Default::default();
+    for p in &t.points {
+        let x = bucket_label(&p.t, &t.range);
+        let n = p.hits + p.misses;
+        let measured = n > 0;
+        out[0].push(Point { x: x.clone(), y: measured.then(|| p.hits as f64 * 100.0 / n as f64) });
+        out[1].push(Point { x: x.clone(), y: measured.then_some(p.avg_ms) });
+        out[2].push(Point { x: x.clone(), y: measured.then_some(p.p95_ms) });
+        out[3].push(Point { x, y: Some(n as f64 / per_minute) });
+    }
+    out
+}
+
+#[component]
+fn QueryCharts(ds: i64) -> impl IntoView {
+    let range = RwSignal::new("1h".to_string());
+    let stale = use_stale();
+    let trends = Resource::new(
+        move || (range.get(), stale.track(Data::Cache)),
+        move |(r, _)| async move {
+            match DatasourceId::try_from(ds) {
+                Ok(id) => get_trends(id, r).await,
+                Err(e) => Err(crate::error::AppError::validation(e)),
+            }
+        },
+    );
+    view! {
+        <section class="card" aria-labelledby="queries-title" data-testid="query-charts">
+            <div class="card-head">
+                <h2 id="queries-title">"Queries (UTC)"</h2>
+                <div class="range-switch" role="group" aria-label="Range">
+                    {[("1h", "Last hour"), ("24h", "Last day"), ("7d", "Last week")].into_iter().map(|(v, label)| view! {
+                        <button
+                            type="button"
+                            class:active=move || range.get() == v
+                            aria-pressed=move || (range.get() == v).to_string()
+                            data-testid=format!("range-{v}")
+                            on:click=move |_| range.set(v.to_string())
+                        >{label}</button>
+                    }).collect_view()}
+                </div>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading the series…"</p> }>
+                {move || trends.get().map(|r| match r {
+                    Ok(t) => {
+                        let [hit, avg, p95, qpm] = query_series(&t);
+                        view! {
+                            <div class="charts">
+                                <LineChart title="Hit rate" unit="%" points=hit testid="chart-hit-rate"/>
+                                <LineChart title="Average query time" unit="ms" points=avg testid="chart-avg"/>
+                                <LineChart title="p95 query time" unit="ms" points=p95 testid="chart-p95"/>
+                                <LineChart title="Queries per minute" unit="q/min" points=qpm testid="chart-qpm"/>
+                            </div>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="error-inline">{e.message}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn WarmCharts(jobs: Vec<Job>) -> impl IntoView {
+    // Completed warms, oldest first.
+    let mut warms: Vec<Job> = jobs.into_iter().filter(|j| j.status == JobStatus::Completed).collect();
+    warms.reverse();
+    let x = |j: &Job| j.completed_at.as_deref().map(|t| bucket_label(t, "7d")).unwrap_or_default();
+    let series = |f: &dyn Fn(&Job) -> f64| warms.iter().map(|j| Point { x: x(j), y: Some(f(j)) }).collect::<Vec<_>>();
+    let entries = series(&|j| j.entries_cached as f64);
+    let memory = series(&|j| j.bytes as f64 / 1_048_576.0);
+    let rows = series(&|j| j.rows_processed as f64);
+    let duration = series(&|j| j.duration.unwrap_or(0) as f64 / 1000.0);
+    let count = warms.len();
+    view! {
+        <section class="card" aria-labelledby="warms-title" data-testid="warm-charts">
+            <h2 id="warms-title">"Per warm"<span class="muted small">{format!(" (last {count} completed)")}</span></h2>
+            {if count == 0 {
+                view! { <p class="muted">"No completed warm in the job history yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="charts">
+                        <LineChart title="Entries" unit="entries" points=entries testid="chart-entries"/>
+                        <LineChart title="Data written" unit="MB" points=memory testid="chart-memory"/>
+                        <LineChart title="Rows read" unit="rows" points=rows testid="chart-rows"/>
+                        <LineChart title="Duration" unit="s" points=duration testid="chart-duration"/>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn JobList(jobs: Vec<Job>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="jobs-title" data-testid="detail-jobs">
+            <h2 id="jobs-title">"Recent jobs"</h2>
+            {if jobs.is_empty() {
+                view! { <p class="muted">"No job of this source in the history."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table>
+                            <thead><tr>
+                                <th scope="col">"Status"</th><th scope="col">"Queued (UTC)"</th><th scope="col" class="num">"Entries"</th>
+                                <th scope="col" class="num">"Rows"</th><th scope="col" class="num">"Duration"</th><th scope="col">"By"</th>
+                            </tr></thead>
+                            <tbody>
+                                {jobs.into_iter().take(20).map(|j| view! {
+                                    <tr data-testid="detail-job">
+                                        <td><StatusBadge status=j.status/>{j.error.clone().map(|e| view! { <div class="error-inline small">{e}</div> })}</td>
+                                        <td>{format::utc_time(&j.queued_at)}</td>
+                                        <td class="num">{format::thousands(j.entries_cached)}</td>
+                                        <td class="num">{format::thousands(j.rows_processed)}</td>
+                                        <td class="num">{j.duration.map(|ms| format::duration_secs(ms / 1000)).unwrap_or_else(|| "–".into())}</td>
+                                        <td class="small">{j.requested_by.clone()}" · "{j.trigger.clone()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
