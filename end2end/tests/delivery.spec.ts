@@ -3,17 +3,23 @@
 import type { CDPSession } from '@playwright/test';
 import { test, expect } from './fixtures';
 
-/** URLs of `/pkg/*.js|wasm` that came over the network (not from a cache) while `during` ran. */
+/** URLs of `/pkg/*.js|wasm` that came over the network (not from a cache) while `during` ran.
+ * A memory-cache hit still raises `responseReceived` (with `fromDiskCache` false), so requests
+ * Chromium reports as `requestServedFromCache` are left out too. */
 async function fetchedBundles(cdp: CDPSession, during: () => Promise<void>): Promise<string[]> {
-  const fetched: string[] = [];
-  const onResponse = (e: { response: { url: string; fromDiskCache?: boolean; fromPrefetchCache?: boolean; fromServiceWorker?: boolean } }) => {
+  const seen = new Map<string, string>();
+  const cached = new Set<string>();
+  const onResponse = (e: { requestId: string; response: { url: string; fromDiskCache?: boolean; fromPrefetchCache?: boolean; fromServiceWorker?: boolean } }) => {
     const r = e.response;
-    if (/\/pkg\/[^?]+\.(js|wasm)(\?|$)/.test(r.url) && !r.fromDiskCache && !r.fromPrefetchCache && !r.fromServiceWorker) fetched.push(r.url);
+    if (/\/pkg\/[^?]+\.(js|wasm)(\?|$)/.test(r.url) && !r.fromDiskCache && !r.fromPrefetchCache && !r.fromServiceWorker) seen.set(e.requestId, r.url);
   };
+  const onCached = (e: { requestId: string }) => cached.add(e.requestId);
   cdp.on('Network.responseReceived', onResponse);
+  cdp.on('Network.requestServedFromCache', onCached);
   await during();
   cdp.off('Network.responseReceived', onResponse);
-  return fetched;
+  cdp.off('Network.requestServedFromCache', onCached);
+  return [...seen].filter(([id]) => !cached.has(id)).map(([, url]) => url);
 }
 
 test('the WASM and JS answer compressed and immutable, and a second load fetches neither again', async ({ page, context }) => {

@@ -59,6 +59,32 @@ where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
+    mutation(touches, success, true)
+}
+
+/// [`use_mutation`] for a form that shows a refusal beside its own fields: an error neither
+/// toasts nor reloads anything, so the form (which a reload of its list would redraw closed)
+/// stays open with what was typed and the message in place.
+pub fn use_form_mutation<S>(
+    touches: &'static [Data],
+    success: impl Fn(S::Output) -> Option<String> + Send + Sync + 'static,
+) -> ServerAction<S>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    mutation(touches, success, false)
+}
+
+fn mutation<S>(
+    touches: &'static [Data],
+    success: impl Fn(S::Output) -> Option<String> + Send + Sync + 'static,
+    report_errors: bool,
+) -> ServerAction<S>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
     let action = ServerAction::<S>::new();
     let toasts = use_toasts();
     let stale = use_stale();
@@ -72,6 +98,7 @@ where
                     toasts.ok(message);
                 }
             }
+            Err(_) if !report_errors => return,
             Err(e) if ran.is_none() => toasts.error_once(&e),
             Err(e) => toasts.error(&e),
         }

@@ -80,11 +80,13 @@ pub fn JobHistory(
             <div class="card-head">
                 <h2 id="recent-title">"History"</h2>
                 <span class="small muted">
+                    <Transition fallback=|| ()>
                     {move || summary.get().map(|s| format!(
                         "{:.0} % succeeded · average {}",
                         s.success_rate,
                         format::duration_secs((s.avg_duration / 1000.0) as u64)
                     ))}
+                    </Transition>
                 </span>
             </div>
             <div class="form-row history-filters" role="group" aria-label="Filter the history">
@@ -138,9 +140,13 @@ pub fn JobHistory(
                 })}
             </Transition>
             {move || more_error.get().map(|e| view! { <ErrorBox error=e/> })}
-            <Show when=move || next_cursor().is_some()>
-                <button data-testid="history-more" disabled=move || loading_more.get() on:click=load_more>"More"</button>
-            </Show>
+            // Inside a Transition: the cursor comes from the first page's resource, which must be
+            // read where hydration waits for it.
+            <Transition fallback=|| ()>
+                <Show when=move || next_cursor().is_some()>
+                    <button data-testid="history-more" disabled=move || loading_more.get() on:click=load_more>"More"</button>
+                </Show>
+            </Transition>
         </section>
     }
 }

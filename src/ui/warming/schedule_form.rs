@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::model::jobs::{Schedule, ScheduleInput};
 use crate::model::source::SourceInfo;
 use crate::rpc::jobs::{SaveSchedule, preview_schedule};
-use crate::ui::common::mutation::{Data, use_mutation};
+use crate::ui::common::mutation::{Data, use_form_mutation};
 
 /// The form field a refusal names (`details.field`), if any.
 fn field_of(e: &AppError) -> Option<&str> {
@@ -26,7 +26,9 @@ pub fn ScheduleForm(
     on_done: Option<Callback<()>>,
 ) -> impl IntoView {
     let editing = existing.is_some();
-    let save = use_mutation::<SaveSchedule>(&[Data::Schedules], move |s| {
+    // A refusal is shown beside its field; a toast and a reload of the list (which would close
+    // an edited row's form) are for successes only.
+    let save = use_form_mutation::<SaveSchedule>(&[Data::Schedules], move |s| {
         Some(if editing {
             format!("Schedule saved: {}", s.description)
         } else {
