@@ -165,7 +165,8 @@ async fn change_groups(pg_url: &str, practices: u32, percent: u32) -> Result<(),
     Ok(())
 }
 
-/// `hearth bench warm`: seed each size, then per size a cold warm and a full re-warm; with
+/// `hearth bench warm`: seed each size, then per size a cold first warm (in place, then again
+/// through a shadow copy) and a full re-warm; with
 /// `changes`, then per change rate: change that share of entries and re-warm (incremental).
 pub async fn bench_warm(pg_url: &str, sizes: &[u32], seed: bool, changes: &[u32]) -> Result<(), AppError> {
     let exe = std::env::current_exe().map_err(|e| AppError::internal(format!("bench: {e}")))?;
@@ -179,9 +180,12 @@ pub async fn bench_warm(pg_url: &str, sizes: &[u32], seed: bool, changes: &[u32]
             let r = seed_postgres(&o).await?;
             println!("seeded {practices} practices: {} rows in {:.1} s", r.rows, r.millis as f64 / 1000.0);
         }
-        // Start cold: nothing of this source under the bench prefix.
+        // Start cold: nothing of this source under the bench prefix. The first warm writes in
+        // place; the same first warm through a shadow copy, for comparison.
         remove_source_keys(&state, practices as i64).await?;
-        child_warm(&exe, pg_url, practices, "first", true).await?;
+        child_warm(&exe, pg_url, practices, "first", false).await?;
+        remove_source_keys(&state, practices as i64).await?;
+        child_warm(&exe, pg_url, practices, "first-shadow", true).await?;
         child_warm(&exe, pg_url, practices, "rewarm-full", true).await?;
         for &percent in changes {
             change_groups(pg_url, practices, percent).await?;

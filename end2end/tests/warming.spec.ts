@@ -81,6 +81,13 @@ test('a warm paused by the memory guard says why, offers no Resume, and resumes 
     expect((await settings({ memoryCeilingBytes: 0 })).ok()).toBeTruthy();
     await expect(job.getByTestId('paused-reason')).toHaveCount(0, { timeout: 60_000 });
     await expect(page.getByTestId('recent-job').filter({ hasText: 'Chart Data' }).first()).toContainText('completed', { timeout: 150_000 });
+
+    // Its per-source status row shows the cache and the time left before it expires.
+    await page.reload();
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    const row = page.getByTestId('status-2');
+    await expect(row.getByTestId('status-age')).not.toHaveText('not cached');
+    await expect(row.getByTestId('status-ttl')).toHaveText(/^\d+(d \d+h|h \d{2}m)$/);
   } finally {
     await settings({ memoryCeilingBytes: 0 });
   }

@@ -310,6 +310,7 @@ pub static ROUTES: &[RouteSpec] = &[
         .body(&[
             field("datasourceId", Ty::SourceId, "the source (every source when absent)"),
             field("force", Ty::Bool, "warm even if warmed recently"),
+            field("full", Ty::Bool, "rewrite every entry (a full warm), not only what changed"),
             REASON,
         ]),
     route(Get, "/admin/analytics/cache/warming/status", Read, "Active and recent jobs", to!(jobs::status)),

@@ -70,6 +70,10 @@ pub enum Plan {
     /// Why the warm rewrites everything.
     Full(String),
     Incremental(Base),
+    /// Nothing of the source is live (no metadata, generation, index list or master index) and
+    /// the cutover will be a transaction: the entries are written under their live names, which
+    /// no reader reaches before the index sets exist, and only the index sets switch atomically.
+    Cold,
 }
 
 /// The live generation an incremental warm compares against.
@@ -88,7 +92,7 @@ type LiveControl = (Option<String>, Option<String>, (Option<String>, Option<Stri
 /// generation can only change by an invalidation, which the cutover then detects).
 pub async fn plan(state: &AppState, ds: i64, full_requested: bool) -> Result<Plan, AppError> {
     if full_requested {
-        return Ok(Plan::Full("requested (force=full)".into()));
+        return Ok(Plan::Full("requested (full: true)".into()));
     }
     let keys = &state.keys;
     let mut conn = state.redis.bulk().await?;
@@ -109,6 +113,9 @@ pub async fn plan(state: &AppState, ds: i64, full_requested: bool) -> Result<Pla
         .await
         .ctx("reading the live generation")?;
     let Some(meta) = Meta::parse(meta.as_deref()) else {
+        if generation.is_none() && !has_list && live_count == 0 && !cutover_is_script(state, ds).await? {
+            return Ok(Plan::Cold);
+        }
         return Ok(Plan::Full("nothing of the source is live (first warm)".into()));
     };
     let Some(generation) = generation else {
@@ -128,12 +135,7 @@ pub async fn plan(state: &AppState, ds: i64, full_requested: bool) -> Result<Pla
         (_, f) if f.as_deref() != Some(FORMAT) => return Ok(Plan::Full("the digest format changed".into())),
         _ => {}
     }
-    let script = match state.config.cutover {
-        crate::config::CutoverMethod::Script => true,
-        crate::config::CutoverMethod::Transaction => false,
-        crate::config::CutoverMethod::Auto => super::cutover::eviction_possible(state, ds).await?,
-    };
-    if script {
+    if cutover_is_script(state, ds).await? {
         // The diff switch is a transaction; only the full copy has a script form.
         return Ok(Plan::Full("the cutover runs as a script (HEARTH_CUTOVER, or Redis may evict keys)".into()));
     }
@@ -146,6 +148,15 @@ pub async fn plan(state: &AppState, ds: i64, full_requested: bool) -> Result<Pla
     }
     let indexes = super::scan::set_members(&mut conn, &keys.index_list(ds)).await?.into_iter().collect();
     Ok(Plan::Incremental(Base { generation, live, indexes }))
+}
+
+/// Whether the cutover will run as the Lua script (configured, or Redis may evict keys soon).
+async fn cutover_is_script(state: &AppState, ds: i64) -> Result<bool, AppError> {
+    Ok(match state.config.cutover {
+        crate::config::CutoverMethod::Script => true,
+        crate::config::CutoverMethod::Transaction => false,
+        crate::config::CutoverMethod::Auto => super::cutover::eviction_possible(state, ds).await?,
+    })
 }
 
 /// Every entry of the digest hash; `None` if one is unreadable.

@@ -193,6 +193,18 @@ impl Keys {
         self.key(&Self::digests_name(ds))
     }
 
+    /// Marker in a run's shadow namespace: the run writes its entries under their live names (a
+    /// first warm of a cold source, see `cache::warm`), so discarding it removes those too.
+    pub fn in_place_name(ds: i64) -> String {
+        format!("hearth:{{ds:{ds}}}:in-place")
+    }
+
+    /// The live namespace, as a [`Shadow`] whose keys are the live ones: where an in-place run's
+    /// entries are.
+    pub fn live(&self) -> Shadow {
+        Shadow(self.prefix.clone())
+    }
+
     /// When the whole source was last invalidated and when it had been warmed before (so a
     /// cold source still says when it was last warm).
     pub fn invalidated(&self, ds: i64) -> String {

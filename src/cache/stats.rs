@@ -29,40 +29,44 @@ struct Raw {
     master_bytes: Option<u64>,
     lock: Option<String>,
     invalidated: Option<String>,
+    meta_pttl: i64,
 }
 
 type RawReply =
-    (Option<String>, u64, u64, HashMap<String, u64>, Vec<String>, Option<u64>, Option<String>, Option<String>);
+    (Option<String>, u64, u64, HashMap<String, u64>, Vec<String>, Option<u64>, Option<String>, Option<String>, i64);
 
 async fn read_raw(state: &AppState, ds: i64) -> Result<Raw, AppError> {
     let keys = &state.keys;
     let mut conn = state.redis.conn().await?;
-    let (meta, entries, index_list, totals, samples, master_bytes, lock, invalidated): RawReply = redis::pipe()
-        .cmd("GET")
-        .arg(keys.meta(ds))
-        .cmd("SCARD")
-        .arg(keys.master(ds))
-        .cmd("SCARD")
-        .arg(keys.index_list(ds))
-        .cmd("HGETALL")
-        .arg(keys.query_totals(ds))
-        .cmd("SRANDMEMBER")
-        .arg(keys.master(ds))
-        .arg(SAMPLES)
-        .cmd("MEMORY")
-        .arg("USAGE")
-        .arg(keys.master(ds))
-        // Every member, not Redis's default sample of five: the same set reads the same size.
-        .arg("SAMPLES")
-        .arg(0)
-        .cmd("GET")
-        .arg(keys.lock(ds))
-        .cmd("GET")
-        .arg(keys.invalidated(ds))
-        .query_async(&mut conn)
-        .await
-        .ctx("reading cache statistics")?;
-    Ok(Raw { meta, entries, index_list, totals, samples, master_bytes, lock, invalidated })
+    let (meta, entries, index_list, totals, samples, master_bytes, lock, invalidated, meta_pttl): RawReply =
+        redis::pipe()
+            .cmd("GET")
+            .arg(keys.meta(ds))
+            .cmd("SCARD")
+            .arg(keys.master(ds))
+            .cmd("SCARD")
+            .arg(keys.index_list(ds))
+            .cmd("HGETALL")
+            .arg(keys.query_totals(ds))
+            .cmd("SRANDMEMBER")
+            .arg(keys.master(ds))
+            .arg(SAMPLES)
+            .cmd("MEMORY")
+            .arg("USAGE")
+            .arg(keys.master(ds))
+            // Every member, not Redis's default sample of five: the same set reads the same size.
+            .arg("SAMPLES")
+            .arg(0)
+            .cmd("GET")
+            .arg(keys.lock(ds))
+            .cmd("GET")
+            .arg(keys.invalidated(ds))
+            .cmd("PTTL")
+            .arg(keys.meta(ds))
+            .query_async(&mut conn)
+            .await
+            .ctx("reading cache statistics")?;
+    Ok(Raw { meta, entries, index_list, totals, samples, master_bytes, lock, invalidated, meta_pttl })
 }
 
 /// Average size of the data keys named by the master index's random members (unprefixed).
@@ -149,6 +153,8 @@ pub async fn source_reading(
         last_duration_ms: m.duration_ms,
         last_run_id: m.run_id,
         locked_by: raw.lock.as_deref().map(describe_holder),
+        // PTTL is -1 for a key without a TTL and -2 for none at all.
+        ttl_left_secs: (meta.is_some() && raw.meta_pttl >= 0).then(|| raw.meta_pttl as u64 / 1000),
         source_error,
     };
     Ok(SourceReading { metrics, findings: h.findings })

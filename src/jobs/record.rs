@@ -75,6 +75,8 @@ job_fields! {
     CutoverMs = "cutoverMs",
     /// Which kind of warm ran and why (incremental or full), written when it completes.
     WarmKind = "warmKind",
+    /// "1" when the request asked for a full warm (`full: true`).
+    Full = "full",
 }
 
 /// What an administrator asked the worker of a running job to do.
@@ -134,6 +136,8 @@ pub struct NewJob<'a> {
     pub requested_by: &'a str,
     pub reason: Option<&'a str>,
     pub trigger: &'a str,
+    /// Rewrite everything, not only what changed.
+    pub full: bool,
 }
 
 impl NewJob<'_> {
@@ -151,6 +155,7 @@ impl NewJob<'_> {
             (Field::RequestedBy, self.requested_by.to_string()),
             (Field::Reason, self.reason.unwrap_or("").to_string()),
             (Field::Trigger, self.trigger.to_string()),
+            (Field::Full, if self.full { "1" } else { "" }.to_string()),
         ]
     }
 }
@@ -163,6 +168,8 @@ pub struct JobRecord {
     pub heartbeat_at: i64,
     pub lock_token: Option<String>,
     pub run_id: Option<String>,
+    /// The request asked for a full warm.
+    pub full: bool,
 }
 
 impl JobRecord {
@@ -212,6 +219,7 @@ impl JobRecord {
             heartbeat_at: num(get(Field::HeartbeatAt)).unwrap_or(0),
             lock_token: opt(Field::LockToken),
             run_id: opt(Field::RunId),
+            full: opt(Field::Full).is_some_and(|v| v == "1"),
         })
     }
 }
@@ -242,8 +250,14 @@ mod tests {
 
     #[test]
     fn a_queued_job_reads_back_as_written() {
-        let new =
-            NewJob { datasource_id: 7, datasource_name: "Charges", requested_by: "ada", reason: None, trigger: "api" };
+        let new = NewJob {
+            datasource_id: 7,
+            datasource_name: "Charges",
+            requested_by: "ada",
+            reason: None,
+            trigger: "api",
+            full: false,
+        };
         let map: HashMap<String, String> =
             new.fields("j1", 1_743_379_200_000).into_iter().map(|(f, v)| (f.name().to_string(), v)).collect();
         let r = JobRecord::from_hash(&map).expect("a job");

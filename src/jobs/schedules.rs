@@ -305,6 +305,7 @@ pub async fn run_now(state: &AppState, id: &str, who: &crate::auth::Principal) -
         datasource_id: DatasourceId::try_from(s.datasource_id).ok(),
         force: Some(true),
         reason: Reason::from_text(&format!("schedule {id} run now")),
+        full: None,
     };
     let reply = service::metered_warm(state, &req, who, &format!("schedule:{id}")).await?;
     // "Last run" tells the truth after a Run now too (the scheduler's own runs record it in `tick`).
@@ -420,6 +421,7 @@ async fn fire(state: &AppState, s: &Stored) -> Result<String, AppError> {
         datasource_id: DatasourceId::try_from(s.datasource_id).ok(),
         force: Some(true),
         reason: Reason::from_text(&format!("schedule {}", s.id)),
+        full: None,
     };
     let reply = service::request_warm(state, &req, "scheduler", &format!("schedule:{}", s.id)).await?;
     Ok(match (reply.datasources_queued.len(), reply.job_id) {

@@ -28,6 +28,7 @@ async fn queue_one(
     state: &AppState,
     def: &SourceDef,
     force: bool,
+    full: bool,
     who: &str,
     reason: Option<&str>,
     trigger: &str,
@@ -62,7 +63,7 @@ async fn queue_one(
         // About 250k rows a second on the reference machine, when there is no history yet.
         None => crate::source::count(def).await.map(|rows| rows / 250).unwrap_or(0),
     };
-    let new = NewJob { datasource_id: def.id, datasource_name: &def.name, requested_by: who, reason, trigger };
+    let new = NewJob { datasource_id: def.id, datasource_name: &def.name, requested_by: who, reason, trigger, full };
     Ok(match store::enqueue(state, &new).await? {
         Enqueued::New(id) => {
             tracing::info!(action = "cache_warm_initiated", who, source = def.id, job = %id, trigger, reason = reason.unwrap_or(""), "warm queued");
@@ -138,10 +139,11 @@ pub async fn request_warm(
     trigger: &str,
 ) -> Result<WarmResponse, AppError> {
     let force = req.force.unwrap_or(false);
+    let full = req.full.unwrap_or(false);
     let reason = req.reason.as_deref().filter(|r| !r.is_empty());
     if let Some(id) = req.datasource_id {
         let def = warmable(state, id.get()).await?;
-        return Ok(match queue_one(state, &def, force, who, reason, trigger).await? {
+        return Ok(match queue_one(state, &def, force, full, who, reason, trigger).await? {
             Outcome::Queued(job, ms) => WarmResponse {
                 job_id: Some(job.clone()),
                 job_ids: None,
@@ -165,7 +167,7 @@ pub async fn request_warm(
     for entry in entries.iter() {
         match entry {
             DefEntry::Ok(def) if def.kind == crate::source::SourceKind::MeasureBased => {
-                match queue_one(state, def, force, who, reason, trigger).await? {
+                match queue_one(state, def, force, full, who, reason, trigger).await? {
                     Outcome::Queued(job, ms) => {
                         jobs.push(job);
                         queued.push(def.id);

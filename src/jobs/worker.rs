@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::record::{Field, JobControl};
 use super::store::{self, FinishIf};
-use crate::cache::warm::{Stop, WarmFailure, WarmHooks, WarmProgress, lock_token, warm};
+use crate::cache::warm::{Stop, WarmFailure, WarmHooks, WarmMode, WarmProgress, lock_token, warm_with};
 use crate::error::AppError;
 use crate::model::cache::WarmPhase;
 use crate::model::jobs::{JobStatus, WarmingSettings};
@@ -221,7 +221,10 @@ pub async fn run_job(state: AppState, id: String, shutdown: Arc<AtomicBool>) {
     };
     // The memory guard and a pause also apply before the warm starts.
     let result = match hooks.gate(&start).await {
-        Ok(()) => warm(&state, &def, &id, &token, &hooks).await,
+        Ok(()) => {
+            let mode = if record.full { WarmMode::Full } else { WarmMode::Auto };
+            warm_with(&state, &def, &id, &token, &hooks, mode).await
+        }
         Err(stopped) => Err(stopped),
     };
     ctl.done.store(true, Ordering::SeqCst);

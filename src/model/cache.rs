@@ -96,6 +96,8 @@ pub struct DatasourceCacheMetrics {
     pub last_run_id: Option<String>,
     /// Who holds the warm lock right now, if anyone.
     pub locked_by: Option<String>,
+    /// Seconds until the cache expires (the metadata key's TTL); `None` when cold or persistent.
+    pub ttl_left_secs: Option<u64>,
     /// The data source itself is broken (unreachable, missing table…).
     pub source_error: Option<String>,
 }

@@ -120,6 +120,10 @@ pub struct WarmRequest {
     pub datasource_id: Option<DatasourceId>,
     pub force: Option<bool>,
     pub reason: Option<Reason>,
+    /// Hearth's addition: rewrite every entry through a shadow copy instead of only what changed
+    /// since the live generation (a full warm, "force=full").
+    #[serde(default)]
+    pub full: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

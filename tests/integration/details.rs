@@ -169,12 +169,16 @@ async fn last_warmed_stays_true_after_a_whole_invalidation_until_the_next_warm()
     let (state, ds, _cold, _dir, _cleanup) = catalog("whole-kept").await;
     let before = reading(&state, ds).await;
     let warmed_at = before.last_warmed.clone().expect("warm");
+    // The time left is the metadata's TTL: at most the configured one, and not much less so soon.
+    let ttl = before.ttl_left_secs.expect("a warm source has a TTL");
+    let configured = state.config.cache_ttl_secs;
+    assert!(ttl <= configured && ttl + 600 >= configured, "{ttl} s left of {configured} s");
     invalidate(&state, ds, None, None, None).await;
     let m = reading(&state, ds).await;
     assert!(!m.is_warm);
     assert_eq!(m.last_warmed.as_deref(), Some(warmed_at.as_str()), "not 'never warmed'");
     assert!(m.invalidated_at.is_some());
-    assert_eq!((m.health_score, m.total_entries, m.age_minutes), (0, 0, None));
+    assert_eq!((m.health_score, m.total_entries, m.age_minutes, m.ttl_left_secs), (0, 0, None, None));
     assert!(m.warnings[0].contains("invalidated"), "{:?}", m.warnings);
     assert!(!m.warnings[0].contains("never"), "{:?}", m.warnings);
 
@@ -243,6 +247,7 @@ async fn the_source_page_lists_its_metrics_and_the_jobs_of_its_warms() {
         datasource_id: Some(source(ds)),
         force: Some(true),
         reason: Some(reason("test")),
+        full: None,
     };
     let job = hearth::jobs::service::request_warm(&state, &req, "tester", "api").await.unwrap().job_id.unwrap();
     let started = Instant::now();

@@ -177,7 +177,7 @@ async fn rewarms_never_mix(rate: u64) {
     let _cleanup = cleanup_on_drop(&state, &[ds]);
     let token = lock_token("test", "incr");
     let first = warm(&state, &sqlite_def(&pool, ds, "v0"), "g0", &token, &NoHooks).await.unwrap();
-    assert!(matches!(first.kind, WarmKind::Full(ref why) if why.contains("first warm")), "{:?}", first.kind);
+    assert_eq!(first.kind, WarmKind::Cold, "a cold source's first warm writes in place");
 
     // The last version every reader may assume complete; a reader accepts from the version live
     // when it asked up to the one after the version live when it got the answer.
@@ -282,8 +282,10 @@ async fn fallbacks_to_a_full_warm_say_why_and_lose_nothing() {
     let (d0, d1) = (sqlite_def(&pool, ds, "v0"), sqlite_def(&pool, ds, "v1"));
     let mut conn = raw_redis().await;
 
-    assert!(full_reason(&state, &d0, "f1", WarmMode::Auto).await.contains("first warm"));
-    assert!(full_reason(&state, &d1, "f2", WarmMode::Full).await.contains("force=full"));
+    // A cold source asked for a full warm gets the shadow copy, with the reason.
+    assert!(full_reason(&state, &d0, "f1", WarmMode::Full).await.contains("requested (full: true)"));
+    assert_exact(&state, ds, &v0).await;
+    assert!(full_reason(&state, &d1, "f2", WarmMode::Full).await.contains("requested (full: true)"));
     assert_exact(&state, ds, &v1).await;
 
     // No digests (a Hearth that predates them wrote the live generation).
@@ -481,10 +483,12 @@ async fn a_job_records_which_kind_of_warm_ran_and_why() {
     let _cleanup = cleanup_on_drop(&state, &[ds]);
     let (tx, rx) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(worker::run(state.clone(), rx));
-    let req = WarmRequest { datasource_id: Some(source(ds)), force: Some(true), reason: Some(reason("test")) };
+    let req =
+        WarmRequest { datasource_id: Some(source(ds)), force: Some(true), reason: Some(reason("test")), full: None };
+    let full = WarmRequest { full: Some(true), ..req.clone() };
     let mut kinds = Vec::new();
-    for _ in 0..2 {
-        let id = service::request_warm(&state, &req, "tester", "api").await.unwrap().job_id.unwrap();
+    for req in [&req, &req, &full] {
+        let id = service::request_warm(&state, req, "tester", "api").await.unwrap().job_id.unwrap();
         let started = std::time::Instant::now();
         let job = loop {
             let job = service::job(&state, &id).await.unwrap();
@@ -499,6 +503,225 @@ async fn a_job_records_which_kind_of_warm_ran_and_why() {
     }
     let _ = tx.send(true);
     let _ = workers.await;
-    assert_eq!(kinds[0], "full: nothing of the source is live (first warm)");
+    assert_eq!(kinds[0], "first warm: 240 entries written in place, made visible by one switch of the index sets");
     assert_eq!(kinds[1], "incremental: 0 of 240 entries changed (0 new, 0 removed)");
+    assert_eq!(kinds[2], "full: requested (full: true)", "a request for a full warm gets one");
+}
+
+/// Between batches of a cold source's first warm, what a reader and the keyspace show.
+struct ColdProbe {
+    state: AppState,
+    ds: i64,
+    run: String,
+    /// Batches seen, and what was wrong at any of them.
+    batches: AtomicU64,
+    problems: std::sync::Mutex<Vec<String>>,
+    /// Stop the warm at this batch (0: never).
+    cancel_at: u64,
+    /// At the first batch, write a metadata key as a warmer that ignores the lock would.
+    intrude: bool,
+}
+
+impl ColdProbe {
+    fn new(state: &AppState, ds: i64, run: &str) -> Self {
+        ColdProbe {
+            state: state.clone(),
+            ds,
+            run: run.into(),
+            batches: AtomicU64::new(0),
+            problems: std::sync::Mutex::new(Vec::new()),
+            cancel_at: 0,
+            intrude: false,
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        self.problems.lock().unwrap().clone()
+    }
+}
+
+const INTRUDER_META: &str = r#"[{"timestamp":"2025-03-31T00:00:00.000Z","uniqueMeasures":1,"uniquePractices":1,"uniqueProviders":0,"uniqueFrequencies":["Monthly"],"totalEntries":1}]"#;
+
+impl hearth::cache::warm::WarmHooks for ColdProbe {
+    async fn between_batches(&self, _p: &hearth::cache::warm::WarmProgress) -> Result<(), hearth::cache::warm::Stop> {
+        let batch = self.batches.fetch_add(1, Ordering::SeqCst) + 1;
+        let (keys, ds) = (&self.state.keys, self.ds);
+        let mut conn = raw_redis().await;
+        let (master, list, meta): (bool, bool, bool) = redis::pipe()
+            .cmd("EXISTS")
+            .arg(keys.master(ds))
+            .cmd("EXISTS")
+            .arg(keys.index_list(ds))
+            .cmd("EXISTS")
+            .arg(keys.meta(ds))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let in_place = snapshot(&self.state, ds, true).await.keys().filter(|k| k.contains("cache:{")).count();
+        let shadow_entries = snapshot(&self.state, ds, false)
+            .await
+            .keys()
+            .filter(|k| k.starts_with(keys.shadow(ds, &self.run).prefix()) && k.contains(":cache:{"))
+            .count();
+        let answer = query(&self.state, &pick_query(ds, batch)).await.unwrap();
+        {
+            let mut problems = self.problems.lock().unwrap();
+            if master || list || meta {
+                problems.push(format!("batch {batch}: index sets or metadata are live before the switch"));
+            }
+            if answer.hit {
+                problems.push(format!("batch {batch}: a reader got an answer before the switch"));
+            }
+            // A batch is in flight while the next is built: from the second on, one has landed.
+            if (batch >= 2 && in_place == 0) || shadow_entries > 0 {
+                problems.push(format!("batch {batch}: {in_place} entries in place, {shadow_entries} in the shadow"));
+            }
+        }
+        if self.intrude && batch == 1 {
+            let _: () = redis::cmd("SET").arg(keys.meta(ds)).arg(INTRUDER_META).query_async(&mut conn).await.unwrap();
+        }
+        if batch == self.cancel_at { Err(hearth::cache::warm::Stop::Cancelled) } else { Ok(()) }
+    }
+}
+
+fn nothing_of(snap: &BTreeMap<String, Vec<u8>>) -> Vec<&String> {
+    snap.keys().filter(|k| k.contains("cache:{") || k.contains("idx:{") || k.contains(":run:")).collect()
+}
+
+#[tokio::test]
+async fn a_cold_sources_first_warm_writes_in_place_and_readers_see_nothing_until_the_switch() {
+    let dir = TempDir::new("cold");
+    let pool = sqlite_pool(&dir.0).await;
+    let v0 = version(0, 0);
+    create_table(&pool, "v0", &v0).await;
+    let state = state_with("cold", &[("HEARTH_WARM_BATCH_ENTRIES", "16")]);
+    let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
+    let probe = ColdProbe::new(&state, ds, "cold1");
+    let outcome =
+        warm(&state, &sqlite_def(&pool, ds, "v0"), "cold1", &lock_token("test", "cold"), &probe).await.unwrap();
+    assert_eq!(outcome.kind, WarmKind::Cold);
+    assert!(probe.batches.load(Ordering::SeqCst) >= 5, "the warm ran in several batches");
+    assert_eq!(probe.problems(), Vec::<String>::new());
+    assert_eq!(outcome.cutover.entries, 240);
+    assert_exact(&state, ds, &v0).await;
+    let all = snapshot(&state, ds, false).await;
+    assert!(all.keys().all(|k| !k.contains(":run:") && !k.contains(":scan:")), "leftovers of the run");
+    let answer = query(&state, &pick_query(ds, 2)).await.unwrap();
+    assert!(answer.hit, "the switch made the entries visible");
+    // The next warm compares against it: the cold warm wrote the digests too.
+    let again =
+        warm(&state, &sqlite_def(&pool, ds, "v0"), "cold2", &lock_token("test", "cold"), &NoHooks).await.unwrap();
+    assert!(matches!(again.kind, WarmKind::Incremental { changed: 0, added: 0, removed: 0, .. }), "{:?}", again.kind);
+}
+
+#[tokio::test]
+async fn a_cold_first_warm_that_stops_midway_leaves_nothing_behind() {
+    let dir = TempDir::new("cold-stop");
+    let pool = sqlite_pool(&dir.0).await;
+    create_table(&pool, "v0", &version(0, 0)).await;
+    let state = state_with("cold-stop", &[("HEARTH_WARM_BATCH_ENTRIES", "16")]);
+    let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
+    let probe = ColdProbe { cancel_at: 4, ..ColdProbe::new(&state, ds, "stopped") };
+    let result = warm(&state, &sqlite_def(&pool, ds, "v0"), "stopped", &lock_token("test", "cs"), &probe).await;
+    assert!(matches!(result, Err(hearth::cache::warm::WarmFailure::Cancelled)), "{result:?}");
+    assert_eq!(probe.problems(), Vec::<String>::new());
+    let left = snapshot(&state, ds, false).await;
+    assert_eq!(nothing_of(&left), Vec::<&String>::new(), "entries written in place must go with the run");
+    let lock: Option<String> =
+        redis::cmd("GET").arg(state.keys.lock(ds)).query_async(&mut raw_redis().await).await.unwrap();
+    assert_eq!(lock, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_in_place_run_is_removed_by_the_next_warm_but_never_a_live_entry() {
+    let dir = TempDir::new("cold-crash");
+    let pool = sqlite_pool(&dir.0).await;
+    let (v0, v1) = (version(0, 0), version(1, 30));
+    create_table(&pool, "v0", &v0).await;
+    create_table(&pool, "v1", &v1).await;
+    let state = state_with("cold-crash", &[("HEARTH_WARM_BATCH_ENTRIES", "16")]);
+    let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
+
+    // An instance dies mid-warm: its task is dropped where it stands, lock and all.
+    struct Park(tokio::sync::Notify, AtomicU64);
+    impl hearth::cache::warm::WarmHooks for Park {
+        async fn between_batches(
+            &self,
+            _p: &hearth::cache::warm::WarmProgress,
+        ) -> Result<(), hearth::cache::warm::Stop> {
+            if self.1.fetch_add(1, Ordering::SeqCst) == 3 {
+                self.0.notify_one();
+                std::future::pending::<()>().await;
+            }
+            Ok(())
+        }
+    }
+    let park = Arc::new(Park(tokio::sync::Notify::new(), AtomicU64::new(0)));
+    let task = {
+        let (state, def, park) = (state.clone(), sqlite_def(&pool, ds, "v0"), park.clone());
+        tokio::spawn(async move { warm(&state, &def, "dead", &lock_token("test", "dead"), &*park).await.map(|_| ()) })
+    };
+    park.0.notified().await;
+    task.abort();
+    let _ = task.await;
+    let left = snapshot(&state, ds, false).await;
+    assert!(left.keys().any(|k| k.contains("cache:{") && !k.contains(":run:")), "the dead run wrote in place");
+    let _: () = redis::cmd("DEL").arg(state.keys.lock(ds)).query_async(&mut raw_redis().await).await.unwrap();
+
+    // The next warm (cold again, of other data) discards the dead run first; the live layout is
+    // exactly v1's, with nothing of v0's practice 1 that v1 lacks.
+    let outcome =
+        warm(&state, &sqlite_def(&pool, ds, "v1"), "next", &lock_token("test", "next"), &NoHooks).await.unwrap();
+    assert_eq!(outcome.kind, WarmKind::Cold);
+    assert_exact(&state, ds, &v1).await;
+    assert!(snapshot(&state, ds, false).await.keys().all(|k| !k.contains(":run:") && !k.contains(":scan:")));
+
+    // A dead in-place run is discarded without touching an entry a generation made live since
+    // lists (here one another warmer put in the live master index).
+    let park = Arc::new(Park(tokio::sync::Notify::new(), AtomicU64::new(0)));
+    let other = random_ds();
+    let _cleanup_other = cleanup_on_drop(&state, &[other]);
+    let task = {
+        let (state, def, park) = (state.clone(), sqlite_def(&pool, other, "v0"), park.clone());
+        tokio::spawn(async move { warm(&state, &def, "dead2", &lock_token("test", "dead"), &*park).await.map(|_| ()) })
+    };
+    park.0.notified().await;
+    task.abort();
+    let _ = task.await;
+    let mut conn = raw_redis().await;
+    let written: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(state.keys.shadow(other, "dead2").of(&Keys::master_name(other)))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(written.len() >= 32, "{} entries written", written.len());
+    let kept = &written[0];
+    let _: () = redis::cmd("SADD").arg(state.keys.master(other)).arg(kept).query_async(&mut conn).await.unwrap();
+    hearth::cache::warm::discard_run(&state, other, "dead2").await.unwrap();
+    let left: Vec<String> = nothing_of(&snapshot(&state, other, false).await).into_iter().cloned().collect();
+    assert_eq!(left, vec![state.keys.key(kept), state.keys.master(other)], "only the live-listed entry stays");
+}
+
+#[tokio::test]
+async fn an_in_place_switch_refuses_when_the_source_went_live_meanwhile() {
+    let dir = TempDir::new("cold-intruder");
+    let pool = sqlite_pool(&dir.0).await;
+    create_table(&pool, "v0", &version(0, 0)).await;
+    let state = state_with("cold-intruder", &[("HEARTH_WARM_BATCH_ENTRIES", "16")]);
+    let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
+    let probe = ColdProbe { intrude: true, ..ColdProbe::new(&state, ds, "intruded") };
+    let failure = warm(&state, &sqlite_def(&pool, ds, "v0"), "intruded", &lock_token("test", "ci"), &probe)
+        .await
+        .unwrap_err()
+        .into_error();
+    assert!(failure.message.contains("went live during its first warm"), "{}", failure.message);
+    let left = snapshot(&state, ds, false).await;
+    assert_eq!(nothing_of(&left), Vec::<&String>::new(), "the run's entries are gone");
+    let meta: Option<String> =
+        redis::cmd("GET").arg(state.keys.meta(ds)).query_async(&mut raw_redis().await).await.unwrap();
+    assert_eq!(meta.as_deref(), Some(INTRUDER_META), "the other warmer's metadata is untouched");
 }

@@ -19,6 +19,7 @@ async fn finished_jobs(state: &hearth::state::AppState, ds: i64, status: JobStat
             requested_by: "tester",
             reason: None,
             trigger: "api",
+            full: false,
         };
         let Enqueued::New(id) = store::enqueue(state, &new).await.unwrap() else { panic!("a new job") };
         assert!(store::finish(state, &id, ds, status, &[], FinishIf::Queued).await.unwrap());
@@ -62,6 +63,7 @@ async fn the_history_pages_past_fifty_and_filters_by_source_status_and_time() {
             requested_by: "tester",
             reason: None,
             trigger: "api",
+            full: false,
         };
         let Enqueued::New(id) = store::enqueue(&state, &new).await.unwrap() else { panic!() };
         assert!(store::finish(&state, &id, a, JobStatus::Failed, &[], FinishIf::Unfinished).await.unwrap());

@@ -56,7 +56,7 @@ async fn wait_for<F: Fn(&hearth::model::jobs::Job) -> bool>(
 }
 
 fn req(ds: i64) -> WarmRequest {
-    WarmRequest { datasource_id: Some(source(ds)), force: Some(true), reason: Some(reason("test")) }
+    WarmRequest { datasource_id: Some(source(ds)), force: Some(true), reason: Some(reason("test")), full: None }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -119,7 +119,7 @@ async fn warm_all_never_runs_more_than_the_limit_at_once() {
     let _cleanup = cleanup_on_drop(&a, &ids);
     let reply = service::request_warm(
         &a,
-        &WarmRequest { datasource_id: None, force: Some(true), reason: None },
+        &WarmRequest { datasource_id: None, force: Some(true), reason: None, full: None },
         "tester",
         "api",
     )
@@ -307,6 +307,7 @@ async fn pause_and_resume_give_the_same_result_and_cancel_changes_nothing() {
             requested_by: "tester",
             reason: None,
             trigger: "api",
+            full: false,
         },
     )
     .await

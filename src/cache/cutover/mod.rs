@@ -15,6 +15,10 @@
 //! - one Lua script that checks and switches in a single call (`script.rs`): immune to that
 //!   window, but every key name becomes a Lua string, about three times the cost per entry.
 //!
+//! A cold source's first warm writes its entries under their live names (no reader reaches an
+//! entry but through the index sets, which do not exist yet) and the transaction then renames only
+//! the index sets: half the renames, and none of the entries' values to free.
+//!
 //! This file holds what both share: the choice between them, the fast-path check, the errors and
 //! the recovery from a late reply. `layout.rs` reads the live layout before and clears the run's
 //! leftovers after.
@@ -46,6 +50,9 @@ pub struct CutoverInput<'a> {
     pub dims_json: String,
     /// Order-independent digest of the entry names (also in the metadata as `entriesDigest`).
     pub entries_digest: &'a str,
+    /// The run wrote its entries under their live names (a cold source's first warm): the switch
+    /// renames only the index sets, and refuses unless the source is still cold.
+    pub in_place: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -78,6 +85,8 @@ pub async fn cutover(state: &AppState, input: &CutoverInput<'_>) -> Result<Cutov
     };
 
     let script = match state.config.cutover {
+        // The script renames every entry; an in-place run has none to rename.
+        _ if input.in_place => false,
         CutoverMethod::Script => true,
         CutoverMethod::Transaction => false,
         CutoverMethod::Auto => eviction_possible(state, ds).await?,
@@ -119,6 +128,11 @@ impl Live {
     /// Hearth wrote it: a generation marker and a list of index sets.
     fn is_hearths(&self) -> bool {
         self.generation.is_some() && self.index_list_exists
+    }
+
+    /// Nothing of the source is live: what the plan of an in-place run found, still true.
+    fn is_cold(&self) -> bool {
+        self.generation.is_none() && !self.index_list_exists && self.meta.is_none() && self.entries == 0
     }
 
     /// The fast path: the live layout is Hearth's and its entry set is this run's (same count,

@@ -116,12 +116,19 @@ async fn attempt_once(
     if !has_digests {
         return Err(incomplete(ds, "the shadow digests are missing"));
     }
-    let entries = members(conn, &shadow_master).await?;
-    let missing = n_entries - count_existing(conn, &shadow, &entries).await?;
-    if missing > 0 {
-        return Err(incomplete(ds, &format!("{missing} shadow entries are missing")));
+    let live = Live { generation, index_list_exists, meta, entries: live_count };
+    if input.in_place && !live.is_cold() {
+        return Err(AppError::conflict(format!(
+            "source {ds}: it went live during its first warm (another warmer?); nothing was switched, warm it again"
+        )));
     }
-    let fast = Live { generation, index_list_exists, meta, entries: live_count }.keeps_index_sets(input);
+    let entries = members(conn, &shadow_master).await?;
+    let home = if input.in_place { keys.live() } else { shadow.clone() };
+    let missing = n_entries - count_existing(conn, &home, &entries).await?;
+    if missing > 0 {
+        return Err(incomplete(ds, &format!("{missing} entries of the run are missing")));
+    }
+    let fast = live.keeps_index_sets(input);
     let (indexes, removed, gone) = if fast {
         (Vec::new(), Vec::new(), Vec::new())
     } else {
@@ -146,7 +153,8 @@ async fn attempt_once(
     // Queue a chunk at a time; nothing runs before EXEC.
     let ttl_ms = state.config.cache_ttl_secs * 1000;
     let _: () = redis::cmd("MULTI").query_async(conn).await.ctx("starting the cutover")?;
-    for chunk in entries.chunks(CHUNK).chain(indexes.chunks(CHUNK)) {
+    let renamed = if input.in_place { &[][..] } else { &entries[..] };
+    for chunk in renamed.chunks(CHUNK).chain(indexes.chunks(CHUNK)) {
         let mut queue = redis::pipe();
         for name in chunk {
             queue.cmd("RENAME").arg(shadow.of(name)).arg(keys.key(name)).ignore();

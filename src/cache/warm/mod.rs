@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use super::cutover::{self, CutoverInput, CutoverReport};
 use super::digest::{self, Plan};
+use super::keys::Keys;
 use super::lock::WarmLock;
 use super::meta::{Dims, Meta, WARMED_BY_HEARTH};
 use crate::error::AppError;
@@ -77,6 +78,8 @@ pub enum WarmKind {
         removed: u64,
         unchanged: u64,
     },
+    /// First warm of a cold source: entries written under their live names, index sets switched.
+    Cold,
 }
 
 impl WarmKind {
@@ -84,6 +87,10 @@ impl WarmKind {
     pub fn describe(&self, entries: u64) -> String {
         match self {
             WarmKind::Full(reason) => format!("full: {reason}"),
+            WarmKind::Cold => format!(
+                "first warm: {} entries written in place, made visible by one switch of the index sets",
+                thousands(entries)
+            ),
             WarmKind::Incremental { changed, added, removed, .. } => format!(
                 "incremental: {} of {} entries changed ({} new, {} removed)",
                 thousands(changed + added),
@@ -113,7 +120,7 @@ pub enum WarmMode {
     /// Incremental when the live generation allows it, else full (with the reason).
     #[default]
     Auto,
-    /// Always rewrite everything (`force=full`).
+    /// Always rewrite everything (a request with `full: true`).
     Full,
 }
 
@@ -214,11 +221,16 @@ async fn run<H: WarmHooks>(
     p.phase = WarmPhase::Reading;
     hooks.progress(&p);
 
-    let (base, full_reason) = match digest::plan(state, ds, mode == WarmMode::Full).await? {
-        Plan::Incremental(base) => (Some(base), None),
-        Plan::Full(reason) => (None, Some(reason)),
+    let (base, full_reason, in_place) = match digest::plan(state, ds, mode == WarmMode::Full).await? {
+        Plan::Incremental(base) => (Some(base), None, false),
+        Plan::Full(reason) => (None, Some(reason), false),
+        Plan::Cold => (None, None, true),
     };
-    let mut writer = ShadowWriter::new(state, ds, run_id, base);
+    if in_place {
+        // Before the first entry: whoever discards this run must know to remove its live names.
+        mark_in_place(state, ds, run_id).await?;
+    }
+    let mut writer = ShadowWriter::new(state, ds, run_id, base, in_place);
     let written = write_shadow(def, &shape, &mut writer, &mut p, lock, hooks).await;
     // Whatever happened, no batch may still be in flight when the caller discards the run.
     let settled = writer.settle().await;
@@ -280,10 +292,12 @@ async fn run<H: WarmHooks>(
                     meta_json: meta.to_stored()?,
                     dims_json: dims.to_stored()?,
                     entries_digest: &entries_digest,
+                    in_place,
                 },
             )
             .await?;
-            (report, WarmKind::Full(full_reason.unwrap_or_default()))
+            let kind = if in_place { WarmKind::Cold } else { WarmKind::Full(full_reason.unwrap_or_default()) };
+            (report, kind)
         }
     };
 
@@ -451,11 +465,49 @@ async fn register_run(state: &AppState, ds: i64, run_id: &str) -> Result<(), App
     Ok(())
 }
 
-/// Removes every shadow key of `run_id` and forgets the run.
+/// Marks `run_id` as writing its entries under their live names (see [`Plan::Cold`]).
+async fn mark_in_place(state: &AppState, ds: i64, run_id: &str) -> Result<(), AppError> {
+    let mut conn = state.redis.conn().await?;
+    redis::cmd("SET")
+        .arg(state.keys.shadow(ds, run_id).of(&Keys::in_place_name(ds)))
+        .arg(1)
+        .arg("PX")
+        .arg(state.config.cache_ttl_secs * 1000)
+        .query_async::<()>(&mut conn)
+        .await
+        .ctx("marking the run")
+}
+
+/// An in-place run's entries that no live generation lists: the names in its shadow master index
+/// (each is added there before its entry is written) minus the live master index's, so a
+/// generation someone else made live since is never touched.
+async fn unlink_in_place_entries(state: &AppState, ds: i64, run_id: &str) -> Result<u64, AppError> {
+    let keys = &state.keys;
+    let shadow = keys.shadow(ds, run_id);
+    let mut conn = state.redis.bulk().await?;
+    let (in_place, orphans): (bool, Vec<String>) = redis::pipe()
+        .cmd("EXISTS")
+        .arg(shadow.of(&Keys::in_place_name(ds)))
+        .cmd("SDIFF")
+        .arg(shadow.of(&Keys::master_name(ds)))
+        .arg(keys.master(ds))
+        .query_async(&mut conn)
+        .await
+        .ctx("listing the run's entries")?;
+    if !in_place || orphans.is_empty() {
+        return Ok(0);
+    }
+    let live: Vec<String> = orphans.iter().map(|n| keys.key(n)).collect();
+    super::scan::unlink(&state.redis, &live).await
+}
+
+/// Removes every shadow key of `run_id` (and, for an in-place run, the entries it wrote under
+/// their live names) and forgets the run.
 pub async fn discard_run(state: &AppState, ds: i64, run_id: &str) -> Result<u64, AppError> {
     let keys = &state.keys;
     let slot = keys.master(ds);
-    let mut removed = super::scan::unlink_matching(&state.redis, &keys.shadow_pattern(ds, Some(run_id)), &slot).await?;
+    let mut removed = unlink_in_place_entries(state, ds, run_id).await?;
+    removed += super::scan::unlink_matching(&state.redis, &keys.shadow_pattern(ds, Some(run_id)), &slot).await?;
     removed +=
         super::scan::unlink(&state.redis, &[keys.scanned_indexes(ds, run_id), keys.scanned_data(ds, run_id)]).await?;
     let mut conn = state.redis.conn().await?;

@@ -37,10 +37,15 @@ pub(super) struct ShadowWriter {
     ds: i64,
     keys: Keys,
     shadow: Shadow,
+    /// Where entries are written: the shadow, or the live names on a cold source's first warm.
+    home: Shadow,
     ttl_ms: u64,
     max_entries: usize,
     max_bytes: usize,
     pipe: redis::Pipeline,
+    /// Full warm: the batch's index memberships, digests and lists, sent before its entries, so
+    /// an entry is never written before its name is in the run's shadow master index.
+    index_pipe: redis::Pipeline,
     pipe_entries: usize,
     pipe_bytes: usize,
     /// Commands in `pipe`: an incremental batch of unchanged entries sends nothing.
@@ -63,16 +68,19 @@ pub(super) struct ShadowWriter {
 }
 
 impl ShadowWriter {
-    pub fn new(state: &AppState, ds: i64, run_id: &str, base: Option<Base>) -> Self {
+    pub fn new(state: &AppState, ds: i64, run_id: &str, base: Option<Base>, in_place: bool) -> Self {
+        let shadow = state.keys.shadow(ds, run_id);
         ShadowWriter {
             redis: state.redis.clone(),
             ds,
             keys: state.keys.clone(),
-            shadow: state.keys.shadow(ds, run_id),
+            home: if in_place { state.keys.live() } else { shadow.clone() },
+            shadow,
             ttl_ms: state.config.cache_ttl_secs * 1000,
             max_entries: state.config.warm_batch_entries,
             max_bytes: state.config.warm_batch_bytes,
             pipe: redis::pipe(),
+            index_pipe: redis::pipe(),
             pipe_entries: 0,
             pipe_bytes: 0,
             pipe_writes: 0,
@@ -102,7 +110,7 @@ impl ShadowWriter {
 
     /// Shadows carry the live TTL, so the cutover's RENAME leaves live keys with the right one.
     fn write(&mut self, name: &str, json: &str) {
-        self.pipe.cmd("SET").arg(self.shadow.of(name)).arg(json).arg("PX").arg(self.ttl_ms).ignore();
+        self.pipe.cmd("SET").arg(self.home.of(name)).arg(json).arg("PX").arg(self.ttl_ms).ignore();
         self.pipe_writes += 1;
         self.pipe_bytes += json.len() + name.len();
     }
@@ -209,20 +217,23 @@ impl ShadowWriter {
         if self.diff.is_none() {
             let list = self.shadow.of(&Keys::index_list_name(self.ds));
             let mut names = Vec::with_capacity(self.sets.len());
+            let index_pipe = &mut self.index_pipe;
             for (set, members) in self.sets.drain() {
                 let key = self.shadow.of(&set);
-                self.pipe.cmd("SADD").arg(&key).arg(&members).ignore();
-                self.pipe.cmd("PEXPIRE").arg(&key).arg(self.ttl_ms).ignore();
+                index_pipe.cmd("SADD").arg(&key).arg(&members).ignore();
+                index_pipe.cmd("PEXPIRE").arg(&key).arg(self.ttl_ms).ignore();
                 self.index_hashes.insert(digest::hash(&set));
                 names.push(set);
             }
-            self.pipe.cmd("SADD").arg(&list).arg(&names).ignore();
-            self.pipe.cmd("PEXPIRE").arg(&list).arg(self.ttl_ms).ignore();
+            index_pipe.cmd("SADD").arg(&list).arg(&names).ignore();
+            index_pipe.cmd("PEXPIRE").arg(&list).arg(self.ttl_ms).ignore();
             let digests = self.shadow.of(&Keys::digests_name(self.ds));
-            self.pipe.cmd("HSET").arg(&digests).arg(&self.digests).ignore();
-            self.pipe.cmd("PEXPIRE").arg(&digests).arg(self.ttl_ms).ignore();
+            index_pipe.cmd("HSET").arg(&digests).arg(&self.digests).ignore();
+            index_pipe.cmd("PEXPIRE").arg(&digests).arg(self.ttl_ms).ignore();
             self.digests.clear();
         }
+        let full = self.diff.is_none();
+        let index_pipe = std::mem::replace(&mut self.index_pipe, redis::pipe());
         let pipe = std::mem::replace(&mut self.pipe, redis::pipe());
         let writes = std::mem::take(&mut self.pipe_writes);
         self.pipe_entries = 0;
@@ -234,6 +245,9 @@ impl ShadowWriter {
         let redis = self.redis.clone();
         self.in_flight = Some(tokio::spawn(async move {
             let mut conn = redis.bulk().await?;
+            if full {
+                index_pipe.query_async::<()>(&mut conn).await.ctx("writing shadow index sets")?;
+            }
             pipe.query_async::<()>(&mut conn).await.ctx("writing shadow entries")
         }));
         Ok(())

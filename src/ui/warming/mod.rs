@@ -91,6 +91,7 @@ fn StartWarm(
             datasource_id: if all { None } else { ds },
             force: Some(force.get_untracked()),
             reason: Reason::from_text(&reason.get_untracked()),
+            full: None,
         };
         warm.dispatch(StartWarm { request });
     };

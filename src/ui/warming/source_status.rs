@@ -1,5 +1,5 @@
 //! Per-source status on the Warming tab, as the seed draws it: entries, memory, age of each
-//! source's cache, with its own Refresh (re-warm now) and Invalidate (confirmed, with a reason).
+//! source's cache and the time left before it expires, with its own Refresh (re-warm now) and Invalidate (confirmed, with a reason).
 
 use leptos::prelude::*;
 
@@ -44,6 +44,7 @@ pub fn SourceStatus() -> impl IntoView {
                                         <th scope="col" class="num">"Entries"</th>
                                         <th scope="col" class="num">"Memory"</th>
                                         <th scope="col">"Age"</th>
+                                        <th scope="col">"TTL left"</th>
                                         <th scope="col"><span class="sr-only">"Actions"</span></th>
                                     </tr>
                                 </thead>
@@ -70,6 +71,7 @@ fn StatusRow(m: DatasourceCacheMetrics, actions: Actions) -> impl IntoView {
                 datasource_id: DatasourceId::try_from(ds).ok(),
                 force: Some(true),
                 reason: Reason::from_text("refresh from the Warming tab"),
+                full: None,
             },
         });
     };
@@ -108,6 +110,13 @@ fn StatusRow(m: DatasourceCacheMetrics, actions: Actions) -> impl IntoView {
             <td class="num">{format!("{:.1} MB", m.estimated_memory_mb)}</td>
             <td class="small" data-testid="status-age">
                 {m.age_minutes.map(format::ago_minutes).unwrap_or_else(|| "not cached".into())}
+            </td>
+            <td class="small" data-testid="status-ttl">
+                {match (m.is_warm, m.ttl_left_secs) {
+                    (false, _) => "—".to_string(),
+                    (true, Some(secs)) => format::duration_secs(secs),
+                    (true, None) => "no expiry".to_string(),
+                }}
             </td>
             <td class="actions">
                 <Show when=move || session.can_write()>
