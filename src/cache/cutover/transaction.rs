@@ -174,6 +174,10 @@ async fn attempt_once(
     queue.cmd("SET").arg(keys.dims(ds)).arg(&input.dims_json).arg("PX").arg(ttl_ms).ignore();
     queue.cmd("DEL").arg(keys.query_totals(ds)).ignore();
     queue.cmd("ZREM").arg(keys.runs(ds)).arg(input.run_id).ignore();
+    if input.in_place {
+        // The entries are live now: nothing may ever discard them as the run's.
+        queue.cmd("DEL").arg(shadow.of(&Keys::in_place_name(ds))).ignore();
+    }
     let _: () = queue.query_async(conn).await.ctx("queueing the cutover")?;
 
     let started = Instant::now();
