@@ -33,7 +33,8 @@ fn usage() -> &'static str {
      \x20                       [--registry-schema public] [--name NAME]\n\
      \x20                       create an agg_app_measures-shaped table (2,816 rows per practice) and its registry rows\n\
      \x20 bench warm --url URL [--practices 87,355] [--no-seed true] [--change 0,1,30,100]\n\
-     \x20                       seed, then time a cold warm and a full re-warm of each size; with --change,\n\
+     \x20                       seed, then time a cold first warm (in place, then through a shadow copy) and a\n\
+     \x20                       full re-warm of each size; with --change,\n\
      \x20                       change that % of entries and time an incremental re-warm, per rate (see BENCHMARKS.md)\n\
      \x20 bench query --url URL [--practices 355] [--callers 1,16] [--seconds 10] [--all true] [--hot N]\n\
      \x20                       latency percentiles of cached queries (--hot: cycle through N filters;\n\
