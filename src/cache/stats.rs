@@ -154,7 +154,7 @@ pub async fn source_reading(
         last_run_id: m.run_id,
         locked_by: raw.lock.as_deref().map(describe_holder),
         // PTTL is -1 for a key without a TTL and -2 for none at all.
-        ttl_left_secs: (meta.is_some() && raw.meta_pttl >= 0).then(|| raw.meta_pttl as u64 / 1000),
+        ttl_left_secs: (meta.is_some() && raw.meta_pttl >= 0).then_some(raw.meta_pttl as u64 / 1000),
         source_error,
     };
     Ok(SourceReading { metrics, findings: h.findings })
