@@ -33,7 +33,7 @@ for (let i = 0; i < runs; i++) {
         window.__hydratedAt = performance.now();
         observer.disconnect();
       }
-    }).observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ['data-hydrated'] });
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-hydrated'] });
   });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
