@@ -73,18 +73,18 @@ fn Summary(stats: CacheStats) -> impl IntoView {
         <section class="card" aria-labelledby="summary-title" data-testid="cache-summary">
             <div class="card-head">
                 <h2 id="summary-title">"Analytics cache"</h2>
-                <span class="muted small">"as of " {stats.timestamp.clone()}</span>
+                <span class="muted small">"as of " {format::utc_time(&stats.timestamp)}" UTC"</span>
             </div>
             <dl class="stats">
                 <div><dt>"Sources warm"</dt><dd data-testid="summary-warm">{s.warm_datasources}" / "{s.total_datasources}</dd></div>
                 <div><dt>"Entries"</dt><dd data-testid="summary-entries">{format::thousands(s.total_cache_entries)}</dd></div>
                 <div><dt>"Index sets"</dt><dd>{format::thousands(s.total_indexes)}</dd></div>
-                <div><dt>"Memory (est.)"</dt><dd>{format!("{:.1} MB", s.total_memory_mb)}</dd></div>
+                <div><dt>"Memory"</dt><dd>{format!("{:.1} MB", s.total_memory_mb)}</dd></div>
                 <div><dt>"Hit rate"</dt><dd data-testid="summary-hit-rate">{format!("{:.1} %", s.overall_cache_hit_rate)}</dd></div>
                 <div>
                     <dt>"Average age"</dt>
                     <dd>{s.avg_cache_age.map(|m| format::duration_secs((m * 60.0) as u64)).unwrap_or_else(|| "–".into())}</dd>
-                    <dd class="muted small">{s.oldest_cache.clone().map(|t| format!("oldest from {t}")).unwrap_or_default()}</dd>
+                    <dd class="muted small">{s.oldest_cache.as_deref().map(|t| format!("oldest from {} UTC", format::utc_time(t))).unwrap_or_default()}</dd>
                 </div>
                 <div>
                     <dt>"Health"</dt>

@@ -84,7 +84,12 @@ pub fn JobHistory(
                     {move || summary.get().map(|s| format!(
                         "{:.0} % succeeded · average {}",
                         s.success_rate,
-                        format::duration_secs((s.avg_duration / 1000.0) as u64)
+                        // Under 10 s in tenths: a 0.8 s average is not "0s".
+                        if s.avg_duration < 10_000.0 {
+                            format!("{:.1} s", s.avg_duration / 1000.0)
+                        } else {
+                            format::duration_secs((s.avg_duration / 1000.0) as u64)
+                        }
                     ))}
                     </Transition>
                 </span>
