@@ -68,21 +68,27 @@ async fn commands_processed(state: &AppState) -> Result<u64, AppError> {
 }
 
 /// Pings Redis in a loop on its own connection and keeps the longest answer time: how long
-/// Redis was unavailable to other clients at worst.
-fn spawn_stall_probe(redis_url: String, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<f64> {
-    tokio::spawn(async move {
-        let Ok(client) = redis::Client::open(redis_url) else { return 0.0 };
-        // A long response timeout: a stall must be measured, not cut off at the default 0.5 s.
-        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(30)));
-        let Ok(mut conn) = client.get_multiplexed_async_connection_with_config(&config).await else { return 0.0 };
-        let mut worst: f64 = 0.0;
-        while !stop.load(Ordering::Relaxed) {
-            let t = Instant::now();
-            let _: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
-            worst = worst.max(t.elapsed().as_secs_f64() * 1000.0);
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        }
-        worst
+/// Redis was unavailable to other clients at worst. The probe runs on its own thread and runtime,
+/// so a warm keeping this process's runtime busy does not delay its PINGs (a separate client).
+fn spawn_stall_probe(redis_url: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<f64> {
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return 0.0 };
+        runtime.block_on(async move {
+            let Ok(client) = redis::Client::open(redis_url) else { return 0.0 };
+            // A long response timeout: a stall must be measured, not cut off at the default 0.5 s.
+            let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(30)));
+            let Ok(mut conn) = client.get_multiplexed_async_connection_with_config(&config).await else {
+                return 0.0;
+            };
+            let mut worst: f64 = 0.0;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let _: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
+                worst = worst.max(t.elapsed().as_secs_f64() * 1000.0);
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            worst
+        })
     })
 }
 
@@ -101,7 +107,7 @@ pub async fn warm_once(pg_url: &str, practices: u32, run: &str, full: bool) -> R
         .map_err(|f| f.into_error())?;
     let secs = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    let stall = probe.await.unwrap_or(0.0);
+    let stall = tokio::task::spawn_blocking(move || probe.join().unwrap_or(0.0)).await.unwrap_or(0.0);
     let commands = commands_processed(&state).await?.saturating_sub(before);
     println!(
         "{}",
