@@ -113,7 +113,7 @@ pub async fn plan(state: &AppState, ds: i64, full_requested: bool) -> Result<Pla
         .await
         .ctx("reading the live generation")?;
     let Some(meta) = Meta::parse(meta.as_deref()) else {
-        if generation.is_none() && !has_list && live_count == 0 && !cutover_is_script(state, ds).await? {
+        if generation.is_none() && !has_list && live_count == 0 && !super::cutover::uses_script(state, ds).await? {
             return Ok(Plan::Cold);
         }
         return Ok(Plan::Full("nothing of the source is live (first warm)".into()));
@@ -135,7 +135,7 @@ pub async fn plan(state: &AppState, ds: i64, full_requested: bool) -> Result<Pla
         (_, f) if f.as_deref() != Some(FORMAT) => return Ok(Plan::Full("the digest format changed".into())),
         _ => {}
     }
-    if cutover_is_script(state, ds).await? {
+    if super::cutover::uses_script(state, ds).await? {
         // The diff switch is a transaction; only the full copy has a script form.
         return Ok(Plan::Full("the cutover runs as a script (HEARTH_CUTOVER, or Redis may evict keys)".into()));
     }
@@ -148,15 +148,6 @@ pub async fn plan(state: &AppState, ds: i64, full_requested: bool) -> Result<Pla
     }
     let indexes = super::scan::set_members(&mut conn, &keys.index_list(ds)).await?.into_iter().collect();
     Ok(Plan::Incremental(Base { generation, live, indexes }))
-}
-
-/// Whether the cutover will run as the Lua script (configured, or Redis may evict keys soon).
-async fn cutover_is_script(state: &AppState, ds: i64) -> Result<bool, AppError> {
-    Ok(match state.config.cutover {
-        crate::config::CutoverMethod::Script => true,
-        crate::config::CutoverMethod::Transaction => false,
-        crate::config::CutoverMethod::Auto => super::cutover::eviction_possible(state, ds).await?,
-    })
 }
 
 /// Every entry of the digest hash; `None` if one is unreadable.

@@ -84,14 +84,8 @@ pub async fn cutover(state: &AppState, input: &CutoverInput<'_>) -> Result<Cutov
         layout::scan_foreign_layout(state, ds, input.run_id).await?
     };
 
-    let script = match state.config.cutover {
-        // The script renames every entry; an in-place run has none to rename.
-        _ if input.in_place => false,
-        CutoverMethod::Script => true,
-        CutoverMethod::Transaction => false,
-        CutoverMethod::Auto => eviction_possible(state, ds).await?,
-    };
-    if script {
+    // The script renames every entry; an in-place run has none to rename.
+    if !input.in_place && uses_script(state, ds).await? {
         script::run(state, input, &old_data, &old_indexes).await
     } else {
         transaction::run(state, input, &old_data, &old_indexes).await
@@ -145,6 +139,16 @@ impl Live {
                 m.run_id == self.generation && m.entries_digest.as_deref() == Some(input.entries_digest)
             })
     }
+}
+
+/// Whether a cutover of `ds` runs as the Lua script: configured so, or (`auto`) Redis may evict
+/// keys soon.
+pub(crate) async fn uses_script(state: &AppState, ds: i64) -> Result<bool, AppError> {
+    Ok(match state.config.cutover {
+        CutoverMethod::Script => true,
+        CutoverMethod::Transaction => false,
+        CutoverMethod::Auto => eviction_possible(state, ds).await?,
+    })
 }
 
 /// True when Redis may evict keys soon: an evicting policy and memory within 10 % of maxmemory.
