@@ -92,6 +92,51 @@ fn spawn_stall_probe(redis_url: String, stop: Arc<AtomicBool>) -> std::thread::J
     })
 }
 
+/// Redis's own latency monitor over one warm: the longest single event (a command, an expire
+/// cycle…) Redis spent, however busy this machine's other processes kept the CPU. The PING probe
+/// measures what a client waited; on a machine where Hearth, PostgreSQL and Redis share two cores
+/// that includes waiting for a core, which this does not.
+struct LatencyMonitor {
+    previous: String,
+}
+
+impl LatencyMonitor {
+    /// `None` when Redis refuses CONFIG or LATENCY (a managed Redis, an ACL).
+    async fn start(state: &AppState) -> Option<LatencyMonitor> {
+        let mut conn = state.redis.conn().await.ok()?;
+        let (_, previous): (String, String) =
+            redis::cmd("CONFIG").arg("GET").arg("latency-monitor-threshold").query_async(&mut conn).await.ok()?;
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("latency-monitor-threshold")
+            .arg(1)
+            .query_async(&mut conn)
+            .await
+            .ok()?;
+        let _: i64 = redis::cmd("LATENCY").arg("RESET").query_async(&mut conn).await.ok()?;
+        Some(LatencyMonitor { previous })
+    }
+
+    /// The longest event since `start` (name, ms), and the threshold put back.
+    async fn finish(self, state: &AppState) -> (Option<String>, Option<u64>) {
+        let Ok(mut conn) = state.redis.conn().await else { return (None, None) };
+        // Rows of [event, time, latest ms, longest ms since the reset].
+        let latest: Vec<(String, i64, u64, u64)> =
+            redis::cmd("LATENCY").arg("LATEST").query_async(&mut conn).await.unwrap_or_default();
+        let _: Result<(), _> = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("latency-monitor-threshold")
+            .arg(&self.previous)
+            .query_async(&mut conn)
+            .await;
+        match latest.into_iter().max_by_key(|row| row.3) {
+            Some((event, _, _, longest)) => (Some(event), Some(longest)),
+            // No event reached the 1 ms threshold.
+            None => (Some("none over 1 ms".into()), Some(0)),
+        }
+    }
+}
+
 /// One warm of an already seeded table, in this process: prints one JSON line. `full` forbids an
 /// incremental warm (today's re-warm).
 pub async fn warm_once(pg_url: &str, practices: u32, run: &str, full: bool) -> Result<(), AppError> {
@@ -100,6 +145,7 @@ pub async fn warm_once(pg_url: &str, practices: u32, run: &str, full: bool) -> R
     let before = commands_processed(&state).await?;
     let stop = Arc::new(AtomicBool::new(false));
     let probe = spawn_stall_probe(state.config.redis.urls[0].clone(), stop.clone());
+    let monitor = LatencyMonitor::start(&state).await;
     let started = Instant::now();
     let mode = if full { WarmMode::Full } else { WarmMode::Auto };
     let outcome = warm_with(&state, &def, run, &lock_token("bench", &state.instance_id), &NoHooks, mode)
@@ -109,6 +155,10 @@ pub async fn warm_once(pg_url: &str, practices: u32, run: &str, full: bool) -> R
     stop.store(true, Ordering::Relaxed);
     let stall = tokio::task::spawn_blocking(move || probe.join().unwrap_or(0.0)).await.unwrap_or(0.0);
     let commands = commands_processed(&state).await?.saturating_sub(before);
+    let (event, busiest) = match monitor {
+        Some(m) => m.finish(&state).await,
+        None => (None, None),
+    };
     println!(
         "{}",
         serde_json::json!({
@@ -125,6 +175,8 @@ pub async fn warm_once(pg_url: &str, practices: u32, run: &str, full: bool) -> R
             "cutoverMethod": outcome.cutover.method,
             "kind": outcome.kind.describe(outcome.entries),
             "longestPingStallMs": stall,
+            "redisLongestEventMs": busiest,
+            "redisLongestEvent": event,
             "peakRssMb": peak_rss_mb(),
         })
     );
