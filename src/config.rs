@@ -167,6 +167,22 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// What the Redis tab may reach beyond its own lane (`redis_admin/lane.rs`).
     pub redis_tab: RedisTabConfig,
+    /// Who may scrape `/metrics` (`metrics.rs`); off unless a token or a bind is set.
+    pub metrics: MetricsConfig,
+}
+
+/// `/metrics` is served only where an operator asked for it: on the main listener to callers
+/// presenting the token, and/or on a listener of its own (a private address) to anyone reaching it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub token: Option<String>,
+    pub bind: Option<SocketAddr>,
+}
+
+impl MetricsConfig {
+    pub fn enabled(&self) -> bool {
+        self.token.is_some() || self.bind.is_some()
+    }
 }
 
 /// The Redis tab's namespaces beyond the built-in ones (unprefixed, e.g. `reports:`), and
@@ -338,6 +354,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "HEARTH_REDIS_TAB_ALLOW_UNPREFIXED_WRITES",
         "false",
         "allow purge and TTL by pattern while HEARTH_KEY_PREFIX is empty (a pattern then reaches every key of the database inside the Redis tab's namespaces)",
+    ),
+    (
+        "HEARTH_METRICS_TOKEN",
+        "(none)",
+        "serve Prometheus metrics at `/metrics` on the main listener to callers sending `Authorization: Bearer <token>` (at least 32 characters); unset: not served there",
+    ),
+    (
+        "HEARTH_METRICS_BIND",
+        "(none)",
+        "also serve `/metrics` on a listener of its own at this address (e.g. `127.0.0.1:9464`), without a token: keep it private; unset: no such listener",
     ),
 ];
 
@@ -528,6 +554,7 @@ impl Config {
                 ttl: r.ranged("HEARTH_RATE_TTL_PER_HOUR", 60, 0, 10_000)? as u32,
             },
             redis_tab: read_redis_tab(&r)?,
+            metrics: read_metrics(&r, bind)?,
         })
     }
 
@@ -643,6 +670,31 @@ fn read_jwt_key(r: &Reader<'_>) -> Result<JwtKey, ConfigError> {
 /// The Redis tab's extra namespaces: literal key heads (no glob characters, spaces or control
 /// characters, at most 64 characters), none in both lists, and no writable one that only holds
 /// keys Hearth protects (`hearth:`, a warm lock): it could never take effect.
+fn read_metrics(r: &Reader<'_>, main: SocketAddr) -> Result<MetricsConfig, ConfigError> {
+    let token = r.get("HEARTH_METRICS_TOKEN");
+    if let Some(t) = &token
+        && (t.len() < 32 || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(bad("HEARTH_METRICS_TOKEN", "must be at least 32 characters, without spaces"));
+    }
+    let bind = match r.get("HEARTH_METRICS_BIND") {
+        None => None,
+        Some(text) => {
+            let addr: SocketAddr = text
+                .parse()
+                .map_err(|_| bad("HEARTH_METRICS_BIND", format!("`{text}` is not an address like 127.0.0.1:9464")))?;
+            if addr == main {
+                return Err(bad(
+                    "HEARTH_METRICS_BIND",
+                    format!("{addr} is HEARTH_BIND's address; choose another port"),
+                ));
+            }
+            Some(addr)
+        }
+    };
+    Ok(MetricsConfig { token, bind })
+}
+
 fn read_redis_tab(r: &Reader<'_>) -> Result<RedisTabConfig, ConfigError> {
     let parse = |var: &'static str| -> Result<Vec<String>, ConfigError> {
         let list = r.list(var, "");
@@ -844,6 +896,25 @@ mod tests {
         let c = jwt_with(&[("HEARTH_JWT_COOKIE", "access-token"), ("HEARTH_EMBED", "on")]).unwrap();
         assert_eq!(c.auth.jwt_cookie.as_deref(), Some("access-token"));
         assert!(c.auth.embed);
+    }
+
+    #[test]
+    fn metrics_are_off_unless_a_long_token_or_a_separate_bind_is_set() {
+        assert!(!Config::from_vars(&[("HEARTH_BIND", "127.0.0.1:3000")]).unwrap().metrics.enabled());
+        let token = "t".repeat(32);
+        let c = Config::from_vars(&[("HEARTH_METRICS_TOKEN", token.as_str())]).unwrap();
+        assert_eq!(c.metrics.token.as_deref(), Some(token.as_str()));
+        assert!(c.metrics.enabled());
+        let c = Config::from_vars(&[("HEARTH_METRICS_BIND", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(c.metrics.bind, Some("127.0.0.1:9464".parse().unwrap()));
+        for (var, bad) in [
+            ("HEARTH_METRICS_TOKEN", "short"),
+            ("HEARTH_METRICS_TOKEN", "a token with spaces that is long enough"),
+            ("HEARTH_METRICS_BIND", "localhost"),
+            ("HEARTH_METRICS_BIND", "127.0.0.1:3000"),
+        ] {
+            assert_eq!(Config::from_vars(&[(var, bad)]).unwrap_err().var, var, "{bad}");
+        }
     }
 
     #[test]

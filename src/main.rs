@@ -43,8 +43,31 @@ async fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let metrics_listener = match state.config.metrics.bind {
+        None => None,
+        Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => Some((addr, l)),
+            Err(e) => {
+                eprintln!("hearth: HEARTH_METRICS_BIND: cannot listen on {addr}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let background = hearth::server::spawn_background(&state, stop_rx);
+    let mut background = hearth::server::spawn_background(&state, stop_rx.clone());
+    if let Some((addr, listener)) = metrics_listener {
+        tracing::info!("metrics at http://{addr}/metrics");
+        let app = hearth::metrics::listener_router(state.clone());
+        let mut stop = stop_rx;
+        background.push(tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+                tracing::error!(error = %e, "the metrics listener stopped with an error");
+            }
+        }));
+    }
     let app = hearth::server::router(state.clone());
     tracing::info!(auth = state.config.auth.mode_name(), prefix = %state.config.key_prefix, "Hearth listening on http://{bind}");
     // The peer address lets dev mode check that its caller is on this machine.

@@ -22,6 +22,9 @@ pub fn spawn_background(
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = vec![tokio::spawn(crate::cache::counters::run_flusher(state.clone(), stop.clone()))];
+    if state.config.metrics.enabled() {
+        tasks.push(tokio::spawn(crate::metrics::run_upkeep(stop.clone())));
+    }
     if state.config.workers_enabled {
         tasks.push(tokio::spawn(crate::jobs::worker::run(state.clone(), stop.clone())));
     }
@@ -59,7 +62,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Paths under the base that are not pages: served by the routes below as if at the root.
-const UNDER_BASE: [&str; 7] = ["/api/", "/rpc/", "/auth/", "/pkg/", "/healthz", "/readyz", "/favicon.ico"];
+const UNDER_BASE: [&str; 8] = ["/api/", "/rpc/", "/auth/", "/pkg/", "/healthz", "/readyz", "/metrics", "/favicon.ico"];
 
 fn strip_base(base: &str, request: &mut Request) {
     let Some(rest) = request.uri().path().strip_prefix(base) else { return };
@@ -95,6 +98,7 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(crate::api::health::healthz))
         .route("/readyz", get(crate::api::health::readyz))
+        .route("/metrics", get(crate::metrics::scrape_with_token))
         .route("/auth/handoff", post(crate::auth::handoff::handoff))
         .route("/auth/logout", post(crate::auth::handoff::logout))
         .route("/auth/signed-out", get(crate::auth::handoff::signed_out))

@@ -39,6 +39,9 @@ impl AppState {
     /// Builds the state without touching the network: Redis and SQL connect lazily.
     pub fn new(config: Config, leptos_options: LeptosOptions) -> Result<Self, AppError> {
         let redis = RedisConn::new(&config.redis)?;
+        if config.metrics.enabled() {
+            crate::metrics::install();
+        }
         let config = Arc::new(config);
         let catalog = Arc::new(Catalog::new(config.clone()));
         let query_results = Arc::new(crate::cache::results::ResultCache::new(config.query_cache_bytes));

@@ -27,7 +27,8 @@ pub struct CspNonce(pub String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Area {
-    /// Probes, static assets and the sign-in endpoints: no caller needed.
+    /// Probes, static assets, the sign-in endpoints and `/metrics` (which checks its own token):
+    /// no caller needed.
     Public,
     Api,
     Rpc,
@@ -43,8 +44,10 @@ fn area(path: &str) -> Area {
         Area::Rpc
     } else if path == "/auth/logout" {
         Area::SignOut
-    } else if matches!(path, "/healthz" | "/readyz" | "/favicon.ico" | "/auth/handoff" | "/auth/signed-out")
-        || path.starts_with("/pkg/")
+    } else if matches!(
+        path,
+        "/healthz" | "/readyz" | "/metrics" | "/favicon.ico" | "/auth/handoff" | "/auth/signed-out"
+    ) || path.starts_with("/pkg/")
     {
         Area::Public
     } else {

@@ -110,6 +110,7 @@ pub async fn take_at(state: &AppState, user: &str, class: LimitClass, now_ms: i6
     }
     let retry_after = (wait_ms.max(1) as u64).div_ceil(1000);
     tracing::info!(user, class = class.as_str(), limit, retry_after, "rate limited");
+    crate::metrics::rate_limited(class.as_str());
     Err(AppError::rate_limited(class.refusal(limit, retry_after), retry_after)
         .with_details(serde_json::json!({ "limit": class.as_str(), "perHour": limit, "retryAfterSecs": retry_after })))
 }

@@ -103,6 +103,7 @@ pub struct QueryRecorder {
 
 impl QueryRecorder {
     pub fn record(&self, ds: i64, hit: bool, micros: u64) {
+        crate::metrics::query(ds, hit, micros);
         let minute = crate::time::now_ms() / 60_000;
         self.pending.lock().expect("recorder lock").entry((ds, minute)).or_default().add(hit, micros);
     }

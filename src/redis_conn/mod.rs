@@ -194,6 +194,7 @@ fn slot_owner(range: Vec<redis::Value>, slot: u16) -> Option<(String, u16)> {
 /// The caller sees what failed and whether to retry, never the raw driver message.
 pub fn redis_error(e: redis::RedisError, doing: &str) -> AppError {
     if e.is_timeout() {
+        crate::metrics::redis_error("timeout");
         tracing::warn!(error = %e, "Redis timed out while {doing}");
         AppError::new(
             ErrorCode::Timeout,
@@ -202,9 +203,11 @@ pub fn redis_error(e: redis::RedisError, doing: &str) -> AppError {
             ),
         )
     } else if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
+        crate::metrics::redis_error("unreachable");
         tracing::warn!(error = %e, "Redis unreachable while {doing}");
         AppError::redis_unavailable(format!("Redis is not reachable ({doing})"))
     } else {
+        crate::metrics::redis_error("refused");
         tracing::error!(error = %e, "Redis command failed while {doing}");
         let code = e.code().map(|c| format!(" ({c})")).unwrap_or_default();
         // NOPERM is worth naming: the admin has to change the ACL of Hearth's user.

@@ -318,7 +318,9 @@ pub(crate) fn sql_error(def: &SourceDef, doing: &str, e: sqlx::Error) -> AppErro
     match &e {
         E::PoolTimedOut | E::Io(_) | E::Tls(_) | E::PoolClosed => {
             tracing::warn!(error = %e, "{label}: database unreachable while {doing}");
-            AppError::source_unavailable(format!("{label}: the database is unreachable ({doing})"))
+            AppError::source_unavailable(format!(
+                "{label}: the database is unreachable or closed the connection ({doing}); try again once it answers"
+            ))
         }
         E::Database(db) => {
             tracing::warn!(error = %e, "{label}: database error while {doing}");
@@ -329,6 +331,12 @@ pub(crate) fn sql_error(def: &SourceDef, doing: &str, e: sqlx::Error) -> AppErro
                 "3F000" => format!("schema {} does not exist", def.schema),
                 "28000" | "28P01" => "the database refused the credentials".to_string(),
                 "3D000" => "the database does not exist".to_string(),
+                "57P01" | "57P02" | "57P03" => {
+                    "the database closed the connection (terminated by an administrator, or shutting down); warm again"
+                        .to_string()
+                }
+                "57014" => "the query was cancelled (a statement timeout, or an administrator)".to_string(),
+                c if c.starts_with("08") => "the connection to the database failed".to_string(),
                 _ => format!("the database reported an error (SQLSTATE {code})"),
             };
             AppError::source_unavailable(format!("{label}: {what} ({doing})"))

@@ -272,7 +272,11 @@ pub struct PrivateRedis {
 
 impl PrivateRedis {
     pub fn start(extra: &[&str]) -> PrivateRedis {
-        let port = 24000 + rand::random::<u16>() % 8000;
+        Self::start_at(24000 + rand::random::<u16>() % 8000, extra)
+    }
+
+    /// On `port` (a restart of one that was stopped: same port, same `--dir`).
+    pub fn start_at(port: u16, extra: &[&str]) -> PrivateRedis {
         let child = std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(extra)

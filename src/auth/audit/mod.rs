@@ -139,6 +139,7 @@ pub fn record(state: &AppState, who: Option<&Principal>, request: &RequestMeta, 
             Err(_) => format!("no answer from Redis within {} s", WRITE_TIMEOUT.as_secs()),
         };
         let failures = state.audit_failures.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::metrics::audit_write_failed();
         tracing::error!(
             action = entry.action.as_str(),
             user = %entry.user_id,

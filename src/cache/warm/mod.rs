@@ -83,6 +83,14 @@ pub enum WarmKind {
 }
 
 impl WarmKind {
+    /// Entries this warm wrote, of the `entries` now live: all of them, unless it was incremental.
+    pub fn written(&self, entries: u64) -> u64 {
+        match self {
+            WarmKind::Incremental { changed, added, .. } => changed + added,
+            WarmKind::Full(_) | WarmKind::Cold => entries,
+        }
+    }
+
     /// For the job history: "incremental: 1,204 of 68,160 entries changed (3 new, 1 removed)".
     pub fn describe(&self, entries: u64) -> String {
         match self {
@@ -91,9 +99,9 @@ impl WarmKind {
                 "first warm: {} entries written in place, made visible by one switch of the index sets",
                 thousands(entries)
             ),
-            WarmKind::Incremental { changed, added, removed, .. } => format!(
+            WarmKind::Incremental { added, removed, .. } => format!(
                 "incremental: {} of {} entries changed ({} new, {} removed)",
-                thousands(changed + added),
+                thousands(self.written(entries)),
                 thousands(entries),
                 thousands(*added),
                 thousands(*removed)
@@ -179,7 +187,10 @@ pub async fn warm_with<H: WarmHooks>(
         .into());
     }
     let lock = WarmLock::acquire(&state.redis, &state.keys, def.id, lock_token, state.config.lock_ttl).await?;
+    crate::metrics::warm_started(def.id);
+    let started = Instant::now();
     let result = run(state, def, run_id, &lock, hooks, mode).await;
+    crate::metrics::warm_finished(def.id, &result, started.elapsed());
     if result.is_err()
         && let Err(e) = discard_run(state, def.id, run_id).await
     {

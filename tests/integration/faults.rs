@@ -1,0 +1,247 @@
+//! Faults injected mid-warm (issue 14, point 3): the source database's connection killed while it
+//! streams, and Redis itself stopped and started again. Each time the live cache is byte for byte
+//! what it was, the failure says what happened in words, and after recovery (the next warm) no
+//! shadow key of the failed run is left.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::common::fixtures::*;
+use crate::common::*;
+use hearth::cache::warm::{NoHooks, Stop, WarmFailure, WarmHooks, WarmProgress, lock_token, warm};
+use hearth::error::ErrorCode;
+use hearth::source::{Db, GroupColumns, SourceDef, SourceKind};
+
+/// Every key of the (private) Redis at `url` with its content, read by type (not DUMP: a restart
+/// may load a set in another encoding, with other DUMP bytes for the same members); `live_only`
+/// keeps the live cache's keys.
+async fn dump_all(url: &str, live_only: bool) -> BTreeMap<String, String> {
+    let mut conn = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+    let mut out = BTreeMap::new();
+    for k in keys {
+        let live = k.starts_with("cache:") || k.starts_with("idx:");
+        if live_only && !live {
+            continue;
+        }
+        let kind: String = redis::cmd("TYPE").arg(&k).query_async(&mut conn).await.unwrap();
+        let content = match kind.as_str() {
+            "string" => redis::cmd("GET").arg(&k).query_async::<String>(&mut conn).await.unwrap(),
+            "set" => {
+                let members: std::collections::BTreeSet<String> =
+                    redis::cmd("SMEMBERS").arg(&k).query_async(&mut conn).await.unwrap();
+                format!("{members:?}")
+            }
+            "hash" => {
+                let fields: BTreeMap<String, String> =
+                    redis::cmd("HGETALL").arg(&k).query_async(&mut conn).await.unwrap();
+                format!("{fields:?}")
+            }
+            other => format!("({other})"),
+        };
+        out.insert(k, format!("{kind}: {content}"));
+    }
+    out
+}
+
+fn shadow_keys<V>(keys: &BTreeMap<String, V>) -> Vec<&String> {
+    keys.keys().filter(|k| k.contains(":run:") || k.contains(":scan:")).collect()
+}
+
+fn pg_def(schema: &PgSchema, ds: i64) -> SourceDef {
+    SourceDef {
+        id: ds,
+        name: "Fault source".into(),
+        description: None,
+        kind: SourceKind::MeasureBased,
+        schema: schema.name.clone(),
+        table: "m".into(),
+        columns: GroupColumns::with_period("frequency"),
+        db: Db::Postgres(schema.pool.clone()),
+    }
+}
+
+/// Terminates the source's streaming query (from another connection) at the second batch.
+struct KillSourceConnection {
+    batches: AtomicU64,
+    admin: sqlx::PgPool,
+    schema: String,
+    killed: AtomicU64,
+}
+
+impl WarmHooks for KillSourceConnection {
+    async fn between_batches(&self, _p: &WarmProgress) -> Result<(), Stop> {
+        if self.batches.fetch_add(1, Ordering::SeqCst) == 1 {
+            let sql = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                       WHERE pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%' || $1 || '%' AND query NOT LIKE '%pg_stat_activity%'";
+            let n: i64 = sqlx::query_scalar(sql).bind(&self.schema).fetch_one(&self.admin).await.unwrap();
+            self.killed.store(n as u64, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_connection_killed_mid_stream_fails_the_warm_and_keeps_the_live_cache() {
+    let schema = PgSchema::new("fault_pg").await;
+    // 600 groups of 60 rows with a wide column: ~9 MB, far more than the socket buffers hold, so
+    // the stream is still being read when its backend is terminated.
+    let table = |generation: &str| {
+        format!(
+            "DROP TABLE IF EXISTS \"{0}\".m; CREATE TABLE \"{0}\".m AS
+               SELECT 'M' || (g % 3) AS measure, (g / 3)::int AS practice_uid, NULL::int AS provider_uid,
+                      'Monthly' AS frequency, r AS row_no, '{generation}' AS generation, repeat('x', 200) AS pad
+               FROM generate_series(0, 599) g, generate_series(1, 60) r;",
+            schema.name
+        )
+    };
+    schema.exec(&table("A")).await;
+    let state = state_with("fault-pg", &[("HEARTH_WARM_BATCH_ENTRIES", "20")]);
+    let ds = random_ds();
+    let _cleanup = cleanup_on_drop(&state, &[ds]);
+    let def = pg_def(&schema, ds);
+    let first = warm(&state, &def, "pg1", &lock_token("test", "pg"), &NoHooks).await.expect("first warm");
+    assert_eq!(first.entries, 600);
+    let before = snapshot(&state, ds, true).await;
+
+    schema.exec(&table("B")).await;
+    let hooks = KillSourceConnection {
+        batches: AtomicU64::new(0),
+        admin: sqlx::PgPool::connect(&database_url()).await.unwrap(),
+        schema: schema.name.clone(),
+        killed: AtomicU64::new(0),
+    };
+    let failure = warm(&state, &def, "pg2", &lock_token("test", "pg"), &hooks).await.expect_err("the stream was cut");
+    assert!(hooks.killed.load(Ordering::SeqCst) >= 1, "the streaming backend was found and terminated");
+    let WarmFailure::Failed(e) = failure else { panic!("a failure, not a cancellation") };
+    assert_eq!(e.code, ErrorCode::SourceUnavailable, "{}", e.message);
+    assert!(
+        e.message.contains("Fault source") || e.message.contains(&ds.to_string()),
+        "names the source: {}",
+        e.message
+    );
+    assert!(e.message.contains("closed the connection"), "says what happened: {}", e.message);
+
+    assert_eq!(snapshot(&state, ds, true).await, before, "the live cache changed");
+    assert!(shadow_keys(&snapshot(&state, ds, false).await).is_empty(), "the failed run's shadows were removed");
+    let lock: Option<String> =
+        redis::cmd("GET").arg(state.keys.lock(ds)).query_async(&mut raw_redis().await).await.unwrap();
+    assert_eq!(lock, None, "the lock is free");
+
+    // Recovery: the next warm (a new connection from the pool) publishes generation B whole.
+    let again = warm(&state, &def, "pg3", &lock_token("test", "pg"), &NoHooks).await.expect("the next warm");
+    assert_eq!(again.entries, 600);
+    let after = snapshot(&state, ds, true).await;
+    assert_ne!(after, before);
+    let sample = state.keys.key(&hearth::cache::keys::Keys::data_name(ds, "M0", "0", None, "Monthly"));
+    let json: String = redis::cmd("GET").arg(&sample).query_async(&mut raw_redis().await).await.unwrap();
+    assert_eq!(generations(&json), ["B".to_string()].into_iter().collect());
+}
+
+/// Stops Redis (saving its data, as a restart of a persistent Redis would keep it) at the third
+/// batch and lets the warm run on against nothing.
+struct StopRedis {
+    batches: AtomicU64,
+    url: String,
+    stopped: Mutex<bool>,
+}
+
+impl WarmHooks for StopRedis {
+    async fn between_batches(&self, _p: &WarmProgress) -> Result<(), Stop> {
+        if self.batches.fetch_add(1, Ordering::SeqCst) == 2 {
+            let mut conn =
+                redis::Client::open(self.url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+            let _: Result<(), _> = redis::cmd("SHUTDOWN").arg("SAVE").query_async(&mut conn).await;
+            *self.stopped.lock().unwrap() = true;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_mid_warm_fails_it_and_after_a_restart_the_live_cache_is_intact_and_the_next_warm_cleans_up() {
+    let dir = TempDir::new("fault-redis");
+    let pool = sqlite_pool(&dir.0).await;
+    let rows_a = grid("A", &["Charges", "Visits"], &[1, 2, 3, 4, 5, 6], &[Some(10), None], &["Monthly", "Weekly"], 3);
+    let rows_b = grid("B", &["Charges", "Visits"], &[1, 2, 3, 4, 5, 6], &[Some(10), None], &["Monthly", "Weekly"], 3);
+    create_table(&pool, "gen_a", &rows_a).await;
+    create_table(&pool, "gen_b", &rows_b).await;
+    let data = dir.0.join("redis");
+    std::fs::create_dir_all(&data).unwrap();
+    let data_dir = data.to_string_lossy().to_string();
+    let redis = PrivateRedis::start(&["--dir", &data_dir]);
+    let url = redis.url();
+    let state = state_with(
+        "fault-redis",
+        &[
+            ("HEARTH_REDIS_URL", url.as_str()),
+            ("HEARTH_KEY_PREFIX", ""),
+            ("HEARTH_WARM_BATCH_ENTRIES", "4"),
+            ("HEARTH_REDIS_TIMEOUT_MS", "500"),
+            ("HEARTH_REDIS_BULK_TIMEOUT_MS", "2000"),
+            ("HEARTH_LOCK_TTL_MS", "1000"),
+        ],
+    );
+    let app = hearth::server::router(state.clone());
+    let ds = random_ds();
+    warm(&state, &sqlite_def(&pool, ds, "gen_a"), "r1", &lock_token("test", "r"), &NoHooks).await.expect("first warm");
+    let before = dump_all(&url, true).await;
+    assert!(before.len() > 20);
+
+    let hooks = StopRedis { batches: AtomicU64::new(0), url: url.clone(), stopped: Mutex::new(false) };
+    let failure = warm(&state, &sqlite_def(&pool, ds, "gen_b"), "r2", &lock_token("test", "r"), &hooks)
+        .await
+        .expect_err("Redis went away");
+    assert!(*hooks.stopped.lock().unwrap());
+    let WarmFailure::Failed(e) = failure else { panic!("a failure, not a cancellation") };
+    assert!(
+        e.message.contains("Redis is not reachable") || e.message.contains("Redis did not answer in time"),
+        "says what happened: {}",
+        e.message
+    );
+    // Other pages report the outage.
+    let r = get(&app, "/readyz", None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert!(r.body["reason"].as_str().unwrap_or_default().contains("Redis"), "{}", r.text);
+
+    // Started again on its data: the live cache is what it was, and Hearth sees Redis again.
+    drop(redis);
+    let _redis = PrivateRedis::start_at(url.rsplit(':').next().unwrap().parse().unwrap(), &["--dir", &data_dir]);
+    assert_eq!(dump_all(&url, true).await, before, "the live cache changed");
+    let mut ready = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        ready = get(&app, "/readyz", None).await.status;
+        if ready == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready, StatusCode::OK, "readiness recovers");
+
+    // Recovery: once the stopped warm's lock has expired, the next warm discards its shadows and
+    // publishes generation B; nothing of the failed run remains.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut outcome = None;
+    for _ in 0..20 {
+        match warm(&state, &sqlite_def(&pool, ds, "gen_b"), "r3", &lock_token("test", "r"), &NoHooks).await {
+            Ok(o) => {
+                outcome = Some(o);
+                break;
+            }
+            Err(e) => {
+                let WarmFailure::Failed(e) = e else { panic!("cancelled") };
+                assert!(e.message.contains("Redis") || e.code == ErrorCode::Conflict, "{}", e.message);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    let outcome = outcome.expect("a warm succeeds after the restart");
+    assert_eq!(outcome.entries as usize, expected_entries(&rows_b).len());
+    let after = dump_all(&url, false).await;
+    assert!(shadow_keys(&after).is_empty(), "orphan shadows: {:?}", shadow_keys(&after));
+    assert_ne!(dump_all(&url, true).await, before);
+}
