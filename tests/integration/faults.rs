@@ -14,6 +14,7 @@ use crate::common::fixtures::*;
 use crate::common::*;
 use hearth::cache::warm::{NoHooks, Stop, WarmFailure, WarmHooks, WarmProgress, lock_token, warm};
 use hearth::error::ErrorCode;
+use hearth::jobs::record::NewJob;
 use hearth::source::{Db, GroupColumns, SourceDef, SourceKind};
 
 /// Every key of the (private) Redis at `url` with its content, read by type (not DUMP: a restart
@@ -244,4 +245,142 @@ async fn redis_stopped_mid_warm_fails_it_and_after_a_restart_the_live_cache_is_i
     let after = dump_all(&url, false).await;
     assert!(shadow_keys(&after).is_empty(), "orphan shadows: {:?}", shadow_keys(&after));
     assert_ne!(dump_all(&url, true).await, before);
+}
+
+/// A `hearth` process of its own (the binary this test run built), serving and warming under
+/// `state`'s prefix; killed with SIGKILL when dropped, if still alive.
+struct HearthProcess(std::process::Child);
+
+impl HearthProcess {
+    fn start(state: &hearth::state::AppState, sources: &str, extra: &[(&str, &str)]) -> HearthProcess {
+        let port = 30000 + rand::random::<u16>() % 5000;
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HEARTH_BIND", format!("127.0.0.1:{port}"))
+            .env("HEARTH_REDIS_URL", redis_url())
+            .env("HEARTH_KEY_PREFIX", state.keys.prefix())
+            .env("HEARTH_SOURCES", sources)
+            .env("HEARTH_LOG", "warn")
+            .envs(extra.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the hearth binary starts");
+        HearthProcess(child)
+    }
+}
+
+impl Drop for HearthProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_with_sigkill_mid_warm_is_noticed_by_another_which_frees_the_lock_and_warms() {
+    use hearth::jobs::{service, worker};
+    use hearth::model::jobs::JobStatus;
+    let dir = TempDir::new("fault-kill");
+    let pool = sqlite_pool(&dir.0).await;
+    let practices: Vec<i64> = (1..=200).collect();
+    let rows =
+        |g: &str| grid(g, &["Charges", "Visits", "Payments"], &practices, &[Some(1), Some(2), None], &["Monthly"], 1);
+    create_table(&pool, "g", &rows("A")).await;
+    let ds = random_ds();
+    let sources = sources_file(&dir, &[(ds, "g")]);
+    let timing = [("HEARTH_WARM_BATCH_ENTRIES", "1"), ("HEARTH_WORKER_LOST_SECS", "3"), ("HEARTH_LOCK_TTL_MS", "2000")];
+    let b = state_with("fault-kill", &[&[("HEARTH_SOURCES", sources.as_str())], &timing[..]].concat());
+    let _cleanup = cleanup_on_drop(&b, &[ds]);
+    // Generation A is live; the killed warm was writing generation B.
+    warm(&b, &sqlite_def(&pool, ds, "g"), "k1", &lock_token("test", "kill"), &NoHooks).await.expect("first warm");
+    let before = snapshot(&b, ds, true).await;
+    sqlx::query("DROP TABLE g").execute(&pool).await.unwrap();
+    create_table(&pool, "g", &rows("B")).await;
+
+    let job = NewJob {
+        datasource_id: ds,
+        datasource_name: "Fixture g",
+        requested_by: "tester",
+        reason: None,
+        trigger: "manual",
+        full: false,
+    };
+    let hearth::jobs::store::Enqueued::New(id) = hearth::jobs::store::enqueue(&b, &job).await.unwrap() else {
+        panic!("a new job")
+    };
+    // Instance A, a process of its own, takes the job; it is killed once it is writing.
+    let mut a = HearthProcess::start(&b, &sources, &timing);
+    let started = std::time::Instant::now();
+    loop {
+        let j = service::job(&b, &id).await.unwrap();
+        if j.rows_processed > 0 {
+            assert_eq!(j.status, JobStatus::Warming, "{j:?}");
+            break;
+        }
+        assert!(a.0.try_wait().unwrap().is_none(), "instance A exited early");
+        assert!(started.elapsed() < Duration::from_secs(60), "A never started warming: {j:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.0.kill().unwrap();
+    a.0.wait().unwrap();
+
+    // Instance B notices (heartbeat silent for 3 s), fails the job in words, frees the lock and
+    // removes the run's shadows; the live cache never changed.
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(worker::run(b.clone(), rx));
+    let failed = loop {
+        let j = service::job(&b, &id).await.unwrap();
+        if j.status.is_terminal() {
+            break j;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "the sweep never failed the job: {j:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(failed.status, JobStatus::Failed, "{failed:?}");
+    assert!(failed.error.as_deref().unwrap_or_default().contains("worker lost"), "{failed:?}");
+    assert_eq!(snapshot(&b, ds, true).await, before, "the live cache changed");
+    let mut conn = raw_redis().await;
+    let freed = std::time::Instant::now();
+    loop {
+        let lock: Option<String> = redis::cmd("GET").arg(b.keys.lock(ds)).query_async(&mut conn).await.unwrap();
+        let all = snapshot(&b, ds, false).await;
+        if lock.is_none() && shadow_keys(&all).is_empty() {
+            break;
+        }
+        assert!(freed.elapsed() < Duration::from_secs(15), "lock {lock:?}, shadows {:?}", shadow_keys(&all));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // B warms the source itself: generation B goes live.
+    let again = service::request_warm(
+        &b,
+        &hearth::model::jobs::WarmRequest {
+            datasource_id: Some(source(ds)),
+            force: Some(true),
+            reason: Some(reason("after the kill")),
+            full: None,
+        },
+        "tester",
+        "api",
+    )
+    .await
+    .unwrap()
+    .job_id
+    .unwrap();
+    let done = loop {
+        let j = service::job(&b, &again).await.unwrap();
+        if j.status.is_terminal() {
+            break j;
+        }
+        assert!(started.elapsed() < Duration::from_secs(180), "the new warm never ended: {j:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done.status, JobStatus::Completed, "{done:?}");
+    let key = b.keys.key(&hearth::cache::keys::Keys::data_name(ds, "Visits", "7", None, "Monthly"));
+    let json: String = redis::cmd("GET").arg(&key).query_async(&mut conn).await.unwrap();
+    assert_eq!(generations(&json), ["B".to_string()].into_iter().collect());
+    let _ = stop.send(true);
+    let _ = workers.await;
 }
