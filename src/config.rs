@@ -667,9 +667,7 @@ fn read_jwt_key(r: &Reader<'_>) -> Result<JwtKey, ConfigError> {
     }
 }
 
-/// The Redis tab's extra namespaces: literal key heads (no glob characters, spaces or control
-/// characters, at most 64 characters), none in both lists, and no writable one that only holds
-/// keys Hearth protects (`hearth:`, a warm lock): it could never take effect.
+/// `/metrics`: a token long enough not to be guessed, and a listener apart from the main one.
 fn read_metrics(r: &Reader<'_>, main: SocketAddr) -> Result<MetricsConfig, ConfigError> {
     let token = r.get("HEARTH_METRICS_TOKEN");
     if let Some(t) = &token
@@ -695,6 +693,9 @@ fn read_metrics(r: &Reader<'_>, main: SocketAddr) -> Result<MetricsConfig, Confi
     Ok(MetricsConfig { token, bind })
 }
 
+/// The Redis tab's extra namespaces: literal key heads (no glob characters, spaces or control
+/// characters, at most 64 characters), none in both lists, and no writable one that only holds
+/// keys Hearth protects (`hearth:`, a warm lock): it could never take effect.
 fn read_redis_tab(r: &Reader<'_>) -> Result<RedisTabConfig, ConfigError> {
     let parse = |var: &'static str| -> Result<Vec<String>, ConfigError> {
         let list = r.list(var, "");

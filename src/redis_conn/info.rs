@@ -43,14 +43,43 @@ impl RedisConn {
     /// `INFO` of the given sections, on the interactive connection.
     pub async fn info(&self, sections: &[&str]) -> Result<Info, AppError> {
         let mut conn = self.conn().await?;
-        let text: String = redis::cmd("INFO").arg(sections).query_async(&mut conn).await.ctx("reading INFO")?;
-        Ok(parse_info(&text))
+        let reply: redis::Value = redis::cmd("INFO").arg(sections).query_async(&mut conn).await.ctx("reading INFO")?;
+        // A cluster answers once per node: the fullest one speaks for all, so the memory guard
+        // and the settings see the node closest to its ceiling.
+        info_texts(reply)
+            .iter()
+            .map(|text| parse_info(text))
+            .max_by_key(|info| info.num::<u64>("used_memory"))
+            .ok_or_else(|| AppError::internal("Redis answered INFO with something that is not INFO text"))
+    }
+}
+
+/// The INFO text of a single server, or of each node of a cluster (a map of node → text).
+fn info_texts(reply: redis::Value) -> Vec<String> {
+    match reply {
+        redis::Value::Map(nodes) => {
+            nodes.into_iter().filter_map(|(_, text)| redis::from_redis_value::<String>(text).ok()).collect()
+        }
+        single => redis::from_redis_value::<String>(single).ok().into_iter().collect(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cluster_answers_per_node_and_each_text_is_kept() {
+        use redis::Value;
+        let node = |mem: &str| Value::BulkString(format!("# Memory\r\nused_memory:{mem}\r\n").into_bytes());
+        let texts = info_texts(Value::Map(vec![
+            (Value::SimpleString("127.0.0.1:7000".into()), node("10")),
+            (Value::SimpleString("127.0.0.1:7001".into()), node("30")),
+        ]));
+        assert_eq!(texts.len(), 2);
+        assert_eq!(info_texts(node("5")).len(), 1);
+        assert!(info_texts(Value::Nil).is_empty());
+    }
 
     #[test]
     fn info_lines_become_fields_and_headers_are_skipped() {

@@ -178,3 +178,145 @@ async fn the_engine_works_on_a_redis_cluster() {
     assert!(!query(&state, &q).await.unwrap().hit);
     state.query_stats.flush(&state).await.unwrap();
 }
+
+/// Issue 14, point 1: everything beside the engine on the same 3-primary cluster, through the
+/// REST surface as the command center and an admin use it: a warm queued, claimed and finished by
+/// a worker, a schedule, the memory-guard settings, a signed-in browser session, the audit trail,
+/// a rate-limit refusal, stats with query counters, and `/metrics` reading the shared queue. Every
+/// script touches keys of one slot (their hash tags), or the cluster would answer CROSSSLOT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_schedules_settings_sessions_audit_limits_and_metrics_work_on_a_redis_cluster() {
+    use hearth::model::jobs::JobStatus;
+    use http::StatusCode;
+    use serde_json::json;
+    let cluster = Cluster::start().await;
+    let dir = TempDir::new("cluster-jobs");
+    let pool = sqlite_pool(&dir.0).await;
+    create_table(&pool, "m", &grid("A", &["Visits"], &[1, 2, 3], &[Some(5), None], &["Monthly"], 2)).await;
+    let ds = random_ds();
+    let sources = sources_file(&dir, &[(ds, "m")]);
+    let token = "cluster-metrics-token-0123456789abcdef";
+    let state = jwt_state_with(
+        "cluster-jobs",
+        &[
+            ("HEARTH_REDIS_CLUSTER", "true"),
+            ("HEARTH_REDIS_URL", &cluster.urls()),
+            ("HEARTH_SOURCES", &sources),
+            ("HEARTH_RATE_WARM_PER_HOUR", "2"),
+            ("HEARTH_METRICS_TOKEN", token),
+        ],
+    );
+    let app = hearth::server::router(state.clone());
+    let admin = crate::common::token(SECRET, "ada", &["settings:read:all", "settings:write:all"], 600);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(hearth::jobs::worker::run(state.clone(), rx));
+
+    // A warm, queued over REST and run by this instance's worker.
+    let r =
+        post_json(&app, "/api/admin/analytics/cache/warm", Some(&admin), &json!({"datasourceId": ds, "force": true}))
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id = r.body["data"]["jobId"].as_str().expect("a job id").to_string();
+    let mut done = None;
+    for _ in 0..300 {
+        let r = get(&app, &format!("/api/admin/analytics/cache/jobs/{id}"), Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        if r.body["data"]["status"] == "completed" || r.body["data"]["status"] == "failed" {
+            done = Some(r.body["data"].clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let done = done.expect("the job ended");
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(hearth::jobs::service::job(&state, &id).await.unwrap().status, JobStatus::Completed);
+    let history = get(&app, "/api/admin/analytics/cache/jobs", Some(&admin)).await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.text);
+    assert!(history.text.contains(&id), "{}", history.text);
+
+    // A schedule, and the memory guard's settings.
+    let r = post_json(
+        &app,
+        "/api/admin/analytics/cache/schedules",
+        Some(&admin),
+        &json!({"datasourceId": ds, "everyHours": 6}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = get(&app, "/api/admin/analytics/cache/schedules", Some(&admin)).await;
+    assert!(r.text.contains(&format!("{ds}")), "{}", r.text);
+    let put = http::Request::put("/api/admin/analytics/cache/warming/settings")
+        .header("authorization", format!("Bearer {admin}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(json!({"memoryPausePercent": 90, "memoryResumePercent": 80}).to_string()))
+        .unwrap();
+    let r = send(&app, put).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = get(&app, "/api/admin/analytics/cache/warming/settings", Some(&admin)).await;
+    assert_eq!(r.body["data"]["memoryPausePercent"], 90, "{}", r.text);
+
+    // A query counted, and read back in the stats once flushed.
+    let q = CacheQuery {
+        datasource_id: ds,
+        measure: "Visits".into(),
+        frequency: "Monthly".into(),
+        practices: vec!["2".into()],
+        providers: vec!["*".into()],
+    };
+    assert!(query(&state, &q).await.unwrap().hit);
+    state.query_stats.flush(&state).await.expect("counters flush on a cluster");
+    let r = get(&app, "/api/admin/analytics/cache/stats", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let source = r.body["data"]["datasources"].as_array().unwrap().iter().find(|s| s["datasourceId"] == ds).cloned();
+    let source = source.unwrap_or_else(|| panic!("the source is in the stats: {}", r.text));
+    assert_eq!(source["hits"], 1, "{source}");
+    assert_eq!(source["isWarm"], true, "{source}");
+
+    // The second and third warm of the hour: the third is refused (limit 2).
+    let body = json!({"datasourceId": ds, "force": true});
+    let again = post_json(&app, "/api/admin/analytics/cache/warm", Some(&admin), &body).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    let refused =
+        post_json(&app, "/api/admin/analytics/cache/warm", Some(&admin), &json!({"datasourceId": ds, "force": true}))
+            .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.text);
+
+    // A browser session from the command center's hand-off, used for a page.
+    let handoff = http::Request::post("/auth/handoff")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://command-center.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(axum::body::Body::from(format!("token={}", handoff_token("ada", &["settings:read:all"]))))
+        .unwrap();
+    let r = send(&app, handoff).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let cookie = r.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = http::Request::get("/api/admin/analytics/cache/stats")
+        .header("cookie", &cookie)
+        .body(axum::body::Body::empty());
+    let r = send(&app, page.unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK, "the session works: {}", r.text);
+
+    // The audit trail holds the warm and the refusal.
+    let mut actions = String::new();
+    for _ in 0..50 {
+        let r = get(&app, "/api/admin/analytics/cache/audit?limit=100", Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        actions = r.text;
+        if actions.contains("cache_warm_initiated") && actions.contains("\"status\":429") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(actions.contains("cache_warm_initiated") && actions.contains("\"status\":429"), "{actions}");
+
+    // /metrics reads the shared queue on the cluster.
+    let scrape = http::Request::get("/metrics").header("authorization", format!("Bearer {token}"));
+    let r = send(&app, scrape.body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("hearth_job_queue_depth"), "{}", r.text);
+
+    let _ = stop.send(true);
+    let _ = workers.await;
+    drop(cluster);
+}

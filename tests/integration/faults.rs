@@ -143,6 +143,29 @@ async fn the_source_connection_killed_mid_stream_fails_the_warm_and_keeps_the_li
     assert_eq!(generations(&json), ["B".to_string()].into_iter().collect());
 }
 
+/// A private Redis keeping its data under `dir/name` (so a restart on the same `--dir` finds it),
+/// and a state on it with short timeouts and a 1 s lock lease: a failed warm's lock expires soon.
+fn restartable_redis(
+    dir: &TempDir,
+    name: &str,
+    extra: &[(&str, &str)],
+) -> (PrivateRedis, String, hearth::state::AppState) {
+    let data = dir.0.join(name);
+    std::fs::create_dir_all(&data).unwrap();
+    let data_dir = data.to_string_lossy().to_string();
+    let redis = PrivateRedis::start(&["--dir", &data_dir]);
+    let url = redis.url();
+    let vars = [
+        ("HEARTH_REDIS_URL", url.as_str()),
+        ("HEARTH_KEY_PREFIX", ""),
+        ("HEARTH_REDIS_TIMEOUT_MS", "500"),
+        ("HEARTH_REDIS_BULK_TIMEOUT_MS", "2000"),
+        ("HEARTH_LOCK_TTL_MS", "1000"),
+    ];
+    let state = state_with("fault-redis", &[&vars[..], extra].concat());
+    (redis, data_dir, state)
+}
+
 /// Stops Redis (saving its data, as a restart of a persistent Redis would keep it) at the third
 /// batch and lets the warm run on against nothing.
 struct StopRedis {
@@ -171,22 +194,8 @@ async fn redis_stopped_mid_warm_fails_it_and_after_a_restart_the_live_cache_is_i
     let rows_b = grid("B", &["Charges", "Visits"], &[1, 2, 3, 4, 5, 6], &[Some(10), None], &["Monthly", "Weekly"], 3);
     create_table(&pool, "gen_a", &rows_a).await;
     create_table(&pool, "gen_b", &rows_b).await;
-    let data = dir.0.join("redis");
-    std::fs::create_dir_all(&data).unwrap();
-    let data_dir = data.to_string_lossy().to_string();
-    let redis = PrivateRedis::start(&["--dir", &data_dir]);
+    let (redis, data_dir, state) = restartable_redis(&dir, "redis", &[("HEARTH_WARM_BATCH_ENTRIES", "4")]);
     let url = redis.url();
-    let state = state_with(
-        "fault-redis",
-        &[
-            ("HEARTH_REDIS_URL", url.as_str()),
-            ("HEARTH_KEY_PREFIX", ""),
-            ("HEARTH_WARM_BATCH_ENTRIES", "4"),
-            ("HEARTH_REDIS_TIMEOUT_MS", "500"),
-            ("HEARTH_REDIS_BULK_TIMEOUT_MS", "2000"),
-            ("HEARTH_LOCK_TTL_MS", "1000"),
-        ],
-    );
     let app = hearth::server::router(state.clone());
     let ds = random_ds();
     warm(&state, &sqlite_def(&pool, ds, "gen_a"), "r1", &lock_token("test", "r"), &NoHooks).await.expect("first warm");
@@ -253,7 +262,8 @@ struct HearthProcess(std::process::Child);
 
 impl HearthProcess {
     fn start(state: &hearth::state::AppState, sources: &str, extra: &[(&str, &str)]) -> HearthProcess {
-        let port = 30000 + rand::random::<u16>() % 5000;
+        // A port the system just handed out (a random one could be a test cluster's bus port).
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env_clear()
@@ -383,4 +393,103 @@ async fn an_instance_killed_with_sigkill_mid_warm_is_noticed_by_another_which_fr
     assert_eq!(generations(&json), ["B".to_string()].into_iter().collect());
     let _ = stop.send(true);
     let _ = workers.await;
+}
+
+/// Shuts Redis down (saving) `delay_ms` after the warm enters its cutover, from another thread:
+/// the shutdown lands before, during or after the atomic step.
+struct StopAtCutover {
+    port: u16,
+    delay_ms: u64,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl WarmHooks for StopAtCutover {
+    fn progress(&self, p: &WarmProgress) {
+        if p.phase == hearth::model::cache::WarmPhase::Cutover && !self.fired.swap(true, Ordering::SeqCst) {
+            let (port, delay) = (self.port, self.delay_ms);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(delay));
+                let _ = std::process::Command::new("redis-cli")
+                    .args(["-p", &port.to_string(), "shutdown", "save"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            });
+        }
+    }
+}
+
+/// The live data entries (not the metadata, whose times differ between runs) and whether the
+/// master index lists exactly them.
+async fn live_entries(url: &str) -> (BTreeMap<String, String>, bool) {
+    let all = dump_all(url, true).await;
+    let entries: BTreeMap<String, String> =
+        all.iter().filter(|(k, _)| k.starts_with("cache:{")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let master = all.iter().find(|(k, _)| k.ends_with(":master")).map(|(_, v)| v.clone()).unwrap_or_default();
+    let listed = entries.keys().all(|k| master.contains(&format!("\"{k}\"")))
+        && master.matches("\"cache:").count() == entries.len();
+    (entries, listed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_during_the_cutover_leaves_the_old_generation_or_the_whole_new_one() {
+    let dir = TempDir::new("fault-cutover");
+    let pool = sqlite_pool(&dir.0).await;
+    let rows =
+        |g: &str| grid(g, &["Charges", "Visits"], &[1, 2, 3, 4, 5], &[Some(10), None], &["Monthly", "Weekly"], 2);
+    create_table(&pool, "gen_a", &rows("A")).await;
+    create_table(&pool, "gen_b", &rows("B")).await;
+    let mut outcomes = Vec::new();
+    for delay_ms in [0, 1, 3, 6] {
+        let (redis, data_dir, state) = restartable_redis(&dir, &format!("redis-{delay_ms}"), &[]);
+        let url = redis.url();
+        let ds = random_ds();
+        warm(&state, &sqlite_def(&pool, ds, "gen_a"), "c1", &lock_token("test", "c"), &NoHooks)
+            .await
+            .expect("first warm");
+        let (a_entries, a_listed) = live_entries(&url).await;
+        assert!(a_listed && !a_entries.is_empty());
+
+        let hooks = StopAtCutover { port: redis.port, delay_ms, fired: std::sync::atomic::AtomicBool::new(false) };
+        let result = warm(&state, &sqlite_def(&pool, ds, "gen_b"), "c2", &lock_token("test", "c"), &hooks).await;
+        if let Err(WarmFailure::Failed(e)) = &result {
+            assert!(e.message.contains("Redis"), "says what happened: {}", e.message);
+        }
+        // Wait for the shutdown to finish, then start again on the saved data.
+        let port = redis.port;
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drop(redis);
+        let _redis = PrivateRedis::start_at(port, &["--dir", &data_dir]);
+        let (after, listed) = live_entries(&url).await;
+        assert!(listed, "delay {delay_ms} ms: the master index and the entries disagree");
+
+        // Recovery: a clean warm of generation B, once the interrupted one's lock has expired.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let mut recovered = false;
+        for _ in 0..20 {
+            if warm(&state, &sqlite_def(&pool, ds, "gen_b"), "c3", &lock_token("test", "c"), &NoHooks).await.is_ok() {
+                recovered = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(recovered, "delay {delay_ms} ms: a warm succeeds after the restart");
+        let (b_entries, _) = live_entries(&url).await;
+        assert_ne!(a_entries, b_entries);
+        let kind = if after == a_entries {
+            "old generation"
+        } else if after == b_entries {
+            "new generation"
+        } else {
+            panic!("delay {delay_ms} ms: after the restart the live cache is neither generation (a mix)")
+        };
+        assert!(shadow_keys(&dump_all(&url, false).await).is_empty(), "delay {delay_ms} ms: shadows left");
+        outcomes.push(format!("{delay_ms} ms: {kind} ({})", if result.is_ok() { "warm ok" } else { "warm failed" }));
+    }
+    println!("shutdown during the cutover: {}", outcomes.join("; "));
 }
