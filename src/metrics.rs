@@ -2,7 +2,8 @@
 //! limits, the audit trail and Redis are doing in this instance, and the shared job queue's depth.
 //!
 //! Served only where `MetricsConfig` asks for it (a token on the main listener, or a listener of
-//! its own). Without either, no recorder is installed and every function here costs a branch.
+//! its own). Without either, no recorder is installed and every recording function below returns
+//! after one check, before it builds a label (the query path calls one per query).
 //! Each metric's name, type and meaning live in [`METRICS`] (the README table is checked against
 //! it); the functions below are the only places that record them.
 
@@ -34,38 +35,59 @@ const REDIS_ERRORS: &str = "hearth_redis_errors_total";
 const QUEUE_DEPTH: &str = "hearth_job_queue_depth";
 const JOBS_RUNNING: &str = "hearth_jobs_running";
 
+/// A metric's Prometheus type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    /// Seconds, in the buckets of [`SECONDS`].
+    Histogram,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+use Kind::{Counter, Gauge, Histogram};
+
 /// Every metric: name, type, labels and meaning (the README's table).
-pub const METRICS: &[(&str, &str, &str, &str)] = &[
-    (WARMS_STARTED, "counter", "source", "warms this instance started"),
-    (WARMS_COMPLETED, "counter", "source, kind", "warms that went live; `kind` is `full`, `incremental` or `cold`"),
-    (WARMS_FAILED, "counter", "source", "warms that failed (the live cache unchanged)"),
-    (WARMS_CANCELLED, "counter", "source", "warms cancelled or handed back at shutdown"),
-    (WARM_DURATION, "histogram", "source", "seconds from a warm's start to its end, whatever the outcome"),
-    (WARM_ROWS, "counter", "source", "SQL rows read by completed warms"),
+pub const METRICS: &[(&str, Kind, &str, &str)] = &[
+    (WARMS_STARTED, Counter, "source", "warms this instance started"),
+    (WARMS_COMPLETED, Counter, "source, kind", "warms that went live; `kind` is `full`, `incremental` or `cold`"),
+    (WARMS_FAILED, Counter, "source", "warms that failed (the live cache unchanged)"),
+    (WARMS_CANCELLED, Counter, "source", "warms cancelled or handed back at shutdown"),
+    (WARM_DURATION, Histogram, "source", "seconds from a warm's start to its end, whatever the outcome"),
+    (WARM_ROWS, Counter, "source", "SQL rows read by completed warms"),
     (
         WARM_ENTRIES,
-        "counter",
+        Counter,
         "source",
         "cache entries written by completed warms (an incremental warm counts only what changed)",
     ),
     (
         CUTOVER_STALL,
-        "histogram",
+        Histogram,
         "source",
         "seconds of the atomic step of each cutover (an upper bound of how long Redis was blocked)",
     ),
-    (QUERIES, "counter", "source, result", "cached queries answered; `result` is `hit` or `miss`"),
-    (QUERY_DURATION, "histogram", "source", "seconds per cached query"),
+    (QUERIES, Counter, "source, result", "cached queries answered; `result` is `hit` or `miss`"),
+    (QUERY_DURATION, Histogram, "source", "seconds per cached query"),
     (
         RATE_LIMITED,
-        "counter",
+        Counter,
         "class",
         "requests refused by a per-user rate limit; `class` is `warm`, `invalidate`, `purge` or `ttl`",
     ),
-    (AUDIT_FAILURES, "counter", "", "audit entries that could not be stored in Redis (each is in the log)"),
-    (REDIS_ERRORS, "counter", "kind", "Redis commands that failed; `kind` is `timeout`, `unreachable` or `refused`"),
-    (QUEUE_DEPTH, "gauge", "", "warm jobs waiting in the queue shared by every instance (read at scrape time)"),
-    (JOBS_RUNNING, "gauge", "", "warm jobs holding a worker slot across every instance (read at scrape time)"),
+    (AUDIT_FAILURES, Counter, "", "audit entries that could not be stored in Redis (each is in the log)"),
+    (REDIS_ERRORS, Counter, "kind", "Redis commands that failed; `kind` is `timeout`, `unreachable` or `refused`"),
+    (QUEUE_DEPTH, Gauge, "", "warm jobs waiting in the queue shared by every instance (read at scrape time)"),
+    (JOBS_RUNNING, Gauge, "", "warm jobs holding a worker slot across every instance (read at scrape time)"),
 ];
 
 /// Bucket bounds, seconds: from a hot query (100 µs) to a warm of millions of rows (30 min).
@@ -85,10 +107,10 @@ pub fn install() -> Option<&'static PrometheusHandle> {
             match builder.map(PrometheusBuilder::install_recorder) {
                 Ok(Ok(handle)) => {
                     for (name, kind, _, help) in METRICS {
-                        match *kind {
-                            "counter" => metrics::describe_counter!(*name, *help),
-                            "gauge" => metrics::describe_gauge!(*name, *help),
-                            _ => metrics::describe_histogram!(*name, metrics::Unit::Seconds, *help),
+                        match kind {
+                            Counter => metrics::describe_counter!(*name, *help),
+                            Gauge => metrics::describe_gauge!(*name, *help),
+                            Histogram => metrics::describe_histogram!(*name, metrics::Unit::Seconds, *help),
                         }
                     }
                     Some(handle)
@@ -106,15 +128,26 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Whether this process records metrics at all (its recorder is installed).
+fn on() -> bool {
+    HANDLE.get().is_some_and(Option::is_some)
+}
+
 fn source(ds: i64) -> [(&'static str, String); 1] {
     [("source", ds.to_string())]
 }
 
 pub fn warm_started(ds: i64) {
+    if !on() {
+        return;
+    }
     metrics::counter!(WARMS_STARTED, &source(ds)).increment(1);
 }
 
 pub fn warm_finished(ds: i64, result: &Result<WarmOutcome, WarmFailure>, took: Duration) {
+    if !on() {
+        return;
+    }
     metrics::histogram!(WARM_DURATION, &source(ds)).record(took.as_secs_f64());
     match result {
         Ok(outcome) => {
@@ -134,21 +167,33 @@ pub fn warm_finished(ds: i64, result: &Result<WarmOutcome, WarmFailure>, took: D
 }
 
 pub fn query(ds: i64, hit: bool, micros: u64) {
+    if !on() {
+        return;
+    }
     let result = if hit { "hit" } else { "miss" };
     metrics::counter!(QUERIES, "source" => ds.to_string(), "result" => result).increment(1);
     metrics::histogram!(QUERY_DURATION, &source(ds)).record(micros as f64 / 1e6);
 }
 
 pub fn rate_limited(class: &'static str) {
+    if !on() {
+        return;
+    }
     metrics::counter!(RATE_LIMITED, "class" => class).increment(1);
 }
 
 pub fn audit_write_failed() {
+    if !on() {
+        return;
+    }
     metrics::counter!(AUDIT_FAILURES).increment(1);
 }
 
 /// `kind`: `timeout`, `unreachable` or `refused`.
 pub fn redis_error(kind: &'static str) {
+    if !on() {
+        return;
+    }
     metrics::counter!(REDIS_ERRORS, "kind" => kind).increment(1);
 }
 
@@ -224,8 +269,8 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
 
 /// Compares digests, so the time taken says nothing about how much of the token was right.
 fn same_secret(presented: &str, expected: &str) -> bool {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(presented.as_bytes()) == Sha256::digest(expected.as_bytes())
+    use crate::auth::session::sha256_hex;
+    sha256_hex(presented) == sha256_hex(expected)
 }
 
 /// The router of the metrics listener: `/metrics` and nothing else.
@@ -241,8 +286,8 @@ mod tests {
     fn every_metric_is_named_for_prometheus_and_counters_end_in_total() {
         for (name, kind, _, help) in METRICS {
             assert!(name.starts_with("hearth_") && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{name}");
-            assert_eq!(*kind == "counter", name.ends_with("_total"), "{name}");
-            assert_eq!(*kind == "histogram", name.ends_with("_seconds"), "{name}");
+            assert_eq!(*kind == Counter, name.ends_with("_total"), "{name}");
+            assert_eq!(*kind == Histogram, name.ends_with("_seconds"), "{name}");
             assert!(!help.is_empty());
         }
     }
@@ -250,8 +295,8 @@ mod tests {
     #[test]
     fn readme_documents_every_metric() {
         let readme = include_str!("../README.md");
-        for (name, ..) in METRICS {
-            assert!(readme.contains(&format!("| `{name}` |")), "README has no row for {name}");
+        for (name, kind, ..) in METRICS {
+            assert!(readme.contains(&format!("| `{name}` | {} |", kind.as_str())), "README has no row for {name}");
         }
     }
 

@@ -305,6 +305,37 @@ impl Drop for PrivateRedis {
     }
 }
 
+/// Polls job `id` every 50 ms until `f` holds for it; fails naming `what` after `limit`.
+pub async fn wait_for<F: Fn(&hearth::model::jobs::Job) -> bool>(
+    state: &AppState,
+    id: &str,
+    what: &str,
+    limit: std::time::Duration,
+    f: F,
+) -> hearth::model::jobs::Job {
+    let started = std::time::Instant::now();
+    loop {
+        let job = hearth::jobs::service::job(state, id).await.unwrap();
+        if f(&job) {
+            return job;
+        }
+        assert!(started.elapsed() < limit, "timed out waiting for {what}; job is {job:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The `hearth` binary this test run built, run in the package directory with only the given
+/// `HEARTH_*` settings (none inherited from the caller's environment).
+pub fn hearth_command(vars: &[(&str, &str)]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEARTH_")) {
+        cmd.env_remove(k);
+    }
+    cmd.envs(vars.iter().copied());
+    cmd
+}
+
 pub mod fixtures;
 
 /// A source id for a request model (tests use ids far above the demo's).

@@ -264,16 +264,16 @@ impl HearthProcess {
     fn start(state: &hearth::state::AppState, sources: &str, extra: &[(&str, &str)]) -> HearthProcess {
         // A port the system just handed out (a random one could be a test cluster's bus port).
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HEARTH_BIND", format!("127.0.0.1:{port}"))
-            .env("HEARTH_REDIS_URL", redis_url())
-            .env("HEARTH_KEY_PREFIX", state.keys.prefix())
-            .env("HEARTH_SOURCES", sources)
-            .env("HEARTH_LOG", "warn")
-            .envs(extra.iter().copied())
+        let bind = format!("127.0.0.1:{port}");
+        let redis = redis_url();
+        let base = [
+            ("HEARTH_BIND", bind.as_str()),
+            ("HEARTH_REDIS_URL", redis.as_str()),
+            ("HEARTH_KEY_PREFIX", state.keys.prefix()),
+            ("HEARTH_SOURCES", sources),
+            ("HEARTH_LOG", "warn"),
+        ];
+        let child = hearth_command(&[&base[..], extra].concat())
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("the hearth binary starts");
@@ -340,14 +340,8 @@ async fn an_instance_killed_with_sigkill_mid_warm_is_noticed_by_another_which_fr
     // removes the run's shadows; the live cache never changed.
     let (stop, rx) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(worker::run(b.clone(), rx));
-    let failed = loop {
-        let j = service::job(&b, &id).await.unwrap();
-        if j.status.is_terminal() {
-            break j;
-        }
-        assert!(started.elapsed() < Duration::from_secs(90), "the sweep never failed the job: {j:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let failed =
+        wait_for(&b, &id, "the sweep to fail the job", Duration::from_secs(90), |j| j.status.is_terminal()).await;
     assert_eq!(failed.status, JobStatus::Failed, "{failed:?}");
     assert!(failed.error.as_deref().unwrap_or_default().contains("worker lost"), "{failed:?}");
     assert_eq!(snapshot(&b, ds, true).await, before, "the live cache changed");
@@ -379,14 +373,7 @@ async fn an_instance_killed_with_sigkill_mid_warm_is_noticed_by_another_which_fr
     .unwrap()
     .job_id
     .unwrap();
-    let done = loop {
-        let j = service::job(&b, &again).await.unwrap();
-        if j.status.is_terminal() {
-            break j;
-        }
-        assert!(started.elapsed() < Duration::from_secs(180), "the new warm never ended: {j:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let done = wait_for(&b, &again, "the new warm", Duration::from_secs(120), |j| j.status.is_terminal()).await;
     assert_eq!(done.status, JobStatus::Completed, "{done:?}");
     let key = b.keys.key(&hearth::cache::keys::Keys::data_name(ds, "Visits", "7", None, "Monthly"));
     let json: String = redis::cmd("GET").arg(&key).query_async(&mut conn).await.unwrap();

@@ -144,13 +144,7 @@ async fn pages_are_server_rendered_with_the_tabs_and_frame_ancestors() {
 }
 
 fn run_hearth(vars: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
-    cmd.arg("serve");
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEARTH_")) {
-        cmd.env_remove(k);
-    }
-    cmd.envs(vars.iter().copied());
-    cmd.output().expect("hearth runs")
+    hearth_command(vars).arg("serve").output().expect("hearth runs")
 }
 
 #[test]

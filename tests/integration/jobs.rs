@@ -37,24 +37,6 @@ fn workers(state: &AppState) -> Workers {
     Workers(tx, tokio::spawn(worker::run(state.clone(), rx)))
 }
 
-async fn wait_for<F: Fn(&hearth::model::jobs::Job) -> bool>(
-    state: &AppState,
-    id: &str,
-    what: &str,
-    limit: Duration,
-    f: F,
-) -> hearth::model::jobs::Job {
-    let started = Instant::now();
-    loop {
-        let job = service::job(state, id).await.unwrap();
-        if f(&job) {
-            return job;
-        }
-        assert!(started.elapsed() < limit, "timed out waiting for {what}; job is {job:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn req(ds: i64) -> WarmRequest {
     WarmRequest { datasource_id: Some(source(ds)), force: Some(true), reason: Some(reason("test")), full: None }
 }
