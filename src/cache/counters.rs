@@ -108,20 +108,45 @@ impl QueryRecorder {
         self.pending.lock().expect("recorder lock").entry((ds, minute)).or_default().add(hit, micros);
     }
 
-    /// Writes the pending tallies to Redis; on failure they are kept for the next flush.
+    /// Writes the pending tallies to Redis, one pipeline per source (a source's counters share
+    /// its `{ds:N}` slot; a cluster refuses a pipeline across slots). A source whose write fails
+    /// keeps its tallies for the next flush.
     pub async fn flush(&self, state: &AppState) -> Result<(), AppError> {
         let pending: HashMap<(i64, i64), Tally> = std::mem::take(&mut *self.pending.lock().expect("recorder lock"));
         if pending.is_empty() {
             return Ok(());
         }
+        let mut by_source: HashMap<i64, Vec<((i64, i64), Tally)>> = HashMap::new();
+        for (k, t) in pending {
+            by_source.entry(k.0).or_default().push((k, t));
+        }
+        let mut first_error = None;
+        for (ds, tallies) in by_source {
+            let written = self.write(state, ds, &tallies).await;
+            if let Err(e) = written {
+                first_error.get_or_insert(e);
+                let mut back = self.pending.lock().expect("recorder lock");
+                // Keep a bounded backlog while Redis is away: an hour of minutes per source at most.
+                for (k, t) in tallies {
+                    if back.len() < 10_000 {
+                        back.entry(k).or_default().merge(&t);
+                    }
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// One source's tallies (per minute), into its minute, hour and totals hashes.
+    async fn write(&self, state: &AppState, ds: i64, tallies: &[((i64, i64), Tally)]) -> Result<(), AppError> {
         let keys = &state.keys;
         let retention_ms = state.config.stats_retention_days * 86_400_000;
         let mut pipe = redis::pipe();
-        for ((ds, minute), tally) in &pending {
+        for ((_, minute), tally) in tallies {
             let targets = [
-                (keys.query_minute(*ds, *minute), retention_ms),
-                (keys.query_hour(*ds, minute / 60), retention_ms),
-                (keys.query_totals(*ds), state.config.cache_ttl_secs * 1000),
+                (keys.query_minute(ds, *minute), retention_ms),
+                (keys.query_hour(ds, minute / 60), retention_ms),
+                (keys.query_totals(ds), state.config.cache_ttl_secs * 1000),
             ];
             for (key, ttl) in targets {
                 for (field, n) in tally.fields() {
@@ -130,21 +155,8 @@ impl QueryRecorder {
                 pipe.cmd("PEXPIRE").arg(&key).arg(ttl).ignore();
             }
         }
-        let written: Result<(), AppError> = async {
-            let mut conn = state.redis.conn().await?;
-            pipe.query_async::<()>(&mut conn).await.ctx("recording query counters")
-        }
-        .await;
-        if written.is_err() {
-            let mut back = self.pending.lock().expect("recorder lock");
-            // Keep a bounded backlog while Redis is away: an hour of minutes per source at most.
-            for (k, t) in pending {
-                if back.len() < 10_000 {
-                    back.entry(k).or_default().merge(&t);
-                }
-            }
-        }
-        written
+        let mut conn = state.redis.conn().await?;
+        pipe.query_async::<()>(&mut conn).await.ctx("recording query counters")
     }
 }
 

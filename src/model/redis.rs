@@ -43,6 +43,28 @@ pub struct RedisOverview {
     pub namespaces: Vec<NamespaceCount>,
     #[serde(default)]
     pub namespace_sample: u64,
+    /// On a Redis Cluster, one row per primary; the figures above are then the cluster's totals
+    /// (memory, keys, clients, operations and lookups summed, the worst fragmentation, the
+    /// shortest uptime). Empty on a single server.
+    #[serde(default)]
+    pub nodes: Vec<NodeOverview>,
+}
+
+/// One primary of a cluster, as its own `INFO` describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeOverview {
+    /// `host:port`, as `CLUSTER SLOTS` names it.
+    pub address: String,
+    pub version: String,
+    pub uptime_secs: u64,
+    pub used_memory: u64,
+    /// 0 when the node has no limit.
+    pub max_memory: u64,
+    pub connected_clients: u64,
+    pub ops_per_sec: u64,
+    pub hit_rate: Option<f64>,
+    pub total_keys: u64,
 }
 
 impl RedisOverview {

@@ -1,13 +1,14 @@
 //! The key browser: SCAN with MATCH, COUNT and an optional TYPE, inside the prefix and the tab's
 //! namespaces only, with a hard cap on keys examined per request and a cursor to continue (never
-//! "page N" rescans).
+//! "page N" rescans). On a cluster the walk goes through every primary in turn and the cursor
+//! names the node it stands on.
 
 use super::lane::Lane;
 use super::patterns::validate_pattern;
 use crate::cache::scan::Walk;
 use crate::error::AppError;
 use crate::model::redis::{KeyPage, KeyRow};
-use crate::redis_conn::RedisResultExt;
+use crate::redis_conn::{RedisResultExt, per_key};
 use crate::state::AppState;
 
 /// Keys Redis looks at per request, at most: one request stays a few milliseconds of Redis work.
@@ -21,36 +22,20 @@ pub const PREVIEW_EXAMINE_CAP: u64 = 500_000;
 const STEP: u64 = 1000;
 pub const TYPES: [&str; 6] = ["string", "hash", "list", "set", "zset", "stream"];
 
-pub fn single_server(state: &AppState) -> Result<(), AppError> {
-    if state.redis.is_cluster() {
-        return Err(AppError::validation(
-            "the Redis tab browses a single server; in cluster mode use redis-cli on each node",
-        ));
-    }
-    Ok(())
-}
-
-pub fn parse_cursor(cursor: &str) -> Result<u64, AppError> {
-    if cursor.is_empty() {
-        return Ok(0);
-    }
-    cursor.parse().map_err(|_| {
-        AppError::validation(format!("cursor must be the number a previous page returned, not `{cursor}`"))
-    })
-}
-
 /// TYPE, TTL and size of `keys` (prefixed), one pipeline. `MEMORY USAGE` with its default
 /// sample: `SAMPLES 0` would walk every element of a large hash or set.
 pub async fn describe(state: &AppState, keys: &[String]) -> Result<Vec<KeyRow>, AppError> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let mut pipe = redis::pipe();
+    let mut cmds = Vec::with_capacity(keys.len() * 3);
     for k in keys {
-        pipe.cmd("TYPE").arg(k).cmd("TTL").arg(k).cmd("MEMORY").arg("USAGE").arg(k);
+        cmds.push(redis::cmd("TYPE").arg(k).clone());
+        cmds.push(redis::cmd("TTL").arg(k).clone());
+        cmds.push(redis::cmd("MEMORY").arg("USAGE").arg(k).clone());
     }
     let mut conn = state.redis.conn().await?;
-    let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await.ctx("describing keys")?;
+    let flat: Vec<redis::Value> = per_key(&mut conn, cmds).await.ctx("describing keys")?;
     let mut rows = Vec::with_capacity(keys.len());
     for (key, triple) in keys.iter().zip(flat.chunks(3)) {
         let kind: String = redis::from_redis_value(triple[0].clone()).unwrap_or_else(|_| "none".into());
@@ -68,11 +53,9 @@ pub async fn browse(
     limit: usize,
     kind: Option<&str>,
 ) -> Result<KeyPage, AppError> {
-    single_server(state)?;
     validate_pattern(pattern)?;
     let lane = Lane::of(state);
     lane.check_browse(pattern)?;
-    let cursor = parse_cursor(cursor)?;
     if !(1..=500).contains(&limit) {
         return Err(AppError::validation("limit must be between 1 and 500"));
     }
@@ -82,7 +65,9 @@ pub async fn browse(
         return Err(AppError::validation(format!("type must be one of {}", TYPES.join(", "))));
     }
     let mut walk = Walk::new(state.redis.conn().await?, state.keys.pattern(pattern))
-        .from_cursor(cursor)
+        .across(&state.redis)
+        .await?
+        .resume(cursor)?
         .kind(kind)
         .cap(EXAMINE_CAP);
     let (mut found, mut hidden) = (Vec::new(), 0);
@@ -102,13 +87,12 @@ pub async fn browse(
         hidden += outside;
     }
     let keys = describe(state, &found).await?;
-    let cursor = walk.cursor();
     Ok(KeyPage {
         keys,
-        cursor: cursor.to_string(),
+        cursor: walk.token(),
         pattern: pattern.to_string(),
         examined: walk.examined(),
-        has_more: cursor != 0,
+        has_more: !walk.is_done(),
         hidden,
     })
 }

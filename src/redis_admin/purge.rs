@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use super::browse::{PREVIEW_EXAMINE_CAP, single_server};
+use super::browse::PREVIEW_EXAMINE_CAP;
 use super::lane::Lane;
 use super::patterns::{confirmed, matches_everything, validate_pattern};
 use crate::auth::audit::{Act, Done, audited};
@@ -25,7 +25,6 @@ const MEMORY_SAMPLES: usize = 50;
 const PAGE: u64 = 1000;
 
 fn check(state: &AppState, req: &PurgeRequest) -> Result<bool, AppError> {
-    single_server(state)?;
     validate_pattern(&req.pattern)?;
     Lane::of(state).check_change(&req.pattern)?;
     // Without an explicit confirmation a purge request is a preview.
@@ -51,7 +50,7 @@ fn check(state: &AppState, req: &PurgeRequest) -> Result<bool, AppError> {
 
 /// Every matching key (prefixed), a SCAN page at a time; the caller sorts each page by the lane.
 async fn walk(state: &AppState, pattern: &str) -> Result<Walk, AppError> {
-    Ok(Walk::new(state.redis.conn().await?, state.keys.pattern(pattern)).count(PAGE))
+    Walk::new(state.redis.conn().await?, state.keys.pattern(pattern)).count(PAGE).across(&state.redis).await
 }
 
 async fn preview(state: &AppState, pattern: &str) -> Result<PurgeResult, AppError> {
@@ -77,7 +76,7 @@ async fn preview(state: &AppState, pattern: &str) -> Result<PurgeResult, AppErro
         skipped_protected: protected,
         skipped_outside: outside,
         examined: walk.examined(),
-        truncated: walk.cursor() != 0,
+        truncated: !walk.is_done(),
         estimated_bytes: Some(memory.estimate() as u64),
         keys: keys.iter().map(|k| state.keys.strip(k).unwrap_or(k).to_string()).collect(),
         duration_ms: started.elapsed().as_millis() as u64,

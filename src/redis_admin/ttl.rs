@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use super::browse::{PREVIEW_EXAMINE_CAP, single_server};
+use super::browse::PREVIEW_EXAMINE_CAP;
 use super::lane::Lane;
 use super::patterns::{confirmed, matches_everything, validate_pattern};
 use crate::auth::audit::{Act, Done, audited};
@@ -13,7 +13,7 @@ use crate::cache::scan::Walk;
 use crate::error::AppError;
 use crate::model::audit::AuditAction;
 use crate::model::redis::{TtlBucket, TtlRequest, TtlResult};
-use crate::redis_conn::RedisResultExt;
+use crate::redis_conn::{RedisResultExt, per_key};
 use crate::state::AppState;
 
 const PAGE: u64 = 1000;
@@ -35,7 +35,6 @@ fn bucket_of(ttl: i64) -> usize {
 /// Whether `req` is a preview, after checking it as a purge is checked: the pattern, the lane,
 /// and for a change its confirmation (typed for `*`, its own for -1) and reason.
 fn check(state: &AppState, req: &TtlRequest) -> Result<bool, AppError> {
-    single_server(state)?;
     validate_pattern(&req.pattern)?;
     Lane::of(state).check_change(&req.pattern)?;
     // Without an explicit confirmation a TTL request is a preview.
@@ -95,11 +94,11 @@ pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<Ttl
     let started = Instant::now();
     let lane = Lane::of(state);
     let mut conn = state.redis.bulk().await?;
-    let mut walk = Walk::new(conn.clone(), state.keys.pattern(&req.pattern)).count(PAGE).cap(if preview {
-        PREVIEW_EXAMINE_CAP
-    } else {
-        u64::MAX
-    });
+    let mut walk = Walk::new(conn.clone(), state.keys.pattern(&req.pattern))
+        .count(PAGE)
+        .cap(if preview { PREVIEW_EXAMINE_CAP } else { u64::MAX })
+        .across(&state.redis)
+        .await?;
     let (mut matched, mut updated, mut protected, mut outside) = (0u64, 0u64, 0u64, 0u64);
     let mut counts = [0u64; 5];
     let mut sample = Vec::new();
@@ -110,25 +109,25 @@ pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<Ttl
         if keys.is_empty() {
             continue;
         }
-        let mut pipe = redis::pipe();
-        for k in &keys {
-            pipe.cmd("TTL").arg(k);
-        }
-        let ttls: Vec<i64> = pipe.query_async(&mut conn).await.ctx("reading TTLs")?;
+        let ttls: Vec<i64> = per_key(&mut conn, keys.iter().map(|k| redis::cmd("TTL").arg(k).clone()).collect())
+            .await
+            .ctx("reading TTLs")?;
         for t in ttls.iter().filter(|t| **t != -2) {
             counts[bucket_of(*t)] += 1;
         }
         matched += keys.len() as u64;
         if !preview {
-            let mut pipe = redis::pipe();
-            for k in &keys {
-                if ttl.is_persist() {
-                    pipe.cmd("PERSIST").arg(k)
-                } else {
-                    pipe.cmd("EXPIRE").arg(k).arg(ttl.get())
-                };
-            }
-            let done: Vec<i64> = pipe.query_async(&mut conn).await.ctx("changing TTLs")?;
+            let cmds = keys
+                .iter()
+                .map(|k| {
+                    if ttl.is_persist() {
+                        redis::cmd("PERSIST").arg(k).clone()
+                    } else {
+                        redis::cmd("EXPIRE").arg(k).arg(ttl.get()).clone()
+                    }
+                })
+                .collect();
+            let done: Vec<i64> = per_key(&mut conn, cmds).await.ctx("changing TTLs")?;
             updated += done.iter().filter(|d| **d == 1).count() as u64;
         }
         sample.extend(keys.into_iter().take(100usize.saturating_sub(sample.len())));
@@ -145,7 +144,7 @@ pub async fn change(state: &AppState, req: &TtlRequest, who: &str) -> Result<Ttl
         skipped_protected: protected,
         skipped_outside: outside,
         examined: if preview { walk.examined() } else { 0 },
-        truncated: walk.cursor() != 0,
+        truncated: !walk.is_done(),
         distribution: BUCKETS
             .iter()
             .zip(counts)

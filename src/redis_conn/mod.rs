@@ -133,14 +133,11 @@ impl RedisConn {
                     .query_async(&mut conn)
                     .await
                     .ctx("locating the slot")?;
-                let slots: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
-                    .arg("SLOTS")
-                    .query_async(&mut conn)
-                    .await
-                    .ctx("reading the cluster's slots")?;
-                let (host, port) = slots
+                let (host, port) = slot_ranges(&mut conn)
+                    .await?
                     .into_iter()
-                    .find_map(|range| slot_owner(range, slot))
+                    .find(|(start, end, _)| (*start..=*end).contains(&slot))
+                    .map(|(_, _, node)| (node.host, node.port))
                     .ok_or_else(|| AppError::redis_unavailable(format!("no cluster node serves slot {slot}")))?;
                 let info = seed.clone().set_addr(redis::ConnectionAddr::Tcp(host, port));
                 redis::Client::open(info).map_err(|e| redis_error(e, "connecting to the slot's node"))?
@@ -154,6 +151,18 @@ impl RedisConn {
 
     pub fn is_cluster(&self) -> bool {
         matches!(*self.target, Target::Cluster { .. })
+    }
+
+    /// The cluster's primaries, sorted by address; empty on a single server.
+    pub async fn primaries(&self) -> Result<Vec<Node>, AppError> {
+        if !self.is_cluster() {
+            return Ok(Vec::new());
+        }
+        let mut nodes: Vec<Node> =
+            slot_ranges(&mut self.conn().await?).await?.into_iter().map(|(_, _, node)| node).collect();
+        nodes.sort();
+        nodes.dedup();
+        Ok(nodes)
     }
 
     async fn pick(&self, bulk: bool) -> Result<Conn, AppError> {
@@ -176,18 +185,35 @@ impl RedisConn {
     }
 }
 
-/// The primary's address of one `CLUSTER SLOTS` range, if it holds `slot`.
-fn slot_owner(range: Vec<redis::Value>, slot: u16) -> Option<(String, u16)> {
+/// A cluster primary, by the address `CLUSTER SLOTS` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Node {
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// Every slot range of the cluster with its primary: `CLUSTER SLOTS`.
+async fn slot_ranges(conn: &mut Conn) -> Result<Vec<(u16, u16, Node)>, AppError> {
+    let slots: Vec<Vec<Value>> =
+        redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await.ctx("reading the cluster's slots")?;
+    Ok(slots.into_iter().filter_map(slot_range).collect())
+}
+
+/// One `CLUSTER SLOTS` range: `[start, end, [host, port, id, …], replicas…]`.
+fn slot_range(range: Vec<Value>) -> Option<(u16, u16, Node)> {
     let mut it = range.into_iter();
     let start: u16 = redis::from_redis_value(it.next()?).ok()?;
     let end: u16 = redis::from_redis_value(it.next()?).ok()?;
-    if !(start..=end).contains(&slot) {
-        return None;
-    }
-    let mut node = redis::from_redis_value::<Vec<redis::Value>>(it.next()?).ok()?.into_iter();
+    let mut node = redis::from_redis_value::<Vec<Value>>(it.next()?).ok()?.into_iter();
     let host: String = redis::from_redis_value(node.next()?).ok()?;
     let port: u16 = redis::from_redis_value(node.next()?).ok()?;
-    Some((host, port))
+    Some((start, end, Node { host, port }))
 }
 
 /// Turns a driver error into an [`AppError`], logging the driver's text once with context.
@@ -251,9 +277,65 @@ pub async fn query_on_slot<T: redis::FromRedisValue>(
     }
 }
 
+/// Runs `cmd` on one primary of a cluster (a SCAN step, INFO of that node); on a single server
+/// it simply runs it.
+pub async fn query_on_node<T: redis::FromRedisValue>(conn: &mut Conn, cmd: &Cmd, node: &Node) -> redis::RedisResult<T> {
+    match conn {
+        Conn::Single(c) => cmd.query_async(c).await,
+        Conn::Cluster(c) => {
+            use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+            let route =
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host: node.host.clone(), port: node.port });
+            let value = c.route_command(cmd.clone(), route).await?;
+            redis::FromRedisValue::from_redis_value(value).map_err(Into::into)
+        }
+    }
+}
+
+/// Runs single-key commands whose keys may lie anywhere, replies in order, failing on the first
+/// error as a pipeline does. On a single server they are one pipeline; a cluster pipeline must
+/// stay in one slot, so there each goes to its key's node, all in flight together on the
+/// multiplexed connection.
+pub async fn per_key<T: redis::FromRedisValue>(conn: &mut Conn, cmds: Vec<Cmd>) -> redis::RedisResult<Vec<T>> {
+    match conn {
+        Conn::Single(c) => {
+            let mut pipe = redis::pipe();
+            for cmd in cmds {
+                pipe.add_command(cmd);
+            }
+            pipe.query_async(c).await
+        }
+        Conn::Cluster(c) => {
+            let replies = futures::future::join_all(cmds.iter().map(|cmd| {
+                let mut c = c.clone();
+                async move { cmd.query_async::<T>(&mut c).await }
+            }))
+            .await;
+            replies.into_iter().collect()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slot_range_names_its_primary() {
+        let range = vec![
+            Value::Int(0),
+            Value::Int(5460),
+            Value::Array(vec![
+                Value::BulkString(b"127.0.0.1".to_vec()),
+                Value::Int(7000),
+                Value::BulkString(b"abc".to_vec()),
+            ]),
+            Value::Array(vec![Value::BulkString(b"127.0.0.1".to_vec()), Value::Int(7003)]),
+        ];
+        let (start, end, node) = slot_range(range).unwrap();
+        assert_eq!((start, end, node.to_string().as_str()), (0, 5460, "127.0.0.1:7000"));
+        assert!(slot_range(vec![Value::Int(0)]).is_none());
+    }
 
     fn server_error(reply: &[u8]) -> redis::RedisError {
         match redis::parse_redis_value(reply) {

@@ -129,7 +129,7 @@ pub fn expected_entries(rows: &[Row]) -> BTreeMap<(String, i64, Option<i64>, Str
 
 /// Every key of source `ds` under the state's prefix, with its DUMP bytes.
 pub async fn snapshot(state: &AppState, ds: i64, live_only: bool) -> BTreeMap<String, Vec<u8>> {
-    let mut conn = super::raw_redis().await;
+    let mut conn = state.redis.bulk().await.unwrap();
     let prefix = state.keys.prefix().to_string();
     let patterns: Vec<String> = if live_only {
         vec![
@@ -142,7 +142,8 @@ pub async fn snapshot(state: &AppState, ds: i64, live_only: bool) -> BTreeMap<St
     };
     let mut out = BTreeMap::new();
     for pattern in patterns {
-        let mut walk = super::walk(&pattern).await;
+        let walk = hearth::cache::scan::Walk::new(state.redis.bulk().await.unwrap(), pattern);
+        let mut walk = walk.across(&state.redis).await.unwrap();
         while let Some(keys) = walk.next_page().await.unwrap() {
             for k in keys {
                 let dump: Option<Vec<u8>> = redis::cmd("DUMP").arg(&k).query_async(&mut conn).await.unwrap();

@@ -21,6 +21,34 @@ pub fn redis_url() -> String {
     std::env::var("HEARTH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// `HEARTH_TEST_REDIS_CLUSTER`: a Redis Cluster's seed URLs (comma-separated). When set, every
+/// test state and helper talks to that cluster instead of the single server (`make
+/// test-cluster`); tests that start their own Redis are unaffected.
+pub fn test_cluster() -> Option<String> {
+    std::env::var("HEARTH_TEST_REDIS_CLUSTER").ok().filter(|urls| !urls.trim().is_empty())
+}
+
+/// The Redis settings of the shared test Redis: the single server, or the test cluster.
+fn shared_redis_vars(map: &mut HashMap<String, String>) {
+    match test_cluster() {
+        Some(urls) => {
+            map.insert("HEARTH_REDIS_URL".into(), urls);
+            map.insert("HEARTH_REDIS_CLUSTER".into(), "true".into());
+        }
+        None => {
+            map.insert("HEARTH_REDIS_URL".into(), redis_url());
+        }
+    }
+}
+
+/// A handle on the shared test Redis, as Hearth builds it (single server or cluster).
+pub fn shared_redis() -> hearth::redis_conn::RedisConn {
+    let mut map = HashMap::new();
+    shared_redis_vars(&mut map);
+    let config = Config::from_vars(&map).expect("test Redis settings are valid");
+    hearth::redis_conn::RedisConn::new(&config.redis).expect("the test Redis URL is usable")
+}
+
 pub fn database_url() -> String {
     std::env::var("HEARTH_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
@@ -37,9 +65,13 @@ pub fn leptos_options() -> leptos::config::LeptosOptions {
 /// A state from `vars` on top of test defaults (real Redis, a unique prefix, dev mode).
 pub fn state_with(name: &str, vars: &[(&str, &str)]) -> AppState {
     let mut map: HashMap<String, String> = HashMap::new();
-    map.insert("HEARTH_REDIS_URL".into(), redis_url());
+    shared_redis_vars(&mut map);
     map.insert("HEARTH_KEY_PREFIX".into(), unique_prefix(name));
     map.insert("HEARTH_LOG".into(), "warn".into());
+    // A test that names its own Redis (a private server) talks to it as it says, cluster or not.
+    if vars.iter().any(|(k, _)| *k == "HEARTH_REDIS_URL") {
+        map.remove("HEARTH_REDIS_CLUSTER");
+    }
     for (k, v) in vars {
         map.insert(k.to_string(), v.to_string());
     }
@@ -152,9 +184,17 @@ pub async fn post_json(router: &Router, uri: &str, bearer: Option<&str>, body: &
 /// A walk over the keys matching `pattern` (prefix included) on the shared Redis, with the
 /// engine's own pager: the test's runtime owns the connection.
 pub async fn walk(pattern: &str) -> hearth::cache::scan::Walk {
-    let client = redis::Client::open(redis_url()).unwrap();
-    let conn = redis::aio::ConnectionManager::new(client).await.expect("Redis is up");
-    hearth::cache::scan::Walk::new(hearth::redis_conn::Conn::Single(conn), pattern)
+    let redis = shared_redis();
+    let conn = redis.bulk().await.expect("Redis is up");
+    hearth::cache::scan::Walk::new(conn, pattern).across(&redis).await.expect("the cluster's primaries are known")
+}
+
+/// Runs a pipeline's commands (a test's seed data) one by one: on a cluster a pipeline must stay
+/// in one slot, and seed keys are spread on purpose. Replies are dropped; an error fails the test.
+pub async fn each(conn: &mut hearth::redis_conn::Conn, pipe: &redis::Pipeline) {
+    for cmd in pipe.cmd_iter() {
+        let _: redis::Value = cmd.query_async(conn).await.unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    }
 }
 
 /// Deletes every key matching `pattern` on the shared Redis, a SCAN page at a time (never KEYS).
@@ -175,8 +215,10 @@ pub async fn cleanup(state: &AppState) {
     unlink_matching(&format!("{prefix}*")).await;
 }
 
-pub async fn raw_redis() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+/// A connection to the shared test Redis (on a cluster, commands are routed by key; a pipeline
+/// must stay in one slot), with the long timeout of Hearth's bulk work.
+pub async fn raw_redis() -> hearth::redis_conn::Conn {
+    shared_redis().bulk().await.expect("Redis is up")
 }
 
 /// A PostgreSQL schema of one test, dropped (with everything in it) when the guard goes away,
@@ -336,6 +378,7 @@ pub fn hearth_command(vars: &[(&str, &str)]) -> std::process::Command {
     cmd
 }
 
+pub mod cluster;
 pub mod fixtures;
 
 /// A source id for a request model (tests use ids far above the demo's).

@@ -2,116 +2,14 @@
 //! stopped afterwards. Warm (first and fast-path), query, slice and whole invalidation all run
 //! on the source's `{ds:N}` slot.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::common::cluster::Cluster;
 use crate::common::fixtures::*;
 use crate::common::*;
 use hearth::cache::query::{CacheQuery, query};
 use hearth::cache::warm::{NoHooks, lock_token, warm};
 use hearth::model::cache::InvalidateRequest;
-
-struct Cluster {
-    nodes: Vec<Child>,
-    ports: Vec<u16>,
-    dir: TempDir,
-}
-
-impl Cluster {
-    async fn start() -> Cluster {
-        let dir = TempDir::new("cluster");
-        let base = 21000 + (rand::random::<u16>() % 8000);
-        let ports: Vec<u16> = (0..3).map(|i| base + i).collect();
-        let nodes = ports
-            .iter()
-            .map(|p| {
-                let node_dir = dir.0.join(p.to_string());
-                std::fs::create_dir_all(&node_dir).unwrap();
-                Command::new("redis-server")
-                    .args([
-                        "--port",
-                        &p.to_string(),
-                        "--bind",
-                        "127.0.0.1",
-                        "--cluster-enabled",
-                        "yes",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                    ])
-                    .arg("--cluster-config-file")
-                    .arg(node_dir.join("nodes.conf"))
-                    .arg("--dir")
-                    .arg(&node_dir)
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .expect("redis-server is installed")
-            })
-            .collect();
-        let cluster = Cluster { nodes, ports, dir };
-        // Wait until every node answers (a fixed pause was too short on a loaded machine).
-        for port in &cluster.ports {
-            for _ in 0..200 {
-                let pong = Command::new("redis-cli").args(["-p", &port.to_string(), "ping"]).output().unwrap();
-                if String::from_utf8_lossy(&pong.stdout).contains("PONG") {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        let addresses: Vec<String> = cluster.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-        let created = Command::new("redis-cli")
-            .arg("--cluster")
-            .arg("create")
-            .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .output()
-            .unwrap();
-        assert!(
-            created.status.success(),
-            "cluster created: {}{}",
-            String::from_utf8_lossy(&created.stdout),
-            String::from_utf8_lossy(&created.stderr)
-        );
-        for _ in 0..100 {
-            let info = Command::new("redis-cli")
-                .args(["-p", &cluster.ports[0].to_string(), "cluster", "info"])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
-                return cluster;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the cluster did not become ready");
-    }
-
-    fn urls(&self) -> String {
-        self.ports.iter().map(|p| format!("redis://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
-    }
-
-    /// Keys stored on each node.
-    fn key_counts(&self) -> Vec<u64> {
-        self.ports
-            .iter()
-            .map(|p| {
-                let out = Command::new("redis-cli").args(["-p", &p.to_string(), "dbsize"]).output().unwrap();
-                String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
-            })
-            .collect()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for n in &mut self.nodes {
-            let _ = n.kill();
-            let _ = n.wait();
-        }
-        let _ = &self.dir;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_works_on_a_redis_cluster() {
@@ -319,4 +217,214 @@ async fn jobs_schedules_settings_sessions_audit_limits_and_metrics_work_on_a_red
     let _ = stop.send(true);
     let _ = workers.await;
     drop(cluster);
+}
+
+/// The Redis tab on a cluster: keys spread over every primary are listed by one cursor that
+/// walks node after node, inspected, re-timed and purged where their slots live, and the overview
+/// shows each primary beside the totals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_tab_browses_inspects_times_and_purges_keys_on_every_node_of_a_cluster() {
+    use http::StatusCode;
+    use serde_json::json;
+    let cluster = Cluster::start().await;
+    let state = state_with("cluster-tab", &[("HEARTH_REDIS_CLUSTER", "true"), ("HEARTH_REDIS_URL", &cluster.urls())]);
+    let app = hearth::server::router(state.clone());
+    let p = state.keys.prefix().to_string();
+    let mut conn = state.redis.conn().await.unwrap();
+    // No hash tag: these keys land on every node, as an application's keys do.
+    let sets = (0..300).map(|i| redis::cmd("SET").arg(format!("{p}cache:item:{i}")).arg(format!("value {i}")).clone());
+    let _: Vec<String> = hearth::redis_conn::per_key(&mut conn, sets.collect()).await.unwrap();
+    let counts = cluster.key_counts();
+    assert!(counts.iter().all(|n| *n > 50), "the keys are spread over the primaries: {counts:?}");
+
+    // Browse, page after page: every key once, the cursor naming the node it stands on.
+    let (mut cursor, mut listed, mut nodes_seen) = ("0".to_string(), std::collections::BTreeSet::new(), Vec::new());
+    for _ in 0..1000 {
+        let r = get(&app, &format!("/api/admin/redis/keys?pattern=cache:item:*&limit=40&cursor={cursor}"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let page = &r.body["data"];
+        for row in page["keys"].as_array().unwrap() {
+            assert_eq!(row["type"], "string", "{row}");
+            assert!(row["size"].as_u64().unwrap() > 0, "{row}");
+            listed.insert(row["key"].as_str().unwrap().to_string());
+        }
+        cursor = page["cursor"].as_str().unwrap().to_string();
+        if !page["hasMore"].as_bool().unwrap() {
+            break;
+        }
+        let node = cursor.split_once('@').expect("a cluster cursor names its node").1.to_string();
+        if !nodes_seen.contains(&node) {
+            nodes_seen.push(node);
+        }
+    }
+    assert_eq!(cursor, "0", "the walk ended");
+    assert_eq!(listed.len(), 300, "every key once, from every node");
+    assert!(nodes_seen.len() >= 2, "the cursor moved from node to node: {nodes_seen:?}");
+
+    // A cursor of a node that is not a primary, or not a cursor at all: a clear 400.
+    for (bad, words) in [("7@127.0.0.1:1", "no longer a primary"), ("12", "a previous page returned")] {
+        let r = get(&app, &format!("/api/admin/redis/keys?pattern=cache:item:*&cursor={bad}"), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+        assert!(r.text.contains(words), "{bad}: {}", r.text);
+    }
+
+    // Inspect a key on whichever node holds it.
+    let r = get(&app, "/api/admin/redis/inspect?key=cache:item:123", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["data"]["value"]["text"], "value 123", "{}", r.text);
+
+    // TTL by pattern: the preview counts every node's keys; the change reaches them all.
+    let ttl = |confirm: bool| {
+        let mut body = json!({"pattern": "cache:item:*", "ttl": 3600});
+        if confirm {
+            body["confirm"] = json!(true);
+            body["reason"] = json!("expire the items");
+        }
+        body
+    };
+    let r = post_json(&app, "/api/admin/redis/ttl", None, &ttl(false)).await;
+    assert_eq!((r.status, r.body["data"]["matched"].as_u64()), (StatusCode::OK, Some(300)), "{}", r.text);
+    let r = post_json(&app, "/api/admin/redis/ttl", None, &ttl(true)).await;
+    assert_eq!((r.status, r.body["data"]["updated"].as_u64()), (StatusCode::OK, Some(300)), "{}", r.text);
+    let ttls = (0..300).map(|i| redis::cmd("TTL").arg(format!("{p}cache:item:{i}")).clone());
+    let ttls: Vec<i64> = hearth::redis_conn::per_key(&mut conn, ttls.collect()).await.unwrap();
+    assert!(ttls.iter().all(|t| (3500..=3600).contains(t)), "{ttls:?}");
+
+    // The overview: one row per primary, and the totals are their sums.
+    let r = get(&app, "/api/admin/redis/stats", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let o = &r.body["data"];
+    assert_eq!(o["mode"], "cluster");
+    let rows = o["nodes"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{}", r.text);
+    let node_keys: u64 = rows.iter().map(|n| n["totalKeys"].as_u64().unwrap()).sum();
+    assert_eq!(o["totalKeys"].as_u64(), Some(node_keys));
+    assert!(node_keys >= 300, "{}", r.text);
+    let node_memory: u64 = rows.iter().map(|n| n["usedMemory"].as_u64().unwrap()).sum();
+    assert_eq!(o["usedMemory"].as_u64(), Some(node_memory));
+    assert!(o["namespaces"].as_array().unwrap().iter().any(|n| n["namespace"] == "cache:"), "{}", r.text);
+
+    // Purge: the preview counts all 300 and deletes nothing; the purge deletes them on every node.
+    let r = post_json(&app, "/api/admin/redis/purge", None, &json!({"pattern": "cache:item:*"})).await;
+    assert_eq!((r.status, r.body["data"]["matched"].as_u64()), (StatusCode::OK, Some(300)), "{}", r.text);
+    let items = || (0..300).map(|i| redis::cmd("EXISTS").arg(format!("{p}cache:item:{i}")).clone()).collect();
+    let exists: Vec<u8> = hearth::redis_conn::per_key(&mut conn, items()).await.unwrap();
+    assert!(exists.iter().all(|e| *e == 1), "a preview deletes nothing");
+    let r = post_json(
+        &app,
+        "/api/admin/redis/purge",
+        None,
+        &json!({"pattern": "cache:item:*", "confirm": true, "reason": "drop the items"}),
+    )
+    .await;
+    assert_eq!((r.status, r.body["data"]["keysDeleted"].as_u64()), (StatusCode::OK, Some(300)), "{}", r.text);
+    let exists: Vec<u8> = hearth::redis_conn::per_key(&mut conn, items()).await.unwrap();
+    assert!(exists.iter().all(|e| *e == 0), "every item is gone");
+}
+
+/// Fails over the primary of the warming source's slot once, between two batches of the warm.
+struct FailOverMidWarm<'a> {
+    cluster: &'a Cluster,
+    slot_key: String,
+    done: std::sync::Mutex<Option<(u16, u16)>>,
+}
+
+impl hearth::cache::warm::WarmHooks for FailOverMidWarm<'_> {
+    async fn between_batches(&self, p: &hearth::cache::warm::WarmProgress) -> Result<(), hearth::cache::warm::Stop> {
+        if p.entries >= 8 && self.done.lock().unwrap().is_none() {
+            let ports = self.cluster.fail_over(&self.slot_key).await;
+            *self.done.lock().unwrap() = Some(ports);
+        }
+        Ok(())
+    }
+}
+
+/// The live values of source `ds` equal `rows`' entries, exactly and nothing more.
+async fn live_is(state: &hearth::state::AppState, ds: i64, rows: &[Row]) -> bool {
+    use hearth::cache::keys::Keys;
+    let expected = expected_entries(rows);
+    let live = snapshot(state, ds, true).await;
+    let data_prefix = state.keys.key(&format!("cache:{{ds:{ds}}}:"));
+    let data_keys = live.keys().filter(|k| k.starts_with(&data_prefix)).count();
+    let mut conn = state.redis.conn().await.unwrap();
+    for ((m, p, v, f), value) in &expected {
+        let name = Keys::data_name(ds, m, &p.to_string(), v.map(|v| v.to_string()).as_deref(), f);
+        let stored: Option<String> = redis::cmd("GET").arg(state.keys.key(&name)).query_async(&mut conn).await.unwrap();
+        if stored.as_deref() != Some(value.as_str()) {
+            return false;
+        }
+    }
+    data_keys == expected.len()
+}
+
+/// Issue 14, point 3: `CLUSTER FAILOVER` of the source's primary in the middle of a warm. The
+/// warm either follows the slot to its new primary and publishes the whole new generation, or
+/// fails with words a person understands leaving the old generation live; either way, once a
+/// warm has run after it no shadow key of the interrupted run is left, and the data lives on
+/// the new primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_failed_over_mid_warm_leaves_the_old_generation_or_the_whole_new_one() {
+    use hearth::cache::warm::WarmFailure;
+    let cluster = Cluster::start_with(1).await;
+    let dir = TempDir::new("cluster-failover");
+    let pool = sqlite_pool(&dir.0).await;
+    let rows_a = grid("A", &["Charges", "Visits"], &[1, 2, 3, 4, 5, 6], &[Some(5), None], &["Monthly", "Weekly"], 2);
+    let rows_b = grid("B", &["Charges", "Visits"], &[1, 2, 3, 4, 5, 7], &[Some(5), None], &["Monthly", "Weekly"], 3);
+    create_table(&pool, "gen_a", &rows_a).await;
+    create_table(&pool, "gen_b", &rows_b).await;
+    let state = state_with(
+        "cluster-failover",
+        &[("HEARTH_REDIS_CLUSTER", "true"), ("HEARTH_REDIS_URL", &cluster.urls()), ("HEARTH_WARM_BATCH_ENTRIES", "4")],
+    );
+    let ds = 43;
+    let token = || lock_token("test", "failover");
+    warm(&state, &sqlite_def(&pool, ds, "gen_a"), "f1", &token(), &NoHooks).await.expect("the first warm");
+    assert!(live_is(&state, ds, &rows_a).await);
+    let before = snapshot(&state, ds, true).await;
+
+    let hooks =
+        FailOverMidWarm { cluster: &cluster, slot_key: state.keys.master(ds), done: std::sync::Mutex::new(None) };
+    let outcome = hearth::cache::warm::warm_with(
+        &state,
+        &sqlite_def(&pool, ds, "gen_b"),
+        "f2",
+        &token(),
+        &hooks,
+        hearth::cache::warm::WarmMode::Full,
+    )
+    .await;
+    let (old, new) = hooks.done.lock().unwrap().expect("the failover happened during the warm");
+    assert_ne!(old, new);
+    match &outcome {
+        Ok(o) => {
+            assert_eq!(o.entries as usize, expected_entries(&rows_b).len());
+            assert!(live_is(&state, ds, &rows_b).await, "the whole new generation is live");
+        }
+        Err(e) => {
+            let WarmFailure::Failed(e) = e else { panic!("cancelled") };
+            assert!(e.message.contains("Redis"), "a failure names what failed: {}", e.message);
+            assert_eq!(snapshot(&state, ds, true).await, before, "the old generation is live, byte for byte");
+        }
+    }
+    eprintln!("failover {old} → {new} mid-warm: the warm {}", if outcome.is_ok() { "completed" } else { "failed" });
+
+    // Whatever happened, the next warm runs on the new primary, publishes B and leaves no shadow.
+    let mut last = None;
+    for attempt in 0..20 {
+        match warm(&state, &sqlite_def(&pool, ds, "gen_b"), &format!("f3-{attempt}"), &token(), &NoHooks).await {
+            Ok(o) => {
+                last = Some(o);
+                break;
+            }
+            // A failed run's lock is held until its lease ends.
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+    last.expect("a warm after the failover succeeds");
+    assert!(live_is(&state, ds, &rows_b).await);
+    let all = snapshot(&state, ds, false).await;
+    let shadows: Vec<&String> = all.keys().filter(|k| k.contains(":run:") || k.contains(":scan:")).collect();
+    assert!(shadows.is_empty(), "orphan shadows: {shadows:?}");
+    let (serving, _) = cluster.primary_and_replica_of(&state.keys.master(ds));
+    assert_eq!(serving, new, "the source's slot is served by the promoted replica");
 }

@@ -22,7 +22,7 @@ async fn rpc(app: &axum::Router, path: &str, form: &str) -> Reply {
 }
 
 /// The value and TTL of a key (prefixed), to prove nothing changed it.
-async fn snapshot(conn: &mut redis::aio::MultiplexedConnection, key: &str) -> (Option<Vec<u8>>, i64) {
+async fn snapshot(conn: &mut hearth::redis_conn::Conn, key: &str) -> (Option<Vec<u8>>, i64) {
     let dump: Option<Vec<u8>> = redis::cmd("DUMP").arg(key).query_async(conn).await.unwrap();
     let ttl: i64 = redis::cmd("TTL").arg(key).query_async(conn).await.unwrap();
     (dump, ttl)
@@ -43,19 +43,20 @@ async fn browse_inspect_purge_and_ttl_outside_the_lane_are_refused_naming_the_se
     let app = hearth::server::router(state.clone());
     let mut conn = raw_redis().await;
     let session = state.keys.key("session:abc");
-    let _: () = redis::pipe()
-        .cmd("HSET")
-        .arg(&session)
-        .arg("user")
-        .arg("ada")
-        .ignore()
-        .cmd("SET")
-        .arg(state.keys.key("cache:{ds:1}:m:x"))
-        .arg("[]")
-        .ignore()
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    each(
+        &mut conn,
+        redis::pipe()
+            .cmd("HSET")
+            .arg(&session)
+            .arg("user")
+            .arg("ada")
+            .ignore()
+            .cmd("SET")
+            .arg(state.keys.key("cache:{ds:1}:m:x"))
+            .arg("[]")
+            .ignore(),
+    )
+    .await;
     let before = snapshot(&mut conn, &session).await;
     let setting = "HEARTH_REDIS_TAB_NAMESPACES";
 
@@ -367,12 +368,9 @@ async fn a_pattern_with_too_many_wildcards_never_reaches_redis() {
 }
 
 /// The TTLs of unprefixed `names`.
-async fn ttls(conn: &mut redis::aio::MultiplexedConnection, state: &AppState, names: &[&str]) -> Vec<i64> {
-    let mut pipe = redis::pipe();
-    for name in names {
-        pipe.cmd("TTL").arg(state.keys.key(name));
-    }
-    pipe.query_async(conn).await.unwrap()
+async fn ttls(conn: &mut hearth::redis_conn::Conn, state: &AppState, names: &[&str]) -> Vec<i64> {
+    let cmds = names.iter().map(|name| redis::cmd("TTL").arg(state.keys.key(name)).clone()).collect();
+    hearth::redis_conn::per_key(conn, cmds).await.unwrap()
 }
 
 /// Percent-encodes a key for a query string or form (braces, colons and all).

@@ -10,33 +10,22 @@ use hearth::state::AppState;
 use http::StatusCode;
 use serde_json::json;
 
-/// Every key under `pattern` with its DUMP, to prove an operation changed nothing.
-async fn dump_all(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> BTreeMap<String, Vec<u8>> {
+/// Every key under `pattern` with its DUMP, to prove an operation changed nothing (on a cluster,
+/// from every primary).
+async fn dump_all(conn: &mut hearth::redis_conn::Conn, pattern: &str) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
-    let mut cursor = 0u64;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(conn)
-            .await
-            .unwrap();
+    let mut keys = walk(pattern).await;
+    while let Some(page) = keys.next_page().await.unwrap() {
         // The audit trail grows with every request, previews included: it is not the data.
-        for k in keys.into_iter().filter(|k| !k.contains("hearth:{audit}:")) {
+        for k in page.into_iter().filter(|k| !k.contains("hearth:{audit}:")) {
             let d: Option<Vec<u8>> = redis::cmd("DUMP").arg(&k).query_async(conn).await.unwrap();
             let ttl: i64 = redis::cmd("TTL").arg(&k).query_async(conn).await.unwrap();
             let mut d = d.unwrap_or_default();
             d.extend_from_slice(format!("|ttl>0:{}", ttl > 0).as_bytes());
             out.insert(k, d);
         }
-        if next == 0 {
-            return out;
-        }
-        cursor = next;
     }
+    out
 }
 
 /// Every key a browse lists, following its cursor page after page until the scan is complete, as
@@ -72,70 +61,71 @@ async fn seed(state: &AppState) -> (String, String) {
     // A sibling: it shares the prefix's letters but not the prefix itself.
     let outside = format!("{}-outside:", p.trim_end_matches(':'));
     let mut conn = raw_redis().await;
-    let _: () = redis::pipe()
-        .cmd("SET")
-        .arg(format!("{p}cache:{{ds:1}}:m:Visits:p:1:prov:*:freq:Monthly"))
-        .arg(r#"[{"measure":"Visits","value":"1.00"}]"#)
-        .arg("EX")
-        .arg(3600)
-        .ignore()
-        .cmd("SET")
-        .arg(format!("{p}cache:plain:text"))
-        .arg("not json {")
-        .ignore()
-        .cmd("HSET")
-        .arg(format!("{p}session:outside"))
-        .arg("user")
-        .arg("eve")
-        .ignore()
-        .cmd("HSET")
-        .arg(format!("{p}cache:session:42"))
-        .arg("user")
-        .arg("ada")
-        .arg("role")
-        .arg("admin")
-        .ignore()
-        .cmd("RPUSH")
-        .arg(format!("{p}cache:queue:emails"))
-        .arg("a")
-        .arg("b")
-        .arg("c")
-        .ignore()
-        .cmd("SADD")
-        .arg(format!("{p}idx:{{ds:1}}:master"))
-        .arg("m1")
-        .arg("m2")
-        .ignore()
-        .cmd("ZADD")
-        .arg(format!("{p}cache:board"))
-        .arg(1)
-        .arg("low")
-        .arg(9)
-        .arg("high")
-        .ignore()
-        .cmd("XADD")
-        .arg(format!("{p}cache:events"))
-        .arg("*")
-        .arg("kind")
-        .arg("warm")
-        .ignore()
-        .cmd("SET")
-        .arg(format!("{p}lock:cache:warm:{{ds:1}}"))
-        .arg("job:x@node")
-        .arg("EX")
-        .arg(60)
-        .ignore()
-        .cmd("SET")
-        .arg(format!("{outside}cache:{{ds:1}}:m:Visits"))
-        .arg("keep me")
-        .ignore()
-        .cmd("SET")
-        .arg(format!("{outside}plain:text"))
-        .arg("keep me too")
-        .ignore()
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    each(
+        &mut conn,
+        redis::pipe()
+            .cmd("SET")
+            .arg(format!("{p}cache:{{ds:1}}:m:Visits:p:1:prov:*:freq:Monthly"))
+            .arg(r#"[{"measure":"Visits","value":"1.00"}]"#)
+            .arg("EX")
+            .arg(3600)
+            .ignore()
+            .cmd("SET")
+            .arg(format!("{p}cache:plain:text"))
+            .arg("not json {")
+            .ignore()
+            .cmd("HSET")
+            .arg(format!("{p}session:outside"))
+            .arg("user")
+            .arg("eve")
+            .ignore()
+            .cmd("HSET")
+            .arg(format!("{p}cache:session:42"))
+            .arg("user")
+            .arg("ada")
+            .arg("role")
+            .arg("admin")
+            .ignore()
+            .cmd("RPUSH")
+            .arg(format!("{p}cache:queue:emails"))
+            .arg("a")
+            .arg("b")
+            .arg("c")
+            .ignore()
+            .cmd("SADD")
+            .arg(format!("{p}idx:{{ds:1}}:master"))
+            .arg("m1")
+            .arg("m2")
+            .ignore()
+            .cmd("ZADD")
+            .arg(format!("{p}cache:board"))
+            .arg(1)
+            .arg("low")
+            .arg(9)
+            .arg("high")
+            .ignore()
+            .cmd("XADD")
+            .arg(format!("{p}cache:events"))
+            .arg("*")
+            .arg("kind")
+            .arg("warm")
+            .ignore()
+            .cmd("SET")
+            .arg(format!("{p}lock:cache:warm:{{ds:1}}"))
+            .arg("job:x@node")
+            .arg("EX")
+            .arg(60)
+            .ignore()
+            .cmd("SET")
+            .arg(format!("{outside}cache:{{ds:1}}:m:Visits"))
+            .arg("keep me")
+            .ignore()
+            .cmd("SET")
+            .arg(format!("{outside}plain:text"))
+            .arg("keep me too")
+            .ignore(),
+    )
+    .await;
     (p, outside)
 }
 

@@ -2,7 +2,7 @@
 //! scaled to every key it counted. Deleting callers measure a batch before they delete it.
 
 use crate::error::AppError;
-use crate::redis_conn::{Conn, RedisResultExt};
+use crate::redis_conn::{Conn, RedisResultExt, per_key};
 
 /// A running size estimate over batches of (prefixed) keys.
 #[derive(Debug, Clone)]
@@ -29,11 +29,8 @@ impl MemorySample {
             return Ok(());
         }
         let step = (batch.len() / quota).max(1);
-        let mut pipe = redis::pipe();
-        for key in batch.iter().step_by(step).take(quota) {
-            pipe.cmd("MEMORY").arg("USAGE").arg(key);
-        }
-        let sizes: Vec<Option<u64>> = pipe.query_async(conn).await.ctx("sampling memory usage")?;
+        let cmds = batch.iter().step_by(step).take(quota).map(|key| redis::cmd("MEMORY").arg("USAGE").arg(key).clone());
+        let sizes: Vec<Option<u64>> = per_key(conn, cmds.collect()).await.ctx("sampling memory usage")?;
         for size in sizes.into_iter().flatten() {
             self.measured += 1;
             self.bytes += size;

@@ -1,7 +1,9 @@
 //! Walking the keyspace, the one way Hearth does it: [`Walk`] pages through SCAN (never KEYS,
 //! always COUNT, a cap when asked) and counts each key once; deletes go out in bounded UNLINK
 //! batches and [`memory`] estimates sizes. In a cluster, a walk given a
-//! slot key runs on the node of that slot (a source's keys all live there).
+//! slot key runs on the node of that slot (a source's keys all live there), and a walk
+//! [`across`](Walk::across) the keyspace goes through every primary in turn, its cursor naming
+//! the node it stands on.
 
 pub mod memory;
 
@@ -11,7 +13,7 @@ use std::hash::{Hash, Hasher};
 use redis::Cmd;
 
 use crate::error::AppError;
-use crate::redis_conn::{Conn, RedisConn, RedisResultExt, query_on_slot};
+use crate::redis_conn::{Conn, Node, RedisConn, RedisResultExt, query_on_node, query_on_slot};
 
 /// Keys SCAN looks at per call: one call stays around a millisecond of Redis time, during which
 /// every other client waits. Measured at 204k keys with a two-`*` MATCH (BENCHMARKS.md): COUNT
@@ -20,24 +22,34 @@ use crate::redis_conn::{Conn, RedisConn, RedisResultExt, query_on_slot};
 pub const SCAN_COUNT: u64 = 500;
 pub const UNLINK_BATCH: usize = 500;
 
-/// One SCAN step, on `slot_key`'s node when one is given: the next cursor and the (prefixed)
-/// keys it returned.
+/// Where a walk's SCAN steps go.
+enum Route {
+    /// Wherever the connection sends a keyless command: the single server.
+    Any,
+    /// The node serving this key's slot.
+    Slot(String),
+    /// Every primary of a cluster, one after the other; `at` is the one being walked.
+    Nodes { nodes: Vec<Node>, at: usize },
+}
+
+/// One SCAN step where `route` says: the next cursor and the (prefixed) keys it returned.
 async fn scan_step(
     conn: &mut Conn,
     cursor: u64,
     pattern: &str,
     count: u64,
     type_filter: Option<&str>,
-    slot_key: Option<&str>,
+    route: &Route,
 ) -> Result<(u64, Vec<String>), AppError> {
     let mut cmd = Cmd::new();
     cmd.arg("SCAN").arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(count);
     if let Some(t) = type_filter {
         cmd.arg("TYPE").arg(t);
     }
-    match slot_key {
-        Some(slot) => query_on_slot(conn, &cmd, slot).await,
-        None => cmd.query_async(conn).await,
+    match route {
+        Route::Any => cmd.query_async(conn).await,
+        Route::Slot(slot) => query_on_slot(conn, &cmd, slot).await,
+        Route::Nodes { nodes, at } => query_on_node(conn, &cmd, &nodes[*at]).await,
     }
     .ctx("scanning keys")
 }
@@ -65,7 +77,7 @@ pub struct Walk {
     pattern: String,
     count: u64,
     kind: Option<String>,
-    slot: Option<String>,
+    route: Route,
     cap: u64,
     cursor: u64,
     finished: bool,
@@ -81,7 +93,7 @@ impl Walk {
             pattern: pattern.into(),
             count: SCAN_COUNT,
             kind: None,
-            slot: None,
+            route: Route::Any,
             cap: u64::MAX,
             cursor: 0,
             finished: false,
@@ -104,19 +116,49 @@ impl Walk {
 
     /// In a cluster, walk the node serving `slot_key`'s slot (on a single server: no effect).
     pub fn on_slot(mut self, slot_key: &str) -> Walk {
-        self.slot = Some(slot_key.to_string());
+        self.route = Route::Slot(slot_key.to_string());
         self
+    }
+
+    /// Walk the whole keyspace: on a cluster every primary in turn, in address order (on a single
+    /// server: no effect).
+    pub async fn across(mut self, redis: &RedisConn) -> Result<Walk, AppError> {
+        if redis.is_cluster() {
+            let nodes = redis.primaries().await?;
+            if nodes.is_empty() {
+                return Err(AppError::redis_unavailable("the Redis cluster reports no primary serving slots"));
+            }
+            self.route = Route::Nodes { nodes, at: 0 };
+        }
+        Ok(self)
+    }
+
+    /// Continue a walk where an earlier request's [`Walk::token`] left it ("" or "0" start from
+    /// the beginning). On a cluster the token names its node, `<cursor>@<host>:<port>`.
+    pub fn resume(mut self, token: &str) -> Result<Walk, AppError> {
+        let token = token.trim();
+        if token.is_empty() || token == "0" {
+            return Ok(self);
+        }
+        let bad = || AppError::validation(format!("cursor must be the text a previous page returned, not `{token}`"));
+        match &mut self.route {
+            Route::Nodes { nodes, at } => {
+                let (cursor, node) = token.split_once('@').ok_or_else(bad)?;
+                self.cursor = cursor.parse().map_err(|_| bad())?;
+                *at = nodes.iter().position(|n| n.to_string() == node).ok_or_else(|| {
+                    AppError::validation(format!(
+                        "node {node} of this cursor is no longer a primary of the cluster (a failover or resharding happened); start the listing again"
+                    ))
+                })?;
+            }
+            _ => self.cursor = token.parse().map_err(|_| bad())?,
+        }
+        Ok(self)
     }
 
     /// Stop once Redis has been asked to examine `cap` keys.
     pub fn cap(mut self, cap: u64) -> Walk {
         self.cap = cap;
-        self
-    }
-
-    /// Continue a walk an earlier request left at `cursor` (0 starts from the beginning).
-    pub fn from_cursor(mut self, cursor: u64) -> Walk {
-        self.cursor = cursor;
         self
     }
 
@@ -133,11 +175,18 @@ impl Walk {
         }
         let step = self.count.min(self.cap - self.examined);
         let (next, keys) =
-            scan_step(&mut self.conn, self.cursor, &self.pattern, step, self.kind.as_deref(), self.slot.as_deref())
-                .await?;
+            scan_step(&mut self.conn, self.cursor, &self.pattern, step, self.kind.as_deref(), &self.route).await?;
         self.examined += step;
         self.cursor = next;
         self.finished = next == 0;
+        if let Route::Nodes { nodes, at } = &mut self.route
+            && self.finished
+            && *at + 1 < nodes.len()
+        {
+            // This primary is done: the next one starts from its beginning.
+            *at += 1;
+            self.finished = false;
+        }
         let mut page = Vec::with_capacity(keys.len());
         for key in keys {
             if !self.seen.insert(fingerprint(&key)) {
@@ -148,9 +197,18 @@ impl Walk {
         Ok(Some(page))
     }
 
-    /// Where the walk stands: 0 once the scan is complete.
-    pub fn cursor(&self) -> u64 {
-        if self.finished { 0 } else { self.cursor }
+    /// Whether the walk has been through the whole keyspace (not merely stopped at its cap).
+    pub fn is_done(&self) -> bool {
+        self.finished
+    }
+
+    /// Where the walk stands, for [`Walk::resume`] in a later request: "0" once it is done.
+    pub fn token(&self) -> String {
+        match &self.route {
+            _ if self.finished => "0".to_string(),
+            Route::Nodes { nodes, at } => format!("{}@{}", self.cursor, nodes[*at]),
+            _ => self.cursor.to_string(),
+        }
     }
 
     /// Keys Redis was asked to examine so far (the sum of the steps' COUNTs).

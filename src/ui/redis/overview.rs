@@ -70,6 +70,29 @@ fn OverviewStats(o: RedisOverview) -> impl IntoView {
                 <dd class="muted small">{format!("{} expired", format::thousands(o.expired_keys))}</dd>
             </div>
         </dl>
+        {(!o.nodes.is_empty()).then(|| view! {
+            <div class="table-wrap">
+                <table class="small" data-testid="overview-nodes">
+                    <caption>{format!("Cluster primaries ({}); the figures above are their totals", o.nodes.len())}</caption>
+                    <thead>
+                        <tr><th scope="col">"Node"</th><th scope="col" class="num">"Keys"</th><th scope="col" class="num">"Memory"</th><th scope="col" class="num">"Clients"</th><th scope="col" class="num">"Ops/sec"</th><th scope="col" class="num">"Hit rate"</th><th scope="col" class="num">"Uptime"</th></tr>
+                    </thead>
+                    <tbody>
+                        {o.nodes.iter().map(|n| view! {
+                            <tr>
+                                <td class="mono">{n.address.clone()}</td>
+                                <td class="num">{format::thousands(n.total_keys)}</td>
+                                <td class="num">{format::bytes(n.used_memory)}{(n.max_memory > 0).then(|| format!(" of {}", format::bytes(n.max_memory)))}</td>
+                                <td class="num">{n.connected_clients}</td>
+                                <td class="num">{format::thousands(n.ops_per_sec)}</td>
+                                <td class="num">{format::percent(n.hit_rate)}</td>
+                                <td class="num">{format::uptime(n.uptime_secs)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        })}
         <div class="overview-lists">
             <div>
                 <h3>"Keys by namespace"</h3>
