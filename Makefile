@@ -1,11 +1,15 @@
 # The two commands of the README, and the checks run before each commit.
-.PHONY: run test lint fmt watch
+.PHONY: run test test-cluster lint fmt watch
 
 run:
 	.ci/serve
 
 test:
 	.ci/test
+
+# Only the integration suite on a Redis Cluster started for it (`make test` runs it too).
+test-cluster:
+	.ci/test-cluster
 
 lint:
 	cargo fmt --all -- --check

@@ -15,6 +15,9 @@ export const sitePort = port + 4;
 export const foreignSitePort = port + 5;
 // Under HEARTH_BASE_PATH=/hearth, signed in by the command center's own cookie.
 export const basePathPort = port + 6;
+// Signed in, on a Redis Cluster the cluster test starts (tests/cluster.spec.ts).
+export const clusterPort = port + 7;
+export const clusterRedisPorts = [0, 1, 2].map((i) => Number(process.env.HEARTH_E2E_CLUSTER_REDIS_PORT ?? 16_481) + i);
 export const jwt = {
   secret: 'e2e-secret-0123456789abcdef0123456789',
   issuer: 'command-center',
@@ -89,6 +92,16 @@ export default defineConfig({
     hearth(devPort, `${prefix}dev:`, {}),
     hearth(basePathPort, `${prefix}base:`, { ...jwtMode, HEARTH_JWT_COOKIE: 'access-token', HEARTH_BASE_PATH: '/hearth' }),
     hearth(embedPort, `${prefix}embed:`, { ...jwtMode, HEARTH_EMBED: 'on', HEARTH_FRAME_ANCESTORS: `http://localhost:${sitePort}` }),
+    // Hearth connects lazily: this one starts before its cluster, which tests/cluster.spec.ts
+    // starts and stops.
+    hearth(clusterPort, `${prefix}cluster:`, {
+      ...jwtMode,
+      HEARTH_LOGIN_URL: `http://localhost:${sitePort}/`,
+      HEARTH_TRUSTED_ORIGINS: `http://localhost:${sitePort}`,
+      HEARTH_REDIS_CLUSTER: 'true',
+      HEARTH_REDIS_URL: clusterRedisPorts.map((p) => `redis://127.0.0.1:${p}`).join(','),
+      HEARTH_LOG: 'error',
+    }),
     hearth(outagePort, prefix, {
       HEARTH_REDIS_URL: `redis://127.0.0.1:${outageRedisPort}`,
       HEARTH_REDIS_TIMEOUT_MS: '500',

@@ -116,9 +116,9 @@ impl QueryRecorder {
         if pending.is_empty() {
             return Ok(());
         }
-        let mut by_source: HashMap<i64, Vec<((i64, i64), Tally)>> = HashMap::new();
-        for (k, t) in pending {
-            by_source.entry(k.0).or_default().push((k, t));
+        let mut by_source: HashMap<i64, Vec<(i64, Tally)>> = HashMap::new();
+        for ((ds, minute), t) in pending {
+            by_source.entry(ds).or_default().push((minute, t));
         }
         let mut first_error = None;
         for (ds, tallies) in by_source {
@@ -127,9 +127,9 @@ impl QueryRecorder {
                 first_error.get_or_insert(e);
                 let mut back = self.pending.lock().expect("recorder lock");
                 // Keep a bounded backlog while Redis is away: an hour of minutes per source at most.
-                for (k, t) in tallies {
+                for (minute, t) in tallies {
                     if back.len() < 10_000 {
-                        back.entry(k).or_default().merge(&t);
+                        back.entry((ds, minute)).or_default().merge(&t);
                     }
                 }
             }
@@ -138,11 +138,11 @@ impl QueryRecorder {
     }
 
     /// One source's tallies (per minute), into its minute, hour and totals hashes.
-    async fn write(&self, state: &AppState, ds: i64, tallies: &[((i64, i64), Tally)]) -> Result<(), AppError> {
+    async fn write(&self, state: &AppState, ds: i64, tallies: &[(i64, Tally)]) -> Result<(), AppError> {
         let keys = &state.keys;
         let retention_ms = state.config.stats_retention_days * 86_400_000;
         let mut pipe = redis::pipe();
-        for ((_, minute), tally) in tallies {
+        for (minute, tally) in tallies {
             let targets = [
                 (keys.query_minute(ds, *minute), retention_ms),
                 (keys.query_hour(ds, minute / 60), retention_ms),
