@@ -78,6 +78,11 @@ async fn serve() -> ExitCode {
     for task in background {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
     }
+    // The last requests' audit entries reach the trail before the process ends.
+    let unwritten = state.audit_writes.drain(std::time::Duration::from_secs(5)).await;
+    if unwritten > 0 {
+        tracing::error!(unwritten, "audit entries were still being written at exit (each is in its log line)");
+    }
     if let Err(e) = served {
         tracing::error!(error = %e, "server stopped with an error");
         return ExitCode::FAILURE;

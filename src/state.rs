@@ -30,6 +30,8 @@ pub struct Shared {
     pub query_results: Arc<crate::cache::results::ResultCache>,
     /// Audit entries this process could not write (each one is also logged).
     pub audit_failures: std::sync::atomic::AtomicU64,
+    /// Audit entries on their way to Redis; shutdown waits for them.
+    pub audit_writes: Arc<crate::auth::audit::InFlight>,
     /// Names this process in lock tokens and job records: `host-pid-random`.
     pub instance_id: String,
     pub leptos_options: LeptosOptions,
@@ -56,6 +58,7 @@ impl AppState {
             query_by_script: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             query_results,
             audit_failures: std::sync::atomic::AtomicU64::new(0),
+            audit_writes: Arc::default(),
             instance_id: format!("{host}-{}-{:04x}", std::process::id(), rand::random::<u16>()),
             leptos_options,
         })))

@@ -58,9 +58,14 @@ test('the Redis tab works on a cluster: per-node overview, browse across nodes, 
   for (const port of clusterRedisPorts) await expect(nodesTable).toContainText(`127.0.0.1:${port}`);
   await expect(page.getByTestId('overview-version')).toContainText('cluster');
 
-  // Pages of 50 at most: the 90 keys need "More", and the pages come from every node.
-  await page.getByTestId('browse-pattern').fill('cache:spread:*');
+  // Pages of 50 at most: the 90 keys need "More", and the pages come from every node. The
+  // pattern is debounced: first a pattern matching nothing, so the list is known to be the new
+  // pattern's before "More" is clicked.
   const rows = page.getByTestId('key-row');
+  await page.getByTestId('browse-pattern').fill('cache:nothing:*');
+  await expect(rows).toHaveCount(0);
+  await page.getByTestId('browse-pattern').fill('cache:spread:*');
+  await expect(rows.first()).toBeVisible();
   const more = page.getByTestId('browse-more');
   for (let i = 0; i < 100 && (await rows.count()) < 90 && (await more.isVisible()); i++) {
     const before = await rows.count();

@@ -95,11 +95,30 @@ pub async fn purge_as(
     who: &crate::auth::Principal,
 ) -> Result<PurgeResult, AppError> {
     let act = Act::new(AuditAction::RedisCachePurged, format!("pattern {}", req.pattern)).reason(req.reason.as_deref());
+    // A purge run in the background gets a second entry when it ends: what it deleted, whether
+    // it was aborted, or why it stopped.
+    let (end_state, end_who, end_act) = (state.clone(), who.clone(), act.clone());
+    let when_done: WhenDone = Box::new(move |outcome| {
+        let (status, done) = match outcome {
+            Ok(r) => {
+                let how = if r.aborted { "aborted" } else { "finished" };
+                let id = r.purge_id.as_deref().unwrap_or("");
+                let done = Done::detail(format!("background purge {id} {how}"))
+                    .count("deleted", r.keys_deleted)
+                    .count("failed", r.failed)
+                    .count("skippedProtected", r.skipped_protected);
+                (200, done)
+            }
+            Err(e) => (e.status(), Done::detail(format!("background purge stopped: {}", e.message))),
+        };
+        crate::auth::audit::record(&end_state, Some(&end_who), &end_who.request, end_act, status, done);
+    });
     let run = async {
         if check(state, req)? {
             return preview(state, &req.pattern).await;
         }
-        crate::auth::limits::metered(state, who, LimitClass::Purge, purge(state, req, &who.id), |_| true).await
+        let purge = purge_then(state, req, &who.id, Some(when_done));
+        crate::auth::limits::metered(state, who, LimitClass::Purge, purge, |_| true).await
     };
     audited(state, who, act, run, |r| {
         let detail = match &r.purge_id {
@@ -124,9 +143,22 @@ pub async fn abort_as(state: &AppState, id: &str, who: &crate::auth::Principal) 
     .await
 }
 
+/// Told how a purge started in the background ended.
+type WhenDone = Box<dyn FnOnce(Result<&PurgeResult, &AppError>) + Send>;
+
 /// `POST /api/admin/redis/purge`: a preview, a purge run to the end, or (`async`) a purge
 /// started in the background whose progress `status` reports.
 pub async fn purge(state: &AppState, req: &PurgeRequest, who: &str) -> Result<PurgeResult, AppError> {
+    purge_then(state, req, who, None).await
+}
+
+/// [`purge`], calling `when_done` once a background purge has ended.
+async fn purge_then(
+    state: &AppState,
+    req: &PurgeRequest,
+    who: &str,
+    when_done: Option<WhenDone>,
+) -> Result<PurgeResult, AppError> {
     if check(state, req)? {
         return preview(state, &req.pattern).await;
     }
@@ -157,8 +189,12 @@ pub async fn purge(state: &AppState, req: &PurgeRequest, who: &str) -> Result<Pu
         let (task_state, pattern) = (state.clone(), req.pattern.clone());
         let task_id = id.clone();
         tokio::spawn(async move {
-            if let Err(e) = run(&task_state, &task_id, &pattern).await {
+            let outcome = run(&task_state, &task_id, &pattern).await;
+            if let Err(e) = &outcome {
                 tracing::warn!(purge = %task_id, error = %e.message, "purge stopped by an error");
+            }
+            if let Some(tell) = when_done {
+                tell(outcome.as_ref());
             }
         });
         return status(state, &id).await;

@@ -171,21 +171,26 @@ pub fn generations(rows_json: &str) -> BTreeSet<String> {
 pub struct Cleanup {
     prefix: String,
     sources: Vec<i64>,
+    audit: Option<std::sync::Arc<hearth::auth::audit::InFlight>>,
 }
 
 /// Deletes every key starting with `prefix` (a test's own `t:` prefix) when dropped.
 pub fn cleanup_prefix_on_drop(prefix: &str) -> Cleanup {
     assert!(prefix.starts_with("t:"), "only test prefixes are cleaned whole");
-    Cleanup { prefix: prefix.to_string(), sources: Vec::new() }
+    Cleanup { prefix: prefix.to_string(), sources: Vec::new(), audit: None }
 }
 
 pub fn cleanup_on_drop(state: &AppState, sources: &[i64]) -> Cleanup {
-    Cleanup { prefix: state.keys.prefix().to_string(), sources: sources.to_vec() }
+    Cleanup {
+        prefix: state.keys.prefix().to_string(),
+        sources: sources.to_vec(),
+        audit: Some(state.audit_writes.clone()),
+    }
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let (prefix, sources) = (self.prefix.clone(), self.sources.clone());
+        let (prefix, sources, audit) = (self.prefix.clone(), self.sources.clone(), self.audit.take());
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
@@ -199,8 +204,16 @@ impl Drop for Cleanup {
                     super::unlink_matching(&pattern).await;
                 }
                 // Audit entries are written in the background, a moment after the answer that
-                // caused them: one may land after the sweep and recreate the trail.
-                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                // caused them: one may land after the sweep and recreate the trail. With the
+                // state, wait until they have landed (at most as long as without it: a
+                // single-threaded test's runtime cannot run them now, and drops them unwritten).
+                let grace = std::time::Duration::from_millis(300);
+                match audit {
+                    Some(writes) => {
+                        writes.drain(grace).await;
+                    }
+                    None => tokio::time::sleep(grace).await,
+                }
                 let trail = hearth::cache::keys::Keys::new(&prefix).audit_log();
                 let _: Result<(), _> = redis::cmd("UNLINK").arg(trail).query_async(&mut super::raw_redis().await).await;
             });

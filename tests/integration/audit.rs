@@ -399,3 +399,43 @@ fn sample_entry(who: &hearth::auth::Principal, meta: &hearth::auth::RequestMeta)
         client: meta.client.clone(),
     }
 }
+
+/// A purge run in the background leaves two entries: one when it starts (the request's answer)
+/// and one when it ends, with what it deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_purge_is_recorded_when_it_starts_and_when_it_ends() {
+    let dir = TempDir::new("audit-bg");
+    let state = instance("auditbg", &dir, &[random_ds()], &[]).await;
+    let _cleanup = cleanup_prefix_on_drop(&state.config.key_prefix);
+    let app = hearth::server::router(state.clone());
+    let admin = token(SECRET, "ada", &RW, 600);
+    let mut conn = raw_redis().await;
+    for i in 0..40 {
+        let _: () = redis::cmd("SET")
+            .arg(state.keys.key(&format!("cache:bg:{i}")))
+            .arg("x")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let body = json!({"pattern": "cache:bg:*", "confirm": true, "reason": "clear bg", "async": true});
+    let r = call(&app, "POST", "/api/admin/redis/purge", Some(&admin), "req-bg-1", Some(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id = r.body["data"]["purgeId"].as_str().expect("a purge id").to_string();
+    let entries = trail(&app, &admin, "action=redis_cache_purged", 2).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    // The end entry repeats the request id of the purge it ends, for matching with the log.
+    assert!(entries.iter().all(|e| e["requestId"] == "req-bg-1"), "{entries:?}");
+    let start = entries
+        .iter()
+        .find(|e| e["requestId"] == "req-bg-1" && e["detail"].as_str().unwrap().starts_with("running"))
+        .expect("the start");
+    assert_eq!(start["reason"], "clear bg");
+    let end = entries
+        .iter()
+        .find(|e| e["detail"] == format!("background purge {id} finished"))
+        .unwrap_or_else(|| panic!("the end: {entries:?}"));
+    assert_eq!((end["userId"].as_str(), end["outcome"].as_str()), (Some("ada"), Some("ok")), "{end}");
+    assert_eq!(end["counts"]["deleted"], 40, "{end}");
+    assert_eq!(end["reason"], "clear bg");
+}

@@ -20,6 +20,54 @@ use crate::state::AppState;
 /// How long a background stream write may take before it counts as failed.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Audit writes still on their way to Redis. Shutdown waits for them ([`InFlight::drain`]), so
+/// an operation answered just before SIGTERM is not missing from the trail.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    writes: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// One write in flight; dropping it (done, failed or timed out) counts it off.
+struct Writing(std::sync::Arc<InFlight>);
+
+impl InFlight {
+    fn start(self: &std::sync::Arc<Self>) -> Writing {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        Writing(self.clone())
+    }
+
+    /// Writes not finished yet.
+    pub fn pending(&self) -> usize {
+        self.writes.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every write started so far has finished, or `limit` has passed; returns how
+    /// many were still pending then.
+    pub async fn drain(&self, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            // Registered before the check, so a write ending in between still wakes this.
+            let idle = self.idle.notified();
+            let left = self.pending();
+            if left == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                return self.pending();
+            }
+        }
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        if self.0.writes.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
 /// What is being done, to what, and why.
 #[derive(Debug, Clone)]
 pub struct Act {
@@ -132,7 +180,9 @@ pub fn record(state: &AppState, who: Option<&Principal>, request: &RequestMeta, 
         "audit"
     );
     let state = state.clone();
+    let writing = state.audit_writes.start();
     tokio::spawn(async move {
+        let _writing = writing;
         let failure = match tokio::time::timeout(WRITE_TIMEOUT, store::append(&state, &entry)).await {
             Ok(Ok(())) => return,
             Ok(Err(e)) => e.message,
@@ -149,4 +199,27 @@ pub fn record(state: &AppState, who: Option<&Principal>, request: &RequestMeta, 
             "an audit entry could not be stored in Redis (it is in this log line)"
         );
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn draining_waits_for_writes_in_flight_and_no_longer() {
+        let writes = std::sync::Arc::new(InFlight::default());
+        assert_eq!(writes.drain(Duration::from_secs(5)).await, 0, "nothing in flight: at once");
+        let first = writes.start();
+        let second = writes.start();
+        assert_eq!(writes.drain(Duration::from_millis(20)).await, 2, "gives up after its limit");
+        let waiter = {
+            let writes = writes.clone();
+            tokio::spawn(async move { writes.drain(Duration::from_secs(5)).await })
+        };
+        drop(first);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "one write is still in flight");
+        drop(second);
+        assert_eq!(waiter.await.unwrap(), 0, "woken when the last write ends");
+    }
 }
