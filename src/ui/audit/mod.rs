@@ -4,6 +4,7 @@
 mod filters;
 mod table;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -158,25 +159,24 @@ fn AuditTrail() -> impl IntoView {
                                 let page = page.clone();
                                 move || older.next(&page).is_some()
                             };
-                            view! {
+                            Either::Left(view! {
                                 <div class="card-head">
                                     <h2 id="audit-entries-title">"Entries"</h2>
                                     <TrailStatus page=page.clone() shown=Signal::derive(move || first_shown + older.entries.with(Vec::len))/>
                                 </div>
                                 <WriteFailures count=page.write_failures/>
                                 {if empty {
-                                    view! { <p class="muted" data-testid="audit-empty">"No entry matches these filters."</p> }.into_any()
+                                    Either::Left(view! { <p class="muted" data-testid="audit-empty">"No entry matches these filters."</p> })
                                 } else {
-                                    view! { <AuditTable first=page.entries.clone() older=older.entries names busy/> }.into_any()
+                                    Either::Right(view! { <AuditTable first=page.entries.clone() older=older.entries names busy/> })
                                 }}
                                 {move || older.error.get().map(|e| view! { <ErrorBox error=e/> })}
                                 <Show when=has_more.clone()>
                                     <button type="button" class="more" data-testid="audit-more" disabled=move || older.loading.get() on:click=on_more.clone()>"More"</button>
                                 </Show>
-                            }
-                            .into_any()
+                            })
                         }
-                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                        Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
                     })
                 }}
             </Transition>

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::filters::audit_href;
@@ -80,12 +81,12 @@ fn AuditRow(entry: AuditEntry, names: SourceNames) -> impl IntoView {
 #[component]
 fn Who(id: String, name: Option<String>) -> impl IntoView {
     if id.is_empty() {
-        return view! { <span class="muted">"not signed in"</span> }.into_any();
+        return Either::Left(view! { <span class="muted">"not signed in"</span> });
     }
     let href = crate::app::base_path();
     let href = audit_href(&href, &AuditQuery { user: Some(id.clone()), ..AuditQuery::default() });
     let title = format!("{id}: show only this user's entries");
-    view! { <a href=href title=title>{name.unwrap_or(id)}</a> }.into_any()
+    Either::Right(view! { <a href=href title=title>{name.unwrap_or(id)}</a> })
 }
 
 #[component]

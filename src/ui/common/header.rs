@@ -1,6 +1,7 @@
 //! The header: the Hearth name, Redis connection status, who is signed in, the dev-mode banner,
 //! and the tabs (a keyboard-navigable tablist whose tabs are links to routes).
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -31,7 +32,7 @@ pub fn Header() -> impl IntoView {
             })}
             <Transition fallback=|| view! { <span class="status">"…"</span> }>
                 {move || session.get().map(|s| match s {
-                    Ok(s) => view! {
+                    Ok(s) => EitherOf3::A(view! {
                         <div class="who">
                             <ConnectionStatus ok=s.redis_ok error=s.redis_error.clone()/>
                             <span class="user" data-testid="current-user" title=format!("{} (signed in by {})", s.user, s.method)>
@@ -45,31 +46,31 @@ pub fn Header() -> impl IntoView {
                                 </form>
                             })}
                         </div>
-                    }.into_any(),
-                    Err(e) if e.code == ErrorCode::Unauthorized => view! {
+                    }),
+                    Err(e) if e.code == ErrorCode::Unauthorized => EitherOf3::B(view! {
                         <div class="who"><span class="status bad">"Not signed in"</span></div>
-                    }.into_any(),
-                    Err(e) => view! {
+                    }),
+                    Err(e) => EitherOf3::C(view! {
                         <div class="who"><span class="status bad" title=e.message.clone()>"Hearth unreachable"</span></div>
-                    }.into_any(),
+                    }),
                 })}
             </Transition>
         </header>
         <Transition fallback=|| ()>
             {move || session.get().map(|s| match s {
-                Ok(s) if s.dev_mode => view! {
+                Ok(s) if s.dev_mode => EitherOf3::A(view! {
                     <div class="banner dev" role="note" data-testid="dev-banner">
                         <strong>"Development mode, no login."</strong>
                         " Everyone who can reach this address is an admin. Hearth allows this only on a loopback address."
                     </div>
-                }.into_any(),
-                Err(e) if e.code == ErrorCode::Unauthorized => view! {
+                }),
+                Err(e) if e.code == ErrorCode::Unauthorized => EitherOf3::B(view! {
                     <div class="banner auth" role="alert" data-testid="auth-banner">
                         <strong>"Sign in required. "</strong>{e.message.clone()}
                         " Open Hearth from the command center's admin page."
                     </div>
-                }.into_any(),
-                _ => ().into_any(),
+                }),
+                _ => EitherOf3::C(()),
             })}
         </Transition>
         <Tabs/>

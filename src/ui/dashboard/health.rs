@@ -2,6 +2,7 @@
 //! not measured (SPEC §4), and the report panel (overall health, each issue with its own
 //! recommendation, linked to its source; a cold source's issue offers to warm it).
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::app::{base_path, page_href};
@@ -53,19 +54,19 @@ pub fn HealthPanel(
         <section class="card" aria-labelledby="health-title" data-testid="health-report">
             <Transition fallback=|| view! { <p class="muted">"Checking health…"</p> }>
                 {move || report.get().map(|r| match r {
-                    Err(e) => view! { <h2 id="health-title">"Health report"</h2><p class="error-inline">{e.message}</p> }.into_any(),
+                    Err(e) => Either::Left(view! { <h2 id="health-title">"Health report"</h2><p class="error-inline">{e.message}</p> }),
                     Ok(h) => {
                         let (class, word) = overall_class(h.overall);
                         let count = h.issues.len();
-                        view! {
+                        Either::Right(view! {
                             <div class="card-head">
                                 <h2 id="health-title">"Health report"</h2>
                                 <span class=format!("badge {class}") data-testid="health-overall">"overall: "{word}</span>
                             </div>
                             {if count == 0 {
-                                view! { <p class="muted" data-testid="health-none">"No issues: every source is warm, fresh and queried."</p> }.into_any()
+                                Either::Left(view! { <p class="muted" data-testid="health-none">"No issues: every source is warm, fresh and queried."</p> })
                             } else {
-                                view! {
+                                Either::Right(view! {
                                     <ul class="issues" data-testid="health-issues">
                                         {h.issues.into_iter().map(|i| {
                                             let ds = i.datasource_id;
@@ -96,9 +97,9 @@ pub fn HealthPanel(
                                             }
                                         }).collect_view()}
                                     </ul>
-                                }.into_any()
+                                })
                             }}
-                        }.into_any()
+                        })
                     }
                 })}
             </Transition>

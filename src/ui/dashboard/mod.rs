@@ -5,6 +5,7 @@ pub mod health;
 pub mod invalidate;
 pub mod sources;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::format;
@@ -39,12 +40,12 @@ pub fn DashboardPage() -> impl IntoView {
         <div class="page" data-testid="cache-page">
             <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading the cache…"</p></section> }>
                 {move || stats.get().map(|r| match r {
-                    Ok(s) => view! {
+                    Ok(s) => Either::Left(view! {
                         <Summary stats=s.clone()/>
                         <HealthPanel report warm/>
                         <SourceTable stats=s jobs=jobs warm invalidate/>
-                    }.into_any(),
-                    Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
+                    }),
+                    Err(e) => Either::Right(view! { <section class="card"><ErrorBox error=e/></section> }),
                 })}
             </Transition>
         </div>

@@ -2,6 +2,7 @@
 //! analytics cache is (sources, entries, index sets, average age, memory share) and what to do
 //! about it. Read from the cache stats and the overview the console already polls.
 
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 use crate::format;
@@ -52,9 +53,9 @@ pub fn CacheSection() -> impl IntoView {
             <div class="card-head"><h2 id="redis-cache-title">"Analytics Cache"</h2></div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || match (stats.get(), overview.get()) {
-                    (Some(Ok(s)), Some(Ok(o))) => view! { <CacheNumbers s o/> }.into_any(),
-                    (Some(Err(e)), _) | (_, Some(Err(e))) => view! { <ErrorBox error=e/> }.into_any(),
-                    _ => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                    (Some(Ok(s)), Some(Ok(o))) => EitherOf3::A(view! { <CacheNumbers s o/> }),
+                    (Some(Err(e)), _) | (_, Some(Err(e))) => EitherOf3::B(view! { <ErrorBox error=e/> }),
+                    _ => EitherOf3::C(view! { <p class="muted">"Loading…"</p> }),
                 }}
             </Transition>
         </section>
@@ -98,9 +99,9 @@ fn CacheNumbers(s: CacheStats, o: RedisOverview) -> impl IntoView {
         </dl>
         <h3 class="small-head">"Recommended actions"</h3>
         {if actions.is_empty() {
-            view! { <p class="muted small" data-testid="redis-cache-actions">"None: every source is cached and fresh."</p> }.into_any()
+            Either::Left(view! { <p class="muted small" data-testid="redis-cache-actions">"None: every source is cached and fresh."</p> })
         } else {
-            view! { <ul class="small" data-testid="redis-cache-actions">{actions.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul> }.into_any()
+            Either::Right(view! { <ul class="small" data-testid="redis-cache-actions">{actions.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul> })
         }}
     }
 }

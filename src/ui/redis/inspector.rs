@@ -1,5 +1,6 @@
 //! The inspector of one key: type-aware value view with paging, TTL editing, delete.
 
+use leptos::either::{EitherOf3, EitherOf7};
 use leptos::prelude::*;
 
 use super::human_ttl;
@@ -58,9 +59,9 @@ pub fn Inspector(selected: RwSignal<Option<String>>) -> impl IntoView {
             <div class="card-head"><h2 id="inspector-title">"Inspector"</h2></div>
             <Transition fallback=|| view! { <p class="muted">"…"</p> }>
                 {move || match detail.get().flatten() {
-                    None => view! { <p class="muted">"Pick a key on the left."</p> }.into_any(),
-                    Some(Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
-                    Some(Ok(d)) => view! { <KeyView d start actions/> }.into_any(),
+                    None => EitherOf3::A(view! { <p class="muted">"Pick a key on the left."</p> }),
+                    Some(Err(e)) => EitherOf3::B(view! { <ErrorBox error=e/> }),
+                    Some(Ok(d)) => EitherOf3::C(view! { <KeyView d start actions/> }),
                 }}
             </Transition>
         </section>
@@ -136,37 +137,32 @@ fn KeyView(d: KeyDetail, start: RwSignal<String>, actions: KeyActions) -> impl I
 #[component]
 fn Value(value: KeyValue) -> impl IntoView {
     match value {
-        KeyValue::String { text, json, truncated, total_bytes } => view! {
+        KeyValue::String { text, json, truncated, total_bytes } => EitherOf7::A(view! {
             <div>
                 {json.then(|| view! { <span class="badge">"JSON"</span> })}
                 {truncated.then(|| view! { <span class="badge warn">{format!("first {} of {}", format::bytes(text.len() as u64), format::bytes(total_bytes))}</span> })}
                 <pre class="value" data-testid="inspector-value">{text}</pre>
             </div>
-        }
-        .into_any(),
-        KeyValue::Hash { fields, .. } => view! {
+        }),
+        KeyValue::Hash { fields, .. } => EitherOf7::B(view! {
             <table class="value" data-testid="inspector-value">
                 <thead><tr><th scope="col">"Field"</th><th scope="col">"Value"</th></tr></thead>
                 <tbody>{fields.into_iter().map(|(f, v)| view! { <tr><td class="mono">{f}</td><td class="mono">{v}</td></tr> }).collect_view()}</tbody>
             </table>
-        }
-        .into_any(),
-        KeyValue::List { items, start } => view! {
+        }),
+        KeyValue::List { items, start } => EitherOf7::C(view! {
             <ol class="value mono" start=start + 1 data-testid="inspector-value">{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ol>
-        }
-        .into_any(),
-        KeyValue::Set { members, .. } => view! {
+        }),
+        KeyValue::Set { members, .. } => EitherOf7::D(view! {
             <ul class="value mono" data-testid="inspector-value">{members.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}</ul>
-        }
-        .into_any(),
-        KeyValue::Zset { members, .. } => view! {
+        }),
+        KeyValue::Zset { members, .. } => EitherOf7::E(view! {
             <table class="value" data-testid="inspector-value">
                 <thead><tr><th scope="col">"Member"</th><th scope="col" class="num">"Score"</th></tr></thead>
                 <tbody>{members.into_iter().map(|(m, s)| view! { <tr><td class="mono">{m}</td><td class="num">{s}</td></tr> }).collect_view()}</tbody>
             </table>
-        }
-        .into_any(),
-        KeyValue::Stream { entries, .. } => view! {
+        }),
+        KeyValue::Stream { entries, .. } => EitherOf7::F(view! {
             <table class="value" data-testid="inspector-value">
                 <thead><tr><th scope="col">"Id"</th><th scope="col">"Fields"</th></tr></thead>
                 <tbody>
@@ -175,8 +171,7 @@ fn Value(value: KeyValue) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-        }
-        .into_any(),
-        KeyValue::Other => view! { <p class="muted">"This type is not shown."</p> }.into_any(),
+        }),
+        KeyValue::Other => EitherOf7::G(view! { <p class="muted">"This type is not shown."</p> }),
     }
 }

@@ -1,5 +1,6 @@
 //! The live overview card: INFO numbers, refreshed by the polling hook.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::format;
@@ -21,8 +22,8 @@ pub fn RedisOverviewCard() -> impl IntoView {
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || overview.get().map(|r| match r {
-                    Ok(o) => view! { <OverviewStats o/> }.into_any(),
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(o) => Either::Left(view! { <OverviewStats o/> }),
+                    Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
                 })}
             </Transition>
         </section>
@@ -97,16 +98,16 @@ fn OverviewStats(o: RedisOverview) -> impl IntoView {
             <div>
                 <h3>"Keys by namespace"</h3>
                 {if o.namespaces.is_empty() {
-                    view! { <p class="muted small">"No keys."</p> }.into_any()
+                    Either::Left(view! { <p class="muted small">"No keys."</p> })
                 } else {
-                    view! {
+                    Either::Right(view! {
                         <table class="small" data-testid="overview-namespaces">
                             <tbody>
                                 {o.namespaces.iter().map(|n| view! { <tr><td class="mono">{n.namespace.clone()}</td><td class="num">{format!("≈ {}", format::thousands(n.estimated_keys))}</td></tr> }).collect_view()}
                             </tbody>
                         </table>
                         <p class="muted small">{format!("estimated from {} random keys", o.namespace_sample)}</p>
-                    }.into_any()
+                    })
                 }}
             </div>
             <div>
@@ -120,15 +121,15 @@ fn OverviewStats(o: RedisOverview) -> impl IntoView {
             <div>
                 <h3>"Slow log"</h3>
                 {if o.slowlog.is_empty() {
-                    view! { <p class="muted small">"Empty."</p> }.into_any()
+                    Either::Left(view! { <p class="muted small">"Empty."</p> })
                 } else {
-                    view! {
+                    Either::Right(view! {
                         <table class="small" data-testid="overview-slowlog">
                             <tbody>
                                 {o.slowlog.iter().map(|e| view! { <tr><td class="mono">{e.command.clone()}</td><td class="num">{format!("{} µs", format::thousands(e.micros))}</td></tr> }).collect_view()}
                             </tbody>
                         </table>
-                    }.into_any()
+                    })
                 }}
             </div>
         </div>

@@ -4,6 +4,7 @@
 
 mod chart;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -50,8 +51,8 @@ pub fn SourcePage() -> impl IntoView {
             <p class="small"><a href=home data-testid="back-to-cache">"← Analytics cache"</a></p>
             <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading the source…"</p></section> }>
                 {move || details.get().map(|r| match r {
-                    Ok(d) => view! { <Details d warm invalidate/> }.into_any(),
-                    Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
+                    Ok(d) => Either::Left(view! { <Details d warm invalidate/> }),
+                    Err(e) => Either::Right(view! { <section class="card"><ErrorBox error=e/></section> }),
                 })}
             </Transition>
         </div>
@@ -127,11 +128,11 @@ fn HealthBreakdown(m: DatasourceCacheMetrics) -> impl IntoView {
                             <td class="num" data-testid="part-points" data-points=p.points>{format!("{} / {}", p.points, p.max)}</td>
                             <td>
                                 {match (p.warning, p.recommendation) {
-                                    (Some(w), r) => view! {
+                                    (Some(w), r) => Either::Left(view! {
                                         <div class="warning-text">{w}</div>
                                         {r.map(|r| view! { <div class="recommendation small"><span class="muted">"Recommendation: "</span>{r}</div> })}
-                                    }.into_any(),
-                                    (None, _) => view! { <span class="muted">"full marks"</span> }.into_any(),
+                                    }),
+                                    (None, _) => Either::Right(view! { <span class="muted">"full marks"</span> }),
                                 }}
                             </td>
                         </tr>
@@ -222,16 +223,16 @@ fn QueryCharts(ds: i64) -> impl IntoView {
                 {move || trends.get().map(|r| match r {
                     Ok(t) => {
                         let [hit, avg, p95, qpm] = query_series(&t);
-                        view! {
+                        Either::Left(view! {
                             <div class="charts">
                                 <LineChart title="Hit rate" unit="%" points=hit testid="chart-hit-rate"/>
                                 <LineChart title="Average query time" unit="ms" points=avg testid="chart-avg"/>
                                 <LineChart title="p95 query time" unit="ms" points=p95 testid="chart-p95"/>
                                 <LineChart title="Queries per minute" unit="q/min" points=qpm testid="chart-qpm"/>
                             </div>
-                        }.into_any()
+                        })
                     }
-                    Err(e) => view! { <p class="error-inline">{e.message}</p> }.into_any(),
+                    Err(e) => Either::Right(view! { <p class="error-inline">{e.message}</p> }),
                 })}
             </Transition>
         </section>
@@ -254,16 +255,16 @@ fn WarmCharts(jobs: Vec<Job>) -> impl IntoView {
         <section class="card" aria-labelledby="warms-title" data-testid="warm-charts">
             <h2 id="warms-title">"Per warm"<span class="muted small">{format!(" (last {count} completed)")}</span></h2>
             {if count == 0 {
-                view! { <p class="muted">"No completed warm in the job history yet."</p> }.into_any()
+                Either::Left(view! { <p class="muted">"No completed warm in the job history yet."</p> })
             } else {
-                view! {
+                Either::Right(view! {
                     <div class="charts">
                         <LineChart title="Entries" unit="entries" points=entries testid="chart-entries"/>
                         <LineChart title="Data written" unit="MB" points=memory testid="chart-memory"/>
                         <LineChart title="Rows read" unit="rows" points=rows testid="chart-rows"/>
                         <LineChart title="Duration" unit="s" points=duration testid="chart-duration"/>
                     </div>
-                }.into_any()
+                })
             }}
         </section>
     }
@@ -275,9 +276,9 @@ fn JobList(jobs: Vec<Job>) -> impl IntoView {
         <section class="card" aria-labelledby="jobs-title" data-testid="detail-jobs">
             <h2 id="jobs-title">"Recent jobs"</h2>
             {if jobs.is_empty() {
-                view! { <p class="muted">"No job of this source in the history."</p> }.into_any()
+                Either::Left(view! { <p class="muted">"No job of this source in the history."</p> })
             } else {
-                view! {
+                Either::Right(view! {
                     <div class="table-wrap">
                         <table>
                             <thead><tr>
@@ -298,7 +299,7 @@ fn JobList(jobs: Vec<Job>) -> impl IntoView {
                             </tbody>
                         </table>
                     </div>
-                }.into_any()
+                })
             }}
         </section>
     }

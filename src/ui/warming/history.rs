@@ -1,6 +1,7 @@
 //! The history of finished jobs: filtered by source, status and time, and "More" pages past the
 //! newest 50 to the end of the kept history.
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -118,8 +119,8 @@ pub fn JobHistory(
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || first.get().map(|r| match r {
-                    Ok(page) if page.jobs.is_empty() => view! { <p class="muted" data-testid="history-empty">"No finished job matches."</p> }.into_any(),
-                    Ok(page) => view! {
+                    Ok(page) if page.jobs.is_empty() => EitherOf3::A(view! { <p class="muted" data-testid="history-empty">"No finished job matches."</p> }),
+                    Ok(page) => EitherOf3::B(view! {
                         <div class="table-wrap">
                             <table>
                                 <thead>
@@ -140,8 +141,8 @@ pub fn JobHistory(
                                 </tbody>
                             </table>
                         </div>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    }),
+                    Err(e) => EitherOf3::C(view! { <ErrorBox error=e/> }),
                 })}
             </Transition>
             {move || more_error.get().map(|e| view! { <ErrorBox error=e/> })}

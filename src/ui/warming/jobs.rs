@@ -1,5 +1,6 @@
 //! Live jobs with progress, rows, ETA and controls (the history of finished ones: `history.rs`).
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::model::input::{JobAction, Reason};
@@ -88,9 +89,9 @@ pub fn ActiveJobs(jobs: Vec<Job>, controls: JobControls, #[prop(into)] now: Stri
         <section class="card" aria-labelledby="active-title" data-testid="active-jobs">
             <div class="card-head"><h2 id="active-title">"Running and queued"</h2></div>
             {if jobs.is_empty() {
-                view! { <p class="muted" data-testid="no-active-jobs">"No warm is running."</p> }.into_any()
+                Either::Left(view! { <p class="muted" data-testid="no-active-jobs">"No warm is running."</p> })
             } else {
-                view! { <div class="jobs">{jobs.into_iter().map(|j| view! { <JobProgress job=j controls now=now.clone()/> }).collect_view()}</div> }.into_any()
+                Either::Right(view! { <div class="jobs">{jobs.into_iter().map(|j| view! { <JobProgress job=j controls now=now.clone()/> }).collect_view()}</div> })
             }}
         </section>
     }
@@ -140,7 +141,7 @@ fn JobProgress(job: Job, controls: JobControls, now: String) -> impl IntoView {
                 <span data-testid="job-eta">{eta_words(&job)}</span>
             </p>
             {job.paused_reason.clone().map(|r| if guard_pause {
-                view! {
+                Either::Left(view! {
                     <div class="paused-reason small" role="status" data-testid="paused-reason">
                         <p><strong>"Waiting for Redis memory. "</strong>{r}</p>
                         <p data-testid="paused-resumes-when">
@@ -148,9 +149,9 @@ fn JobProgress(job: Job, controls: JobControls, now: String) -> impl IntoView {
                             <a href="#memory-guard">"Memory guard"</a>"."
                         </p>
                     </div>
-                }.into_any()
+                })
             } else {
-                view! { <p class="paused-reason small" data-testid="paused-reason">{r}</p> }.into_any()
+                Either::Right(view! { <p class="paused-reason small" data-testid="paused-reason">{r}</p> })
             })}
             <Show when=move || session.can_write()>
                 <div class="actions">

@@ -10,6 +10,7 @@ mod sessions;
 mod settings;
 mod source_status;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::model::input::{DatasourceId, Reason};
@@ -46,10 +47,10 @@ pub fn WarmingPage() -> impl IntoView {
             <source_status::SourceStatus/>
             <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading jobs…"</p></section> }>
                 {move || status.get().map(|r| match r {
-                    Ok(s) => view! {
+                    Ok(s) => Either::Left(view! {
                         <ActiveJobs jobs=s.active_jobs.clone() controls now=s.timestamp.clone()/>
-                    }.into_any(),
-                    Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
+                    }),
+                    Err(e) => Either::Right(view! { <section class="card"><ErrorBox error=e/></section> }),
                 })}
             </Transition>
             // Outside the poll's redraw: its filters and "More" pages stay while jobs run.

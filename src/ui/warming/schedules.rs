@@ -1,6 +1,7 @@
 //! Schedules: list with next and last run by source name, create and edit (the form in
 //! `schedule_form.rs`), enable/disable, run now, delete.
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use crate::model::input::{Reason, ScheduleAction};
@@ -47,8 +48,8 @@ pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl I
             <div class="card-head"><h2 id="schedules-title">"Schedules"</h2></div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || list.get().map(|r| match r {
-                    Ok(items) if items.is_empty() => view! { <p class="muted">"No schedule yet."</p> }.into_any(),
-                    Ok(items) => view! {
+                    Ok(items) if items.is_empty() => EitherOf3::A(view! { <p class="muted">"No schedule yet."</p> }),
+                    Ok(items) => EitherOf3::B(view! {
                         <div class="table-wrap">
                             <table>
                                 <thead>
@@ -70,8 +71,8 @@ pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl I
                                 }}</tbody>
                             </table>
                         </div>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    }),
+                    Err(e) => EitherOf3::C(view! { <ErrorBox error=e/> }),
                 })}
             </Transition>
             <Show when=move || session.can_write()>

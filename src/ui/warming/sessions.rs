@@ -1,5 +1,6 @@
 //! Signed-in browser sessions (hand-offs), for writers: who, since when, last seen; revoke one.
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use crate::rpc::auth::{RevokeSession, list_sessions};
@@ -31,10 +32,10 @@ fn SessionList() -> impl IntoView {
             {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorBox error=e/> })}
             <Transition fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
                 {move || sessions.get().map(|r| match r {
-                    Ok(list) if list.is_empty() => view! {
+                    Ok(list) if list.is_empty() => EitherOf3::A(view! {
                         <p class="muted" data-testid="sessions-empty">"No browser sessions. API clients and the command center's own cookie are not listed."</p>
-                    }.into_any(),
-                    Ok(list) => view! {
+                    }),
+                    Ok(list) => EitherOf3::B(view! {
                         <div class="table-wrap">
                             <table>
                                 <thead><tr><th>"User"</th><th>"Access"</th><th>"Signed in"</th><th>"Last seen"</th><th>"Ends"</th><th></th></tr></thead>
@@ -63,8 +64,8 @@ fn SessionList() -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    }),
+                    Err(e) => EitherOf3::C(view! { <ErrorBox error=e/> }),
                 })}
             </Transition>
         </section>

@@ -1,6 +1,7 @@
 //! Per-source status on the Warming tab, as the seed draws it: entries, memory, age of each
 //! source's cache and the time left before it expires, with its own Refresh (re-warm now) and Invalidate (confirmed, with a reason).
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::format;
@@ -34,7 +35,7 @@ pub fn SourceStatus() -> impl IntoView {
             <div class="card-head"><h2 id="source-status-title">"Sources"</h2></div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || stats.get().map(|r| match r {
-                    Ok(s) => view! {
+                    Ok(s) => Either::Left(view! {
                         <div class="table-wrap">
                             <table>
                                 <thead>
@@ -51,8 +52,8 @@ pub fn SourceStatus() -> impl IntoView {
                                 <tbody>{s.datasources.into_iter().map(|m| view! { <StatusRow m actions/> }).collect_view()}</tbody>
                             </table>
                         </div>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    }),
+                    Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
                 })}
             </Transition>
         </section>
