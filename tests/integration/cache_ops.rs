@@ -179,6 +179,7 @@ async fn invalidation_is_refused_while_the_source_is_locked() {
 #[tokio::test]
 async fn invalidation_input_is_validated() {
     let state = state_with("inv-bad", &[]);
+    let _cleanup = crate::common::fixtures::cleanup_on_drop(&state, &[]);
     let app = hearth::server::router(state);
     for (body, expect) in [
         (json!({"datasourceId": -3}), StatusCode::BAD_REQUEST),

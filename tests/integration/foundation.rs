@@ -93,7 +93,9 @@ async fn jwt_mode_refuses_another_secret_and_expired_tokens() {
 
 #[tokio::test]
 async fn server_functions_check_the_caller_too() {
-    let app = router(jwt_state("rpcauth"));
+    let state = jwt_state("rpcauth");
+    let _cleanup = crate::common::fixtures::cleanup_on_drop(&state, &[]);
+    let app = router(state);
     let r = get(&app, "/rpc/redis/overview", None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.body["code"], "UNAUTHORIZED", "{}", r.text);

@@ -115,7 +115,9 @@ async fn the_history_pages_past_fifty_and_filters_by_source_status_and_time() {
 
 #[tokio::test]
 async fn the_history_refuses_a_caller_without_read_permission() {
-    let app = hearth::server::router(jwt_state("jobhistory-auth"));
+    let state = jwt_state("jobhistory-auth");
+    let _cleanup = crate::common::fixtures::cleanup_on_drop(&state, &[]);
+    let app = hearth::server::router(state);
     let writer = token(SECRET, "writer", &["settings:write:all"], 600);
     let reader = token(SECRET, "reader", &["settings:read:all"], 600);
     for path in ["/api/admin/analytics/cache/jobs", "/rpc/jobs/history"] {

@@ -508,6 +508,7 @@ async fn bad_input_is_refused_and_nothing_is_queued() {
     create_table(&pool, "g", &grid("A", &["Visits"], &[1], &[Some(1)], &["Monthly"], 1)).await;
     let ds = random_ds();
     let state = state_with("badjobs", &[("HEARTH_SOURCES", &sources_file(&dir, &[(ds, "g")]))]);
+    let _cleanup = crate::common::fixtures::cleanup_on_drop(&state, &[]);
     let app = hearth::server::router(state.clone());
     for (body, status) in [
         (json!({"datasourceId": 987654321}), StatusCode::NOT_FOUND),
@@ -542,7 +543,9 @@ async fn bad_input_is_refused_and_nothing_is_queued() {
 
 #[tokio::test]
 async fn warming_routes_refuse_the_wrong_caller() {
-    let app = hearth::server::router(jwt_state("jobs-auth"));
+    let state = jwt_state("jobs-auth");
+    let _cleanup = crate::common::fixtures::cleanup_on_drop(&state, &[]);
+    let app = hearth::server::router(state);
     let reader = token(SECRET, "reader", &["settings:read:all"], 600);
     let writer = token(SECRET, "writer", &["settings:write:all"], 600);
     for path in [
@@ -565,6 +568,7 @@ async fn warming_routes_refuse_the_wrong_caller() {
 #[tokio::test]
 async fn ids_reasons_and_actions_are_refused_where_they_are_read_with_the_field_named() {
     let state = state_with("inputs", &[]);
+    let _cleanup = crate::common::fixtures::cleanup_on_drop(&state, &[]);
     let app = hearth::server::router(state.clone());
     let long = "x".repeat(501);
     for (uri, body, needle) in [

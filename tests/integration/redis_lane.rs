@@ -352,6 +352,7 @@ async fn without_a_prefix_pattern_writes_are_refused_unless_allowed() {
 #[tokio::test]
 async fn a_pattern_with_too_many_wildcards_never_reaches_redis() {
     let state = state_with("lane-glob", &[]);
+    let _cleanup = crate::common::fixtures::cleanup_on_drop(&state, &[]);
     let app = hearth::server::router(state.clone());
     let pattern = "*a*a*a*a*a*a*a*a*a*a*";
     let r = get(&app, &format!("/api/admin/redis/keys?pattern={pattern}"), None).await;

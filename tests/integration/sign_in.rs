@@ -237,6 +237,7 @@ async fn hand_off_tokens_work_only_at_the_hand_off_and_only_from_the_command_cen
 #[tokio::test]
 async fn hand_off_tokens_must_be_short_lived_single_use_and_for_hearth() {
     let state = jwt_state_with("handoff-rules", &[("HEARTH_HANDOFF_MAX_LIFETIME_SECS", "120")]);
+    let _cleanup = crate::common::fixtures::cleanup_on_drop(&state, &[]);
     let app = hearth::server::router(state.clone());
     let mut long = claims("ada", ADMIN, 600);
     long.insert("jti".into(), json!("long-lived"));
@@ -418,6 +419,7 @@ async fn dev_mode_answers_only_this_machine_talking_directly() {
 #[tokio::test]
 async fn oversized_bodies_are_refused_before_decoding() {
     let state = state_with("body-limit", &[]);
+    let _cleanup = crate::common::fixtures::cleanup_on_drop(&state, &[]);
     let app = hearth::server::router(state.clone());
     let big = format!("request[pattern]={}&request[preview]=true", "x".repeat(100 * 1024));
     let r = send(
@@ -561,6 +563,7 @@ async fn dev_mode_accepts_every_loopback_spelling_and_refuses_every_proxy_header
 #[tokio::test]
 async fn a_streamed_body_over_the_limit_is_refused_too() {
     let state = state_with("body-stream", &[]);
+    let _cleanup = crate::common::fixtures::cleanup_on_drop(&state, &[]);
     let app = hearth::server::router(state.clone());
     // No Content-Length: the limit applies while the body is read.
     let chunks: Vec<Result<axum::body::Bytes, std::io::Error>> =

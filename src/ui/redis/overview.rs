@@ -33,7 +33,8 @@ pub fn RedisOverviewCard() -> impl IntoView {
 #[component]
 fn OverviewStats(o: RedisOverview) -> impl IntoView {
     let mem_pct = o.memory_percent();
-    let max = if o.max_memory == 0 { "no limit".to_string() } else { format::bytes(o.max_memory) };
+    let max =
+        if o.max_memory == 0 { " (no limit)".to_string() } else { format!(" of {}", format::bytes(o.max_memory)) };
     let level = match mem_pct {
         Some(p) if p >= 90.0 => "bar danger",
         Some(p) if p >= 75.0 => "bar warn",
@@ -45,7 +46,7 @@ fn OverviewStats(o: RedisOverview) -> impl IntoView {
             <div><dt>"Uptime"</dt><dd data-testid="overview-uptime">{format::uptime(o.uptime_secs)}</dd></div>
             <div>
                 <dt>"Memory"</dt>
-                <dd data-testid="overview-memory">{format::bytes(o.used_memory)}" of "{max}</dd>
+                <dd data-testid="overview-memory">{format::bytes(o.used_memory)}{max}</dd>
                 {mem_pct.map(|p| view! {
                     <div class=level role="progressbar" aria-label="Memory used" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{p:.0}")>
                         <span style=format!("width: {:.1}%", p.min(100.0))></span>
