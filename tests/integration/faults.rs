@@ -480,3 +480,73 @@ async fn redis_restarted_during_the_cutover_leaves_the_old_generation_or_the_who
     }
     println!("shutdown during the cutover: {}", outcomes.join("; "));
 }
+
+/// The status line of a plain HTTP/1.1 GET to a local port, with extra headers.
+fn http_status(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}Connection: close\r\n\r\n").ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    reply.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// SIGTERM while an audit entry cannot be written yet (Redis has paused writes): Hearth waits
+/// for the write before it exits, so the refusal it answered is in the trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_waits_for_audit_entries_still_being_written() {
+    let redis = PrivateRedis::start(&[]);
+    let url = redis.url();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (bind, prefix) = (format!("127.0.0.1:{port}"), unique_prefix("sigterm"));
+    let mut child = hearth_command(&[
+        ("HEARTH_BIND", bind.as_str()),
+        ("HEARTH_REDIS_URL", url.as_str()),
+        ("HEARTH_KEY_PREFIX", prefix.as_str()),
+        ("HEARTH_LOG", "error"),
+    ])
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .expect("the hearth binary starts");
+    let mut up = false;
+    for _ in 0..200 {
+        if http_status(port, "/healthz", &[]) == Some(200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "hearth answered /healthz");
+
+    let mut conn = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(1500).arg("WRITE").query_async(&mut conn).await.unwrap();
+    // Dev mode refuses a request that came through a proxy: a refusal, audited.
+    let status = http_status(port, "/api/admin/analytics/cache/stats", &[("X-Forwarded-For", "203.0.113.9")]);
+    assert_eq!(status, Some(403));
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let mut exited = None;
+    for _ in 0..300 {
+        if let Some(code) = child.try_wait().unwrap() {
+            exited = Some(code);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let Some(code) = exited else {
+        let _ = child.kill();
+        panic!("hearth did not exit within 15 s of SIGTERM");
+    };
+    assert!(code.success(), "{code:?}");
+    let trail: Vec<redis::Value> = redis::cmd("XRANGE")
+        .arg(hearth::cache::keys::Keys::new(&prefix).audit_log())
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1, "the refusal answered before SIGTERM is in the trail");
+    assert!(format!("{trail:?}").contains("access_refused"), "{trail:?}");
+}
