@@ -310,7 +310,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "HEARTH_MEMORY_CEILING_BYTES",
         "(maxmemory)",
-        "memory ceiling when Redis has no maxmemory or a lower one is wanted",
+        "memory ceiling when Redis has no maxmemory or a lower one is wanted (on a cluster, per node)",
     ),
     ("HEARTH_JOB_HISTORY", "500", "finished jobs kept in the history"),
     ("HEARTH_WORKER_LOST_SECS", "30", "a job whose worker has not been heard from for this long is failed"),

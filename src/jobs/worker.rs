@@ -75,6 +75,8 @@ struct Control {
 
 struct JobHooks {
     state: AppState,
+    /// The warming source: on a cluster the guard reads the memory of its slot's node.
+    ds: i64,
     ctl: Arc<Control>,
     shutdown: Arc<AtomicBool>,
     guard: Mutex<MemoryGuard>,
@@ -89,13 +91,14 @@ struct MemoryGuard {
 
 impl JobHooks {
     /// Memory in use plus the shadow bytes still to write, as a percent of the ceiling
-    /// (HEARTH_MEMORY_CEILING_BYTES, else maxmemory); `None` without a ceiling.
+    /// (HEARTH_MEMORY_CEILING_BYTES, else maxmemory); `None` without a ceiling. On a cluster,
+    /// the memory and maxmemory of the node the warm writes to (its source's slot).
     async fn memory_percent(
         &self,
         p: &WarmProgress,
         settings: &WarmingSettings,
     ) -> Result<Option<(f64, u64, u64)>, AppError> {
-        let info = self.state.redis.info(&["memory"]).await?;
+        let info = self.state.redis.info_on_slot(&["memory"], &self.state.keys.master(self.ds)).await?;
         let ceiling = settings.memory_ceiling_bytes.or(Some(info.num("maxmemory")).filter(|m| *m > 0));
         let Some(ceiling) = ceiling else { return Ok(None) };
         let still_to_write = if p.rows_done > 0 && p.rows_total > p.rows_done {
@@ -209,7 +212,7 @@ pub async fn run_job(state: AppState, id: String, shutdown: Arc<AtomicBool>) {
     let ctl = Arc::new(Control::default());
     let publisher = tokio::spawn(control_loop(state.clone(), id.clone(), ctl.clone()));
     let hooks =
-        JobHooks { state: state.clone(), ctl: ctl.clone(), shutdown, guard: Mutex::new(MemoryGuard::default()) };
+        JobHooks { state: state.clone(), ds, ctl: ctl.clone(), shutdown, guard: Mutex::new(MemoryGuard::default()) };
     let start = WarmProgress {
         phase: WarmPhase::Preparing,
         rows_total: 0,

@@ -54,6 +54,18 @@ impl RedisConn {
     }
 }
 
+impl RedisConn {
+    /// `INFO` of the node holding `slot_key`'s slot (on a single server: the server's): what a
+    /// warm of that source fills.
+    pub async fn info_on_slot(&self, sections: &[&str], slot_key: &str) -> Result<Info, AppError> {
+        let mut conn = self.conn().await?;
+        let text: String = super::query_on_slot(&mut conn, redis::cmd("INFO").arg(sections), slot_key)
+            .await
+            .ctx("reading INFO of the source's node")?;
+        Ok(parse_info(&text))
+    }
+}
+
 /// The INFO text of a single server, or of each node of a cluster (a map of node → text).
 fn info_texts(reply: redis::Value) -> Vec<String> {
     match reply {

@@ -428,3 +428,68 @@ async fn a_primary_failed_over_mid_warm_leaves_the_old_generation_or_the_whole_n
     let (serving, _) = cluster.primary_and_replica_of(&state.keys.master(ds));
     assert_eq!(serving, new, "the source's slot is served by the promoted replica");
 }
+
+/// On a cluster the memory guard reads the node its warm writes to (the source's slot): another
+/// primary far over the ceiling does not pause the warm, and the source's own node, once over
+/// it, does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_the_memory_guard_reads_the_node_the_warm_writes_to() {
+    use hearth::model::jobs::{JobStatus, WarmRequest};
+    let cluster = Cluster::start().await;
+    let dir = TempDir::new("cluster-guard");
+    let pool = sqlite_pool(&dir.0).await;
+    create_table(&pool, "m", &grid("A", &["Visits"], &[1, 2, 3], &[Some(5), None], &["Monthly"], 2)).await;
+    let ds = random_ds();
+    let sources = sources_file(&dir, &[(ds, "m")]);
+    let state = state_with(
+        "cluster-guard",
+        &[
+            ("HEARTH_REDIS_CLUSTER", "true"),
+            ("HEARTH_REDIS_URL", &cluster.urls()),
+            ("HEARTH_SOURCES", &sources),
+            ("HEARTH_MEMORY_CEILING_BYTES", &(16u64 << 20).to_string()),
+        ],
+    );
+    let home = state.keys.master(ds);
+    let (home_port, _) = cluster.primary_and_replica_of(&home);
+    let filler = |on_home: bool| {
+        (0..)
+            .map(|i| format!("filler:{i}"))
+            .find(|k| (cluster.primary_and_replica_of(k).0 == home_port) == on_home)
+            .unwrap()
+    };
+    // Another primary holds 24 MiB: the fullest node is over the 16 MiB ceiling, the source's not.
+    let mut conn = state.redis.conn().await.unwrap();
+    let big = "x".repeat(24 << 20);
+    let _: () = redis::cmd("SET").arg(filler(false)).arg(&big).query_async(&mut conn).await.unwrap();
+    let used = |info: hearth::redis_conn::info::Info| info.num::<u64>("used_memory");
+    assert!(used(state.redis.info(&["memory"]).await.unwrap()) > 16 << 20);
+    assert!(used(state.redis.info_on_slot(&["memory"], &home).await.unwrap()) < 8 << 20);
+
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(hearth::jobs::worker::run(state.clone(), rx));
+    let req =
+        WarmRequest { datasource_id: Some(source(ds)), force: Some(true), reason: Some(reason("test")), full: None };
+    let warm = |label: &'static str| {
+        let (state, req) = (state.clone(), req.clone());
+        async move {
+            let id = hearth::jobs::service::request_warm(&state, &req, "tester", "api").await.unwrap().job_id.unwrap();
+            let job = wait_for(&state, &id, label, Duration::from_secs(30), |j| {
+                matches!(j.status, JobStatus::Completed | JobStatus::Failed | JobStatus::Paused)
+            })
+            .await;
+            (id, job)
+        }
+    };
+    let (_, job) = warm("a warm beside a full primary").await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+
+    // The source's own node over the ceiling: the next warm pauses, saying why.
+    let _: () = redis::cmd("SET").arg(filler(true)).arg(&big).query_async(&mut conn).await.unwrap();
+    let (id, job) = warm("a warm on a full primary").await;
+    assert_eq!(job.status, JobStatus::Paused, "{job:?}");
+    assert!(job.paused_reason.as_deref().unwrap_or("").contains("memory"), "{job:?}");
+    hearth::jobs::service::cancel(&state, &id, "tester", None).await.unwrap();
+    let _ = stop.send(true);
+    let _ = workers.await;
+}

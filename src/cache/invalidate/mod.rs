@@ -275,6 +275,13 @@ async fn ensure_known(state: &AppState, ds: i64) -> Result<(), AppError> {
 }
 
 async fn invalidate_one(state: &AppState, ds: i64, slice: &Slice, dry: bool) -> Result<Outcome, AppError> {
+    if !dry {
+        // The generation marker goes first: answers held in memory are stamped with it, and every
+        // instance must stop serving them before the first entry goes, not after the last (nor
+        // never, if this fails half-way). Without it the live set matches no generation, so the
+        // next warm rewrites every index set; the lock keeps warms out until this ends.
+        scan::unlink(&state.redis, &[state.keys.generation(ds)]).await?;
+    }
     let mut other_memory = MemorySample::new(MEMORY_SAMPLES, usize::MAX);
     let mut done = if slice.is_whole() {
         if !dry {
@@ -291,8 +298,6 @@ async fn invalidate_one(state: &AppState, ds: i64, slice: &Slice, dry: bool) -> 
     }
     done.bytes += other_memory.estimate();
     if !dry {
-        // The live entry set no longer matches its generation: the next warm rewrites every index set.
-        scan::unlink(&state.redis, &[state.keys.generation(ds)]).await?;
         // Give Redis a breath between sources of a multi-source invalidation.
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
