@@ -62,6 +62,34 @@ test('editing a schedule: a bad cron shows an inline error and saves nothing; a 
   }
 });
 
+test('an editor open on one schedule keeps what is typed while another row is disabled', async ({ page }) => {
+  const ids: string[] = [];
+  for (const everyHours of [13, 19]) {
+    const created = await page.request.post(`${api}/schedules`, { headers: bearer(), data: { datasourceId: 1, everyHours } });
+    expect(created.ok(), await created.text()).toBeTruthy();
+    ids.push((await created.json()).data.id as string);
+  }
+  try {
+    await page.goto('/warming');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    const editedRow = page.getByTestId('schedule').filter({ hasText: 'Every 13 hours' });
+    await editedRow.getByTestId('schedule-edit').click();
+    const form = page.locator('tr.schedule-editor').getByTestId('schedule-form');
+    await form.getByTestId('schedule-kind').selectOption('cron');
+    await form.getByTestId('schedule-cron').fill('30 2 * * 1');
+
+    // Another row's action reloads the list: that row changes, the open editor stays as typed.
+    const other = page.getByTestId('schedule').filter({ hasText: 'Every 19 hours' });
+    await other.getByRole('button', { name: 'Disable' }).click();
+    await expect(other.getByRole('button', { name: 'Enable' })).toBeVisible();
+    await expect(form).toBeVisible();
+    await expect(form.getByTestId('schedule-cron')).toHaveValue('30 2 * * 1');
+    await expect(editedRow.getByTestId('schedule-edit')).toHaveAttribute('aria-expanded', 'true');
+  } finally {
+    for (const id of ids) await page.request.delete(`${api}/schedules/${id}`, { headers: bearer(), data: {} });
+  }
+});
+
 test('a warm paused by the memory guard says why, offers no Resume, and resumes when the ceiling is lifted', async ({ page }) => {
   const settings = (body: object) => page.request.put(`${api}/warming/settings`, { headers: bearer(), data: body });
   // A 1 MiB ceiling: any Redis is over it, so the next warm waits for memory.

@@ -1,7 +1,6 @@
 //! Schedules: list with next and last run by source name, create and edit (the form in
 //! `schedule_form.rs`), enable/disable, run now, delete.
 
-use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use crate::model::input::{Reason, ScheduleAction};
@@ -46,34 +45,35 @@ pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl I
     view! {
         <section class="card" aria-labelledby="schedules-title" data-testid="schedules">
             <div class="card-head"><h2 id="schedules-title">"Schedules"</h2></div>
+            // Rows are keyed by what they show: an action on one row (or a run) redraws that row
+            // alone, so an editor open on another keeps what is being typed in it.
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || list.get().map(|r| match r {
-                    Ok(items) if items.is_empty() => EitherOf3::A(view! { <p class="muted">"No schedule yet."</p> }),
-                    Ok(items) => EitherOf3::B(view! {
-                        <div class="table-wrap">
-                            <table>
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Source"</th>
-                                        <th scope="col">"When"</th>
-                                        <th scope="col">"Next run"</th>
-                                        <th scope="col">"Last run"</th>
-                                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                                    </tr>
-                                </thead>
-                                <tbody>{move || {
-                                    let names = source_names(sources);
-                                    items.clone().into_iter().map(|s| {
-                                        let source_name = names.iter().find(|(id, _)| *id == s.datasource_id).map(|(_, n)| n.clone())
-                                            .unwrap_or_else(|| format!("source #{}", s.datasource_id));
-                                        view! { <ScheduleRow s source_name sources actions/> }
-                                    }).collect_view()
-                                }}</tbody>
-                            </table>
-                        </div>
-                    }),
-                    Err(e) => EitherOf3::C(view! { <ErrorBox error=e/> }),
-                })}
+                {move || list.get().and_then(|r| r.err()).map(|e| view! { <ErrorBox error=e/> })}
+                {move || list.get().and_then(|r| r.ok()).filter(|l| l.is_empty()).map(|_| view! { <p class="muted">"No schedule yet."</p> })}
+                <Show when=move || list.get().and_then(|r| r.ok()).is_some_and(|l| !l.is_empty())>
+                    <div class="table-wrap">
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Source"</th>
+                                    <th scope="col">"When"</th>
+                                    <th scope="col">"Next run"</th>
+                                    <th scope="col">"Last run"</th>
+                                    <th scope="col"><span class="sr-only">"Actions"</span></th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                <For
+                                    each=move || list.get().and_then(|r| r.ok()).unwrap_or_default()
+                                    key=|s| (s.id.clone(), s.updated_at.clone(), s.next_run_at.clone(), s.last_run_at.clone(), s.last_result.clone())
+                                    let:s
+                                >
+                                    <ScheduleRow s sources actions/>
+                                </For>
+                            </tbody>
+                        </table>
+                    </div>
+                </Show>
             </Transition>
             <Show when=move || session.can_write()>
                 <h3 class="small-head">"New schedule"</h3>
@@ -83,15 +83,19 @@ pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl I
     }
 }
 
-/// (id, name) of every known source, for rows that would otherwise show `#id`.
-fn source_names(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> Vec<(i64, String)> {
-    sources.get().and_then(|r| r.ok()).map(|l| l.into_iter().map(|s| (s.id, s.name)).collect()).unwrap_or_default()
+/// The name of source `id`, for rows that would otherwise show `#id` (`source #id` while the
+/// sources load or for a source the catalog no longer has).
+fn source_name(sources: Resource<Result<Vec<SourceInfo>, AppError>>, id: i64) -> String {
+    sources
+        .get()
+        .and_then(|r| r.ok())
+        .and_then(|l| l.into_iter().find(|s| s.id == id).map(|s| s.name))
+        .unwrap_or_else(|| format!("source #{id}"))
 }
 
 #[component]
 fn ScheduleRow(
     s: Schedule,
-    source_name: String,
     sources: Resource<Result<Vec<SourceInfo>, AppError>>,
     actions: RowActions,
 ) -> impl IntoView {
@@ -101,6 +105,7 @@ fn ScheduleRow(
     let confirm = use_confirm();
     let id = StoredValue::new(s.id.clone());
     let enabled = s.enabled;
+    let ds = s.datasource_id;
     let delete = move |_| {
         confirm.ask(ConfirmRequest {
             title: "Delete this schedule".into(),
@@ -119,7 +124,7 @@ fn ScheduleRow(
     };
     view! {
         <tr data-testid="schedule">
-            <td data-testid="schedule-source-name">{source_name}</td>
+            <td data-testid="schedule-source-name">{move || source_name(sources, ds)}</td>
             <td data-testid="schedule-when">{s.description.clone()}{(!s.enabled).then(|| view! { <span class="badge muted">" disabled"</span> })}</td>
             <td class="small">{s.next_run_at.as_deref().map(crate::format::utc_time).unwrap_or_else(|| "–".into())}</td>
             <td class="small" data-testid="schedule-last-run">{s.last_run_at.as_deref().map(crate::format::utc_time).unwrap_or_else(|| "never".into())}" "<span class="muted">{s.last_result.clone().unwrap_or_default()}</span></td>
