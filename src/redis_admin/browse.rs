@@ -22,7 +22,8 @@ pub const PREVIEW_EXAMINE_CAP: u64 = 500_000;
 const STEP: u64 = 1000;
 pub const TYPES: [&str; 6] = ["string", "hash", "list", "set", "zset", "stream"];
 
-/// TYPE, TTL and size of `keys` (prefixed), one pipeline. `MEMORY USAGE` with its default
+/// TYPE, TTL and size of `keys` (prefixed), in one round ([`per_key`]: a pipeline on a single
+/// server, each command to its key's node on a cluster). `MEMORY USAGE` with its default
 /// sample: `SAMPLES 0` would walk every element of a large hash or set.
 pub async fn describe(state: &AppState, keys: &[String]) -> Result<Vec<KeyRow>, AppError> {
     if keys.is_empty() {

@@ -240,8 +240,10 @@ async fn pause_and_resume_give_the_same_result_and_cancel_changes_nothing() {
     wait_for(&state, &first, "first warm", Duration::from_secs(60), |j| j.status.is_terminal()).await;
     let uninterrupted = live_content(&state, ds_a).await;
 
-    // Paused mid-way, resumed: the same cache.
-    let second = service::request_warm(&state, &req(ds_a), "tester", "api").await.unwrap().job_id.unwrap();
+    // Paused mid-way, resumed: the same cache. A full warm (an unchanged source's incremental
+    // re-warm can end before the pause reaches it).
+    let full = WarmRequest { full: Some(true), ..req(ds_a) };
+    let second = service::request_warm(&state, &full, "tester", "api").await.unwrap().job_id.unwrap();
     wait_for(&state, &second, "reading", Duration::from_secs(30), |j| {
         j.rows_processed > 0 && j.status == JobStatus::Warming
     })
