@@ -78,17 +78,18 @@ async fn namespaces(state: &AppState, targets: &[(Option<Node>, u64)]) -> Result
     let total: u64 = targets.iter().map(|(_, keys)| keys).sum();
     let mut counts: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
     let mut sampled = 0u64;
-    let mut conn = state.redis.conn().await?;
+    let conn = state.redis.conn().await?;
     for (node, keys) in targets.iter().filter(|(_, keys)| *keys > 0) {
         let share = ((NAMESPACE_SAMPLE as u64 * keys).div_ceil(total) as usize).min(*keys as usize);
-        let mut found = Vec::with_capacity(share);
-        for _ in 0..share {
-            // One at a time on a cluster node (a pipeline cannot be routed to a chosen node);
-            // at most 200 in all.
-            let key: Option<String> =
-                on(&mut conn, &redis::cmd("RANDOMKEY"), node.as_ref()).await.ctx("sampling keys")?;
-            found.extend(key);
-        }
+        // All in flight at once on the multiplexed connection (a pipeline cannot be sent to a
+        // chosen cluster node); 200 at most in all.
+        let samples = futures::future::join_all((0..share).map(|_| {
+            let mut conn = conn.clone();
+            async move { on::<Option<String>>(&mut conn, &redis::cmd("RANDOMKEY"), node.as_ref()).await }
+        }))
+        .await;
+        let found: Vec<String> =
+            samples.into_iter().collect::<Result<Vec<_>, _>>().ctx("sampling keys")?.into_iter().flatten().collect();
         if found.is_empty() {
             continue;
         }
