@@ -161,18 +161,15 @@ pub async fn overview(state: &AppState) -> Result<RedisOverview, AppError> {
 async fn cluster_overview(state: &AppState) -> Result<RedisOverview, AppError> {
     let primaries = state.redis.primaries().await?;
     let mut conn = state.redis.conn().await?;
-    let mut infos = Vec::with_capacity(primaries.len());
+    let (mut infos, mut slow) = (Vec::with_capacity(primaries.len()), Vec::new());
     for node in &primaries {
         let text: String = on(&mut conn, redis::cmd("INFO").arg(&SECTIONS[..]), Some(node))
             .await
             .ctx(&format!("reading INFO of {node}"))?;
         infos.push(parse_info(&text));
-    }
-    let mut o = cluster_totals(&primaries, &infos);
-    let mut slow = Vec::new();
-    for node in &primaries {
         slow.extend(slowlog(state, Some(node)).await?);
     }
+    let mut o = cluster_totals(&primaries, &infos);
     slow.sort_by(|a, b| b.at.cmp(&a.at));
     slow.truncate(10);
     o.slowlog = slow;

@@ -263,29 +263,27 @@ pub async fn query_on_slot<T: redis::FromRedisValue>(
     cmd: &Cmd,
     slot_key: &str,
 ) -> redis::RedisResult<T> {
-    match conn {
-        Conn::Single(c) => cmd.query_async(c).await,
-        Conn::Cluster(c) => {
-            use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-            let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_key(
-                slot_key,
-                SlotAddr::Master,
-            )));
-            let value = c.route_command(cmd.clone(), route).await?;
-            redis::FromRedisValue::from_redis_value(value).map_err(Into::into)
-        }
-    }
+    use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
+    routed(conn, cmd, || SingleNodeRoutingInfo::SpecificNode(Route::with_key(slot_key, SlotAddr::Master))).await
 }
 
 /// Runs `cmd` on one primary of a cluster (a SCAN step, INFO of that node); on a single server
 /// it simply runs it.
 pub async fn query_on_node<T: redis::FromRedisValue>(conn: &mut Conn, cmd: &Cmd, node: &Node) -> redis::RedisResult<T> {
+    use redis::cluster_routing::SingleNodeRoutingInfo;
+    routed(conn, cmd, || SingleNodeRoutingInfo::ByAddress { host: node.host.clone(), port: node.port }).await
+}
+
+/// `cmd` on the single server, or on the cluster node `route` names.
+async fn routed<T: redis::FromRedisValue>(
+    conn: &mut Conn,
+    cmd: &Cmd,
+    route: impl FnOnce() -> redis::cluster_routing::SingleNodeRoutingInfo,
+) -> redis::RedisResult<T> {
     match conn {
         Conn::Single(c) => cmd.query_async(c).await,
         Conn::Cluster(c) => {
-            use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-            let route =
-                RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host: node.host.clone(), port: node.port });
+            let route = redis::cluster_routing::RoutingInfo::SingleNode(route());
             let value = c.route_command(cmd.clone(), route).await?;
             redis::FromRedisValue::from_redis_value(value).map_err(Into::into)
         }

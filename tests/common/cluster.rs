@@ -26,6 +26,7 @@ fn free_node_port() -> u16 {
 pub struct Cluster {
     nodes: Vec<Child>,
     pub ports: Vec<u16>,
+    urls: String,
     dir: TempDir,
 }
 
@@ -66,7 +67,8 @@ impl Cluster {
                     .expect("redis-server is installed")
             })
             .collect();
-        let cluster = Cluster { nodes, ports, dir };
+        let urls = ports.iter().map(|p| format!("redis://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+        let cluster = Cluster { nodes, ports, urls, dir };
         // Wait until every node answers (a fixed pause was too short on a loaded machine).
         for port in &cluster.ports {
             let mut up = false;
@@ -158,8 +160,14 @@ impl Cluster {
         panic!("the failover of {old} to {replica} did not complete");
     }
 
-    pub fn urls(&self) -> String {
-        self.ports.iter().map(|p| format!("redis://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+    /// The seed URLs, comma-separated as `HEARTH_REDIS_URL` takes them.
+    pub fn urls(&self) -> &str {
+        &self.urls
+    }
+
+    /// Settings of a Hearth on this cluster, then `extra`.
+    pub fn vars<'a>(&'a self, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        [&[("HEARTH_REDIS_CLUSTER", "true"), ("HEARTH_REDIS_URL", self.urls())][..], extra].concat()
     }
 
     /// Keys stored on each node.

@@ -156,6 +156,12 @@ pub async fn snapshot(state: &AppState, ds: i64, live_only: bool) -> BTreeMap<St
     out
 }
 
+/// The keys of a run's shadow copy or scan sets among `keys` (a warm that ended, however it
+/// ended, must leave none).
+pub fn shadow_keys<V>(keys: &BTreeMap<String, V>) -> Vec<&String> {
+    keys.keys().filter(|k| k.contains(":run:") || k.contains(":scan:")).collect()
+}
+
 pub async fn smembers(key: &str) -> BTreeSet<String> {
     let mut conn = super::raw_redis().await;
     redis::cmd("SMEMBERS").arg(key).query_async(&mut conn).await.unwrap()

@@ -22,10 +22,7 @@ async fn the_engine_works_on_a_redis_cluster() {
         &grid("A", &["Charges", "Visits"], &[1, 2, 3], &[Some(5), None], &["Monthly", "Weekly"], 2),
     )
     .await;
-    let state = state_with(
-        "cluster",
-        &[("HEARTH_REDIS_CLUSTER", "true"), ("HEARTH_REDIS_URL", &cluster.urls()), ("HEARTH_WARM_BATCH_ENTRIES", "4")],
-    );
+    let state = state_with("cluster", &cluster.vars(&[("HEARTH_WARM_BATCH_ENTRIES", "4")]));
     assert!(state.redis.is_cluster());
     let ds = 42;
     let def = sqlite_def(&pool, ds, "m");
@@ -96,13 +93,11 @@ async fn jobs_schedules_settings_sessions_audit_limits_and_metrics_work_on_a_red
     let token = "cluster-metrics-token-0123456789abcdef";
     let state = jwt_state_with(
         "cluster-jobs",
-        &[
-            ("HEARTH_REDIS_CLUSTER", "true"),
-            ("HEARTH_REDIS_URL", &cluster.urls()),
+        &cluster.vars(&[
             ("HEARTH_SOURCES", &sources),
             ("HEARTH_RATE_WARM_PER_HOUR", "2"),
             ("HEARTH_METRICS_TOKEN", token),
-        ],
+        ]),
     );
     let app = hearth::server::router(state.clone());
     let admin = crate::common::token(SECRET, "ada", &["settings:read:all", "settings:write:all"], 600);
@@ -227,7 +222,7 @@ async fn the_redis_tab_browses_inspects_times_and_purges_keys_on_every_node_of_a
     use http::StatusCode;
     use serde_json::json;
     let cluster = Cluster::start().await;
-    let state = state_with("cluster-tab", &[("HEARTH_REDIS_CLUSTER", "true"), ("HEARTH_REDIS_URL", &cluster.urls())]);
+    let state = state_with("cluster-tab", &cluster.vars(&[]));
     let app = hearth::server::router(state.clone());
     let p = state.keys.prefix().to_string();
     let mut conn = state.redis.conn().await.unwrap();
@@ -372,10 +367,7 @@ async fn a_primary_failed_over_mid_warm_leaves_the_old_generation_or_the_whole_n
     let rows_b = grid("B", &["Charges", "Visits"], &[1, 2, 3, 4, 5, 7], &[Some(5), None], &["Monthly", "Weekly"], 3);
     create_table(&pool, "gen_a", &rows_a).await;
     create_table(&pool, "gen_b", &rows_b).await;
-    let state = state_with(
-        "cluster-failover",
-        &[("HEARTH_REDIS_CLUSTER", "true"), ("HEARTH_REDIS_URL", &cluster.urls()), ("HEARTH_WARM_BATCH_ENTRIES", "4")],
-    );
+    let state = state_with("cluster-failover", &cluster.vars(&[("HEARTH_WARM_BATCH_ENTRIES", "4")]));
     let ds = 43;
     let token = || lock_token("test", "failover");
     warm(&state, &sqlite_def(&pool, ds, "gen_a"), "f1", &token(), &NoHooks).await.expect("the first warm");
@@ -423,8 +415,7 @@ async fn a_primary_failed_over_mid_warm_leaves_the_old_generation_or_the_whole_n
     last.expect("a warm after the failover succeeds");
     assert!(live_is(&state, ds, &rows_b).await);
     let all = snapshot(&state, ds, false).await;
-    let shadows: Vec<&String> = all.keys().filter(|k| k.contains(":run:") || k.contains(":scan:")).collect();
-    assert!(shadows.is_empty(), "orphan shadows: {shadows:?}");
+    assert!(shadow_keys(&all).is_empty(), "orphan shadows: {:?}", shadow_keys(&all));
     let (serving, _) = cluster.primary_and_replica_of(&state.keys.master(ds));
     assert_eq!(serving, new, "the source's slot is served by the promoted replica");
 }
@@ -441,14 +432,10 @@ async fn on_a_cluster_the_memory_guard_reads_the_node_the_warm_writes_to() {
     create_table(&pool, "m", &grid("A", &["Visits"], &[1, 2, 3], &[Some(5), None], &["Monthly"], 2)).await;
     let ds = random_ds();
     let sources = sources_file(&dir, &[(ds, "m")]);
+    let ceiling = (16u64 << 20).to_string();
     let state = state_with(
         "cluster-guard",
-        &[
-            ("HEARTH_REDIS_CLUSTER", "true"),
-            ("HEARTH_REDIS_URL", &cluster.urls()),
-            ("HEARTH_SOURCES", &sources),
-            ("HEARTH_MEMORY_CEILING_BYTES", &(16u64 << 20).to_string()),
-        ],
+        &cluster.vars(&[("HEARTH_SOURCES", &sources), ("HEARTH_MEMORY_CEILING_BYTES", &ceiling)]),
     );
     let home = state.keys.master(ds);
     let (home_port, _) = cluster.primary_and_replica_of(&home);

@@ -49,10 +49,6 @@ async fn dump_all(url: &str, live_only: bool) -> BTreeMap<String, String> {
     out
 }
 
-fn shadow_keys<V>(keys: &BTreeMap<String, V>) -> Vec<&String> {
-    keys.keys().filter(|k| k.contains(":run:") || k.contains(":scan:")).collect()
-}
-
 fn pg_def(schema: &PgSchema, ds: i64) -> SourceDef {
     SourceDef {
         id: ds,
@@ -258,33 +254,38 @@ async fn redis_stopped_mid_warm_fails_it_and_after_a_restart_the_live_cache_is_i
 
 /// A `hearth` process of its own (the binary this test run built), serving and warming under
 /// `state`'s prefix; killed with SIGKILL when dropped, if still alive.
-struct HearthProcess(std::process::Child);
+struct HearthProcess {
+    child: std::process::Child,
+    port: u16,
+}
 
 impl HearthProcess {
     fn start(state: &hearth::state::AppState, sources: &str, extra: &[(&str, &str)]) -> HearthProcess {
+        let base = [("HEARTH_SOURCES", sources), ("HEARTH_LOG", "warn")];
+        HearthProcess::serve(state.keys.prefix(), &[&base[..], extra].concat())
+    }
+
+    /// Serving under `prefix` on a free port, on the shared test Redis unless `vars` name
+    /// another (later settings win).
+    fn serve(prefix: &str, vars: &[(&str, &str)]) -> HearthProcess {
         // A port the system just handed out (a random one could be a test cluster's bus port).
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let bind = format!("127.0.0.1:{port}");
         let redis = redis_url();
-        let base = [
-            ("HEARTH_BIND", bind.as_str()),
-            ("HEARTH_REDIS_URL", redis.as_str()),
-            ("HEARTH_KEY_PREFIX", state.keys.prefix()),
-            ("HEARTH_SOURCES", sources),
-            ("HEARTH_LOG", "warn"),
-        ];
-        let child = hearth_command(&[&base[..], extra].concat())
+        let base =
+            [("HEARTH_BIND", bind.as_str()), ("HEARTH_REDIS_URL", redis.as_str()), ("HEARTH_KEY_PREFIX", prefix)];
+        let child = hearth_command(&[&base[..], vars].concat())
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("the hearth binary starts");
-        HearthProcess(child)
+        HearthProcess { child, port }
     }
 }
 
 impl Drop for HearthProcess {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -329,12 +330,12 @@ async fn an_instance_killed_with_sigkill_mid_warm_is_noticed_by_another_which_fr
             assert_eq!(j.status, JobStatus::Warming, "{j:?}");
             break;
         }
-        assert!(a.0.try_wait().unwrap().is_none(), "instance A exited early");
+        assert!(a.child.try_wait().unwrap().is_none(), "instance A exited early");
         assert!(started.elapsed() < Duration::from_secs(60), "A never started warming: {j:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    a.0.kill().unwrap();
-    a.0.wait().unwrap();
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
 
     // Instance B notices (heartbeat silent for 3 s), fails the job in words, frees the lock and
     // removes the run's shadows; the live cache never changed.
@@ -499,18 +500,9 @@ fn http_status(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<u16> {
 async fn sigterm_waits_for_audit_entries_still_being_written() {
     let redis = PrivateRedis::start(&[]);
     let url = redis.url();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (bind, prefix) = (format!("127.0.0.1:{port}"), unique_prefix("sigterm"));
-    let mut child = hearth_command(&[
-        ("HEARTH_BIND", bind.as_str()),
-        ("HEARTH_REDIS_URL", url.as_str()),
-        ("HEARTH_KEY_PREFIX", prefix.as_str()),
-        ("HEARTH_LOG", "error"),
-    ])
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .expect("the hearth binary starts");
+    let prefix = unique_prefix("sigterm");
+    let mut hearth = HearthProcess::serve(&prefix, &[("HEARTH_REDIS_URL", &url), ("HEARTH_LOG", "error")]);
+    let port = hearth.port;
     let mut up = false;
     for _ in 0..200 {
         if http_status(port, "/healthz", &[]) == Some(200) {
@@ -526,17 +518,16 @@ async fn sigterm_waits_for_audit_entries_still_being_written() {
     // Dev mode refuses a request that came through a proxy: a refusal, audited.
     let status = http_status(port, "/api/admin/analytics/cache/stats", &[("X-Forwarded-For", "203.0.113.9")]);
     assert_eq!(status, Some(403));
-    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = std::process::Command::new("kill").args(["-TERM", &hearth.child.id().to_string()]).status();
     let mut exited = None;
     for _ in 0..300 {
-        if let Some(code) = child.try_wait().unwrap() {
+        if let Some(code) = hearth.child.try_wait().unwrap() {
             exited = Some(code);
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let Some(code) = exited else {
-        let _ = child.kill();
         panic!("hearth did not exit within 15 s of SIGTERM");
     };
     assert!(code.success(), "{code:?}");
