@@ -20,7 +20,8 @@ fmt:
 	cargo fmt --all
 
 # Development: rebuild and reload on every save (debug build, dev mode). Installs cargo-leptos
-# once (about 12 minutes); `make run` and `make test` never need it.
+# once (about 12 minutes); `make run` and `make test` never need it. `--split` cuts the WASM into
+# a chunk per tab as `.ci/build` does: the tabs are lazy routes, which load only from a split build.
 watch:
 	.ci/bootstrap --watch
-	cargo leptos watch
+	cargo leptos watch --split

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::ui::audit::AuditPage;
 use crate::ui::common::confirm::{ConfirmHost, provide_confirm};
@@ -84,12 +84,6 @@ pub fn App() -> impl IntoView {
     provide_toasts();
     provide_stale();
     provide_confirm();
-    // Effects only run in the browser, after hydration: a stable signal for browser tests.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Title text="Hearth"/>
         <Router base=base>
@@ -97,18 +91,78 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main id="main" role="tabpanel" aria-labelledby="active-tab">
                 // Async: each page is sent once its data is ready, so it reads fully without scripts.
+                // Lazy: each tab's code is its own WASM chunk, fetched when the tab is first shown
+                // (the page being loaded preloads its own), so no page downloads the whole console.
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
-                    <Route path=path!("/warming") view=WarmingPage ssr=SsrMode::Async/>
-                    <Route path=path!("/redis") view=RedisPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/sources/:id") view=SourcePage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view={Lazy::<DashboardTab>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/warming") view={Lazy::<WarmingTab>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/redis") view={Lazy::<RedisTab>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view={Lazy::<AuditTab>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/sources/:id") view={Lazy::<SourceTab>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <ToastHost/>
             <ConfirmHost/>
           </div>
         </Router>
+    }
+}
+
+// The pages load their own data (resources inside them), so a route's data half is empty and
+// the lazily loaded half is the whole page.
+struct DashboardTab;
+struct WarmingTab;
+struct RedisTab;
+struct AuditTab;
+struct SourceTab;
+
+#[lazy_route]
+impl LazyRoute for DashboardTab {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <DashboardPage/> }.into_any()
+    }
+}
+
+#[lazy_route]
+impl LazyRoute for WarmingTab {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <WarmingPage/> }.into_any()
+    }
+}
+
+#[lazy_route]
+impl LazyRoute for RedisTab {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <RedisPage/> }.into_any()
+    }
+}
+
+#[lazy_route]
+impl LazyRoute for AuditTab {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <AuditPage/> }.into_any()
+    }
+}
+
+#[lazy_route]
+impl LazyRoute for SourceTab {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <SourcePage/> }.into_any()
     }
 }
 

@@ -44,15 +44,50 @@ pub mod telemetry;
 #[cfg(feature = "ssr")]
 pub mod time;
 
+/// The panic of a lazily loaded chunk that failed to load (`wasm_split_helpers`' loader).
+#[cfg(feature = "hydrate")]
+const CHUNK_LOAD_FAILED: &str = "load callback should succeed";
+/// Session-storage flag: this tab already loaded a page again after a chunk failed to load.
+#[cfg(feature = "hydrate")]
+const CHUNK_RELOAD_FLAG: &str = "hearth-chunk-reload";
+
 /// Browser entry point: attach to the server-rendered HTML.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        // A tab's chunk that cannot be fetched (most often: Hearth was redeployed while this page
+        // stayed open, and the old build's files are gone) ends the WASM. A full load of the
+        // page the admin asked for fetches the current build instead of leaving a dead page.
+        // Once: if the chunk is missing from the current build too, a second failure stays put
+        // (the flag is cleared by the next page that hydrates).
+        let window = leptos::prelude::window();
+        let storage = window.session_storage().ok().flatten();
+        let reloaded = storage.as_ref().and_then(|s| s.get_item(CHUNK_RELOAD_FLAG).ok().flatten()).is_some();
+        if info.to_string().contains(CHUNK_LOAD_FAILED)
+            && !reloaded
+            && let Ok(href) = window.location().href()
+        {
+            if let Some(storage) = &storage {
+                let _ = storage.set_item(CHUNK_RELOAD_FLAG, "1");
+            }
+            let _ = window.location().replace(&href);
+        }
+    }));
     // Under HEARTH_BASE_PATH, server functions live under it too.
     let base = app::base_path();
     if !base.is_empty() {
         leptos::server_fn::client::set_server_url(Box::leak(base.into_boxed_str()));
     }
-    leptos::mount::hydrate_body(app::App);
+    // Asynchronous hydration: a tab's code is a lazily loaded chunk, fetched before its HTML is
+    // hydrated. `data-hydrated` then says the whole page is interactive (browser tests wait on it).
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = leptos::prelude::document().body() else { return };
+        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
+        let _ = body.set_attribute("data-hydrated", "true");
+        if let Ok(Some(storage)) = leptos::prelude::window().session_storage() {
+            let _ = storage.remove_item(CHUNK_RELOAD_FLAG);
+        }
+    });
 }

@@ -27,8 +27,13 @@ test('the WASM and JS answer compressed and immutable, and a second load fetches
   const js = html.match(/href="(\/pkg\/hearth\.[0-9a-f]{16}\.js)"/)?.[1];
   const wasm = html.match(/href="(\/pkg\/hearth\.[0-9a-f]{16}\.wasm)"/)?.[1];
   const css = html.match(/href="(\/pkg\/hearth\.[0-9a-f]{16}\.css)"/)?.[1];
-  expect(js && wasm && css, 'the page links content-hashed names').toBeTruthy();
-  for (const url of [js!, wasm!]) {
+  // The tab's own lazily loaded chunks and their loader are preloaded with the page.
+  const loader = html.match(/href="(\/pkg\/__wasm_split\.[0-9a-f]{16}\.js)"/)?.[1];
+  const chunks = [...html.matchAll(/href="(\/pkg\/(?:chunk|split)_\w+\.[0-9a-f]{16}\.wasm)"/g)].map((m) => m[1]);
+  expect(js && wasm && css && loader, 'the page links content-hashed names').toBeTruthy();
+  expect(chunks.find((c) => c.includes('warming_tab')), `the Warming tab's chunk is preloaded (${chunks.length} chunks)`).toBeTruthy();
+  expect(chunks.find((c) => c.includes('redis_tab')), "another tab's chunk is not").toBeUndefined();
+  for (const url of [js!, wasm!, loader!, ...chunks]) {
     for (const encoding of ['br', 'gzip']) {
       const r = await page.request.get(url, { headers: { 'accept-encoding': encoding } });
       expect(r.status()).toBe(200);
@@ -47,8 +52,37 @@ test('the WASM and JS answer compressed and immutable, and a second load fetches
   });
   // The sign-in already loaded a page; whatever this first load fetched, the next fetches nothing.
   const second = await fetchedBundles(cdp, async () => {
-    await page.goto('/redis');
+    await page.goto('/warming');
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   });
   expect(second, `fetched again (first load fetched ${first.length})`).toEqual([]);
+  // Another tab, reached by its link, fetches its own chunks only, and works.
+  const redis = await fetchedBundles(cdp, async () => {
+    await page.getByTestId('tab-redis').click();
+    await expect(page.getByTestId('overview-version')).not.toBeEmpty();
+  });
+  expect(redis.filter((url) => !/\/pkg\/(chunk|split)_\w+\.[0-9a-f]{16}\.wasm$/.test(url)), 'only chunks').toEqual([]);
+  expect(redis.find((url) => url.includes('redis_tab')), 'the Redis tab chunk').toBeTruthy();
+});
+
+test('a tab whose chunk cannot be fetched loads the page again instead of leaving it dead', async ({ page, pageErrors }) => {
+  await page.goto('/warming');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  // As after a redeploy that removed the old build's files: the Redis tab's chunk answers 404
+  // once; the page loaded again gets the file.
+  let refused = 0;
+  await page.route(/\/pkg\/split___redis_tab_view_\w+\.[0-9a-f]{16}\.wasm$/, (route) =>
+    refused++ === 0 ? route.fulfill({ status: 404, body: 'gone' }) : route.continue(),
+  );
+  const loadedAgain = page.waitForEvent('load');
+  await page.getByTestId('tab-redis').click();
+  await loadedAgain;
+  expect(refused).toBeGreaterThanOrEqual(1);
+  // The old page's panic is the expected one, and it is all that went wrong.
+  expect(pageErrors.filter((e) => !/load callback should succeed|unreachable/.test(e)), 'other errors').toEqual([]);
+  expect(pageErrors.length, 'the failed load was reported').toBeGreaterThan(0);
+  pageErrors.splice(0);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByTestId('tab-redis').click();
+  await expect(page.getByTestId('overview-version')).not.toBeEmpty();
 });
