@@ -6,6 +6,7 @@
 //! and it imports `./<name>.js`), and `__wasm_split_manifest.json` (which chunks each split point
 //! needs: the server turns it into preload links for the page being rendered).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -40,6 +41,8 @@ fn split(input: PathBuf, out_dir: PathBuf, name: &str) -> Result<usize, Box<dyn 
     options.link_name = LINK_NAME;
     options.main_module = &main_module;
     let split = wasm_split_cli_support::transform(options)?;
-    std::fs::write(out_dir.join(MANIFEST), serde_json::to_string_pretty(&split.prefetch_map)?)?;
+    // Sorted: the same input then gives the same bytes (and the same bundle hash) on every run.
+    let manifest: BTreeMap<_, _> = split.prefetch_map.into_iter().collect();
+    std::fs::write(out_dir.join(MANIFEST), serde_json::to_string_pretty(&manifest)?)?;
     Ok(split.split_modules.len())
 }
