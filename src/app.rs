@@ -108,63 +108,29 @@ pub fn App() -> impl IntoView {
     }
 }
 
-// The pages load their own data (resources inside them), so a route's data half is empty and
-// the lazily loaded half is the whole page.
-struct DashboardTab;
-struct WarmingTab;
-struct RedisTab;
-struct AuditTab;
-struct SourceTab;
+/// A tab as a lazy route. The pages load their own data (resources inside them), so the route's
+/// data half is empty and the lazily loaded half is the whole page.
+macro_rules! lazy_tab {
+    ($tab:ident, $page:ident) => {
+        struct $tab;
 
-#[lazy_route]
-impl LazyRoute for DashboardTab {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <DashboardPage/> }.into_any()
-    }
+        #[lazy_route]
+        impl LazyRoute for $tab {
+            fn data() -> Self {
+                Self
+            }
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    };
 }
 
-#[lazy_route]
-impl LazyRoute for WarmingTab {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <WarmingPage/> }.into_any()
-    }
-}
-
-#[lazy_route]
-impl LazyRoute for RedisTab {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <RedisPage/> }.into_any()
-    }
-}
-
-#[lazy_route]
-impl LazyRoute for AuditTab {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <AuditPage/> }.into_any()
-    }
-}
-
-#[lazy_route]
-impl LazyRoute for SourceTab {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <SourcePage/> }.into_any()
-    }
-}
+lazy_tab!(DashboardTab, DashboardPage);
+lazy_tab!(WarmingTab, WarmingPage);
+lazy_tab!(RedisTab, RedisPage);
+lazy_tab!(AuditTab, AuditPage);
+lazy_tab!(SourceTab, SourcePage);
 
 #[component]
 fn NotFound() -> impl IntoView {
