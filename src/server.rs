@@ -109,6 +109,7 @@ fn routes(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_request_nonce, shell))
+        .layer(middleware::from_fn(render_under_request_owner))
         // Inside the guard, which refuses an oversized body first in the caller's error format.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard))
@@ -155,14 +156,45 @@ pub fn is_content_hashed(path: &str) -> bool {
         && parts[1..parts.len() - 1].iter().any(|p| p.len() >= 16 && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-/// Page renders use the nonce the guard put in the CSP header for this request.
+/// Runs as each page render starts, under the render's root owner: the page uses the nonce the
+/// guard put in the CSP header for this request, and the root owner is noted for
+/// [`render_under_request_owner`].
 fn provide_request_nonce() {
     use leptos::prelude::{provide_context, use_context};
-    if let Some(parts) = use_context::<http::request::Parts>()
-        && let Some(nonce) = parts.extensions.get::<crate::auth::guard::CspNonce>()
+    let Some(parts) = use_context::<http::request::Parts>() else { return };
+    if let Some(slot) = parts.extensions.get::<RenderOwner>()
+        && let Some(owner) = leptos::prelude::Owner::current()
     {
+        *slot.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(owner.downgrade());
+    }
+    if let Some(nonce) = parts.extensions.get::<crate::auth::guard::CspNonce>() {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
     }
+}
+
+/// The root reactive owner of the page this request renders, once rendering has begun. Weak: the
+/// owner's context holds the request (and so this slot), which must not keep the owner alive.
+#[derive(Clone, Default)]
+struct RenderOwner(std::sync::Arc<std::sync::Mutex<Option<leptos::reactive::owner::WeakOwner>>>);
+
+/// leptos_axum 0.8 reads the CSP nonce and the page's lazily loaded chunks (which it then
+/// preloads) from whichever reactive owner is current on the thread where the render finishes,
+/// and a render that waited for Redis may finish on another worker thread than it began: the page
+/// then came without its chunk preloads, now and then (fixed upstream in 0.9 the same way). Every
+/// poll after the render began runs under the request's own root owner here.
+async fn render_under_request_owner(mut request: Request, next: middleware::Next) -> axum::response::Response {
+    let slot = RenderOwner::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut response = std::pin::pin!(next.run(request));
+    std::future::poll_fn(move |cx| {
+        let owner =
+            slot.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref().and_then(|weak| weak.upgrade());
+        match owner {
+            Some(owner) => owner.with(|| response.as_mut().poll(cx)),
+            None => response.as_mut().poll(cx),
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

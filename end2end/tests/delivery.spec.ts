@@ -23,14 +23,16 @@ async function fetchedBundles(cdp: CDPSession, during: () => Promise<void>): Pro
 }
 
 test('the WASM and JS answer compressed and immutable, and a second load fetches neither again', async ({ page, context }) => {
-  const html = await (await page.request.get('/warming')).text();
+  const answer = await page.request.get('/warming');
+  const html = await answer.text();
   const js = html.match(/href="(\/pkg\/hearth\.[0-9a-f]{16}\.js)"/)?.[1];
   const wasm = html.match(/href="(\/pkg\/hearth\.[0-9a-f]{16}\.wasm)"/)?.[1];
   const css = html.match(/href="(\/pkg\/hearth\.[0-9a-f]{16}\.css)"/)?.[1];
   // The tab's own lazily loaded chunks and their loader are preloaded with the page.
   const loader = html.match(/href="(\/pkg\/__wasm_split\.[0-9a-f]{16}\.js)"/)?.[1];
   const chunks = [...html.matchAll(/href="(\/pkg\/(?:chunk|split)_\w+\.[0-9a-f]{16}\.wasm)"/g)].map((m) => m[1]);
-  expect(js && wasm && css && loader, 'the page links content-hashed names').toBeTruthy();
+  const seen = `${answer.status()} ${answer.url()}: ${[...html.matchAll(/href="([^"]*\/pkg\/[^"]*)"/g)].map((m) => m[1]).join(' ') || html.slice(0, 400)}`;
+  expect(js && wasm && css && loader, `the page links content-hashed names (${seen})`).toBeTruthy();
   expect(chunks.find((c) => c.includes('warming_tab')), `the Warming tab's chunk is preloaded (${chunks.length} chunks)`).toBeTruthy();
   expect(chunks.find((c) => c.includes('redis_tab')), "another tab's chunk is not").toBeUndefined();
   for (const url of [js!, wasm!, loader!, ...chunks]) {
@@ -85,4 +87,25 @@ test('a tab whose chunk cannot be fetched loads the page again instead of leavin
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   await page.getByTestId('tab-redis').click();
   await expect(page.getByTestId('overview-version')).not.toBeEmpty();
+});
+
+test('every page render preloads its own tab, however many are rendered at once', async ({ page }) => {
+  // A render that waits for Redis can finish on another server thread than it began; the
+  // preloads (and their nonce) must come from that request's own render all the same.
+  const pages = ['/', '/warming', '/redis', '/audit', '/sources/1'];
+  const tab: Record<string, string> = { '/': 'dashboard_tab', '/warming': 'warming_tab', '/redis': 'redis_tab', '/audit': 'audit_tab', '/sources/1': 'source_tab' };
+  const answers = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => pages[i % pages.length]).map(async (path) => {
+      const r = await page.request.get(path);
+      return { path, status: r.status(), html: await r.text() };
+    }),
+  );
+  for (const { path, status, html } of answers) {
+    expect(status, path).toBe(200);
+    const nonce = html.match(/<script nonce="([^"]+)"/)?.[1];
+    expect(nonce, `${path} has a script nonce`).toBeTruthy();
+    expect(html, `${path} preloads the chunk loader`).toMatch(/<link [^>]*href="\/pkg\/__wasm_split\.[0-9a-f]{16}\.js"/);
+    const chunks = [...html.matchAll(/href="\/pkg\/((?:chunk|split)_\w+)\.[0-9a-f]{16}\.wasm"/g)].map((m) => m[1]);
+    expect(chunks.find((c) => c.includes(tab[path])), `${path} preloads its tab's chunk (${chunks.join(' ')})`).toBeTruthy();
+  }
 });
