@@ -1,5 +1,6 @@
 // The Warming tab as an admin uses it: edit a schedule's timing (a bad cron is refused inline
-// and saves nothing; a good one is read back with its next runs, saved and listed), "Last run"
+// and saves nothing; a good one is read back with its next runs, saved and listed), create one
+// from the form, "Last run"
 // after Run now, and a warm paused by the memory guard (its reason, no Resume, resumes by itself).
 import type { APIRequestContext } from '@playwright/test';
 import { test, expect } from './fixtures';
@@ -59,6 +60,28 @@ test('editing a schedule: a bad cron shows an inline error and saves nothing; a 
     expect((await schedules(page.request)).find((s) => s.id === id)?.lastRunAt).not.toBeNull();
   } finally {
     await page.request.delete(`${api}/schedules/${id}`, { headers: bearer(), data: {} });
+  }
+});
+
+test('a new schedule from the form: previewed, saved, listed by source name', async ({ page }) => {
+  await page.goto('/warming');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  // The card's own form (an edited row's form sits in a row of the table).
+  const form = page.getByTestId('schedules').locator('.schedule-form:not(tr *)');
+  await form.getByTestId('schedule-source').selectOption('3');
+  await form.getByTestId('schedule-hours').fill('23');
+  await expect(form.getByTestId('schedule-preview')).toContainText('Every 23 hours');
+  await expect(form.getByTestId('schedule-next-run')).toHaveCount(3);
+  await form.getByTestId('schedule-save').click();
+  try {
+    const row = page.getByTestId('schedule').filter({ hasText: 'Every 23 hours' });
+    await expect(row.getByTestId('schedule-source-name')).toHaveText('Infusion Operations');
+    const saved = (await schedules(page.request)).filter((s) => s.everyHours === 23);
+    expect(saved.length, 'saved once').toBe(1);
+  } finally {
+    for (const s of (await schedules(page.request)).filter((s) => s.everyHours === 23)) {
+      await page.request.delete(`${api}/schedules/${s.id}`, { headers: bearer(), data: {} });
+    }
   }
 });
 
