@@ -104,11 +104,11 @@ fn routes(state: AppState) -> Router {
         .route("/auth/signed-out", get(crate::auth::handoff::signed_out))
         .nest("/api", crate::api::routes::router())
         .nest_service("/pkg", pkg_service(&state.leptos_options))
-        .leptos_routes_with_context(&state, routes, provide_request_nonce, {
+        .leptos_routes_with_context(&state, routes, provide_request_context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_request_nonce, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_request_context, shell))
         .layer(middleware::from_fn(render_under_request_owner))
         // Inside the guard, which refuses an oversized body first in the caller's error format.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -159,7 +159,7 @@ pub fn is_content_hashed(path: &str) -> bool {
 /// Runs as each page render starts, under the render's root owner: the page uses the nonce the
 /// guard put in the CSP header for this request, and the root owner is noted for
 /// [`render_under_request_owner`].
-fn provide_request_nonce() {
+fn provide_request_context() {
     use leptos::prelude::{provide_context, use_context};
     let Some(parts) = use_context::<http::request::Parts>() else { return };
     if let Some(slot) = parts.extensions.get::<RenderOwner>()
@@ -180,8 +180,9 @@ struct RenderOwner(std::sync::Arc<std::sync::Mutex<Option<leptos::reactive::owne
 /// leptos_axum 0.8 reads the CSP nonce and the page's lazily loaded chunks (which it then
 /// preloads) from whichever reactive owner is current on the thread where the render finishes,
 /// and a render that waited for Redis may finish on another worker thread than it began: the page
-/// then came without its chunk preloads, now and then (fixed upstream in 0.9 the same way). Every
-/// poll after the render began runs under the request's own root owner here.
+/// then came without its chunk preloads, often (fixed upstream in 0.9 the same way). Every poll
+/// after the one in which the render began runs under the request's own root owner here; pages
+/// render in `SsrMode::Async` and wait for Redis, so none finishes within that first poll.
 async fn render_under_request_owner(mut request: Request, next: middleware::Next) -> axum::response::Response {
     let slot = RenderOwner::default();
     request.extensions_mut().insert(slot.clone());
