@@ -96,6 +96,12 @@ fn page_routes(base: &str) -> Vec<leptos_axum::AxumRouteListing> {
 fn routes(state: AppState) -> Router {
     let routes = page_routes(&state.config.base_path);
     Router::new()
+        .leptos_routes_with_context(&state, routes, provide_request_context, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        // The page routes only (added above); the API, files and probes never render a page.
+        .route_layer(middleware::from_fn(render_under_request_owner))
         .route("/healthz", get(crate::api::health::healthz))
         .route("/readyz", get(crate::api::health::readyz))
         .route("/metrics", get(crate::metrics::scrape_with_token))
@@ -104,12 +110,7 @@ fn routes(state: AppState) -> Router {
         .route("/auth/signed-out", get(crate::auth::handoff::signed_out))
         .nest("/api", crate::api::routes::router())
         .nest_service("/pkg", pkg_service(&state.leptos_options))
-        .leptos_routes_with_context(&state, routes, provide_request_context, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_request_context, shell))
-        .layer(middleware::from_fn(render_under_request_owner))
         // Inside the guard, which refuses an oversized body first in the caller's error format.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard))
@@ -165,7 +166,7 @@ fn provide_request_context() {
     if let Some(slot) = parts.extensions.get::<RenderOwner>()
         && let Some(owner) = leptos::prelude::Owner::current()
     {
-        *slot.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(owner.downgrade());
+        let _ = slot.0.set(owner.downgrade());
     }
     if let Some(nonce) = parts.extensions.get::<crate::auth::guard::CspNonce>() {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
@@ -175,7 +176,7 @@ fn provide_request_context() {
 /// The root reactive owner of the page this request renders, once rendering has begun. Weak: the
 /// owner's context holds the request (and so this slot), which must not keep the owner alive.
 #[derive(Clone, Default)]
-struct RenderOwner(std::sync::Arc<std::sync::Mutex<Option<leptos::reactive::owner::WeakOwner>>>);
+struct RenderOwner(std::sync::Arc<std::sync::OnceLock<leptos::reactive::owner::WeakOwner>>);
 
 /// leptos_axum 0.8 reads the CSP nonce and the page's lazily loaded chunks (which it then
 /// preloads) from whichever reactive owner is current on the thread where the render finishes,
@@ -187,13 +188,9 @@ async fn render_under_request_owner(mut request: Request, next: middleware::Next
     let slot = RenderOwner::default();
     request.extensions_mut().insert(slot.clone());
     let mut response = std::pin::pin!(next.run(request));
-    std::future::poll_fn(move |cx| {
-        let owner =
-            slot.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref().and_then(|weak| weak.upgrade());
-        match owner {
-            Some(owner) => owner.with(|| response.as_mut().poll(cx)),
-            None => response.as_mut().poll(cx),
-        }
+    std::future::poll_fn(move |cx| match slot.0.get().and_then(|weak| weak.upgrade()) {
+        Some(owner) => owner.with(|| response.as_mut().poll(cx)),
+        None => response.as_mut().poll(cx),
     })
     .await
 }
