@@ -110,7 +110,7 @@ impl AppError {
 }
 
 impl leptos::server_fn::error::FromServerFnError for AppError {
-    type Encoder = leptos::server_fn::codec::JsonEncoding;
+    type Encoder = crate::rpc::codec::JsonText;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
         use leptos::server_fn::error::ServerFnErrorErr as E;
@@ -136,7 +136,7 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
                 response.insert_header(::http::header::RETRY_AFTER, ::http::HeaderValue::from(secs));
             }
         }
-        // The same JSON that `JsonEncoding` (this type's decoder in the browser) reads.
+        // The same JSON that `JsonText` (this type's decoder in the browser) reads.
         let json = serde_json::to_vec(self)
             .or_else(|e| serde_json::to_vec(&AppError::internal(format!("an error could not be encoded: {e}"))))
             .unwrap_or_default();

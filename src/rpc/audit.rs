@@ -1,5 +1,6 @@
 //! The console's Audit view.
 
+use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -10,7 +11,7 @@ use crate::model::audit::{AuditPage, AuditQuery};
 ///
 /// `query` defaults: with no filter set, the query string holds none of its fields, and the
 /// unfiltered view (the one the tab opens on) must still arrive as the empty query.
-#[server(prefix = "/rpc", endpoint = "audit/list", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "audit/list", input = GetUrl, output = Json)]
 pub async fn list_audit(#[server(default)] query: AuditQuery) -> Result<AuditPage, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     let filter = crate::auth::audit::store::Filter::parse(&query)?;

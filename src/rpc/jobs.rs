@@ -1,5 +1,6 @@
 //! Server functions of the Warming tab.
 
+use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -11,7 +12,7 @@ use crate::model::jobs::{
 };
 
 /// Active and recent jobs; read permission; changes nothing.
-#[server(prefix = "/rpc", endpoint = "jobs/status", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "jobs/status", input = GetUrl, output = Json)]
 pub async fn get_warming_status() -> Result<WarmingStatus, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     crate::jobs::service::status(&state).await
@@ -19,7 +20,7 @@ pub async fn get_warming_status() -> Result<WarmingStatus, AppError> {
 
 /// Queues a warm of one source or all; write permission; starts warms; counts against the
 /// caller's warm budget.
-#[server(prefix = "/rpc", endpoint = "jobs/warm")]
+#[server(prefix = "/rpc", endpoint = "jobs/warm", output = Json)]
 pub async fn start_warm(request: WarmRequest) -> Result<WarmResponse, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
     crate::jobs::service::request_warm_as(&state, &request, &who, "manual").await
@@ -27,7 +28,7 @@ pub async fn start_warm(request: WarmRequest) -> Result<WarmResponse, AppError> 
 
 /// Pauses, resumes or cancels a job (`action`; a cancel records its `reason`); write permission;
 /// changes the job.
-#[server(prefix = "/rpc", endpoint = "jobs/control")]
+#[server(prefix = "/rpc", endpoint = "jobs/control", output = Json)]
 pub async fn control_job(job_id: String, action: JobAction, reason: Option<Reason>) -> Result<Job, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
     crate::jobs::service::control_as(&state, &job_id, action, reason.as_ref(), &who).await
@@ -35,14 +36,14 @@ pub async fn control_job(job_id: String, action: JobAction, reason: Option<Reaso
 
 /// Finished jobs a page at a time, filtered by source, status and time; read permission;
 /// changes nothing.
-#[server(prefix = "/rpc", endpoint = "jobs/history", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "jobs/history", input = GetUrl, output = Json)]
 pub async fn list_job_history(#[server(default)] query: JobHistoryQuery) -> Result<JobHistoryPage, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     crate::jobs::history::list(&state, &query).await
 }
 
 /// Every schedule; read permission; changes nothing.
-#[server(prefix = "/rpc", endpoint = "schedules/list", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "schedules/list", input = GetUrl, output = Json)]
 pub async fn list_schedules() -> Result<Vec<Schedule>, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     crate::jobs::schedules::list(&state).await
@@ -50,14 +51,14 @@ pub async fn list_schedules() -> Result<Vec<Schedule>, AppError> {
 
 /// A timing (`cron` or `every_hours`) in words with its next three runs, before it is saved;
 /// read permission; changes nothing.
-#[server(prefix = "/rpc", endpoint = "schedules/preview", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "schedules/preview", input = GetUrl, output = Json)]
 pub async fn preview_schedule(cron: Option<String>, every_hours: Option<u32>) -> Result<SchedulePreview, AppError> {
     let (_state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     crate::jobs::schedules::preview(cron.as_deref(), every_hours, crate::time::now_ms())
 }
 
 /// Creates (no `id`) or updates a schedule; write permission.
-#[server(prefix = "/rpc", endpoint = "schedules/save")]
+#[server(prefix = "/rpc", endpoint = "schedules/save", output = Json)]
 pub async fn save_schedule(id: Option<String>, input: ScheduleInput) -> Result<Schedule, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
     crate::jobs::schedules::save_as(&state, id.as_deref(), &input, &who).await
@@ -65,7 +66,7 @@ pub async fn save_schedule(id: Option<String>, input: ScheduleInput) -> Result<S
 
 /// Deletes a schedule (`action` = delete, recording its `reason`) or runs it now (`run`); write
 /// permission.
-#[server(prefix = "/rpc", endpoint = "schedules/act")]
+#[server(prefix = "/rpc", endpoint = "schedules/act", output = Json)]
 pub async fn act_on_schedule(
     id: String,
     action: ScheduleAction,
@@ -76,14 +77,14 @@ pub async fn act_on_schedule(
 }
 
 /// The memory guard's thresholds; read permission; changes nothing.
-#[server(prefix = "/rpc", endpoint = "jobs/settings", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "jobs/settings", input = GetUrl, output = Json)]
 pub async fn get_warming_settings() -> Result<WarmingSettings, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     crate::jobs::settings::get(&state).await
 }
 
 /// Changes the memory guard for every instance; write permission.
-#[server(prefix = "/rpc", endpoint = "jobs/settings/save")]
+#[server(prefix = "/rpc", endpoint = "jobs/settings/save", output = Json)]
 pub async fn save_warming_settings(input: WarmingSettingsInput) -> Result<WarmingSettings, AppError> {
     let (state, who) = crate::auth::server_fn_caller(crate::model::Permission::Write)?;
     crate::jobs::settings::update_as(&state, &input, &who).await

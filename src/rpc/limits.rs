@@ -1,5 +1,6 @@
 //! The caller's rate-limit budget, for the console's "8 of 10 warms left this hour".
 
+use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -7,7 +8,7 @@ use crate::error::AppError;
 use crate::model::limits::Budgets;
 
 /// The caller's own budget in every limited class; any signed-in caller; changes nothing.
-#[server(prefix = "/rpc", endpoint = "limits", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "limits", input = GetUrl, output = Json)]
 pub async fn get_limits() -> Result<Budgets, AppError> {
     let (state, who) = crate::auth::server_fn_principal()?;
     crate::auth::limits::budgets(&state, &who).await

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod codec;
 pub mod jobs;
 pub mod limits;
 pub mod redis;

@@ -1,5 +1,6 @@
 //! Who the console talks to: user, permissions, dev mode, and whether Redis answers.
 
+use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -7,7 +8,7 @@ use crate::error::AppError;
 use crate::model::SessionInfo;
 
 /// The signed-in caller and Redis reachability; any authenticated caller; changes nothing.
-#[server(prefix = "/rpc", endpoint = "session", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "session", input = GetUrl, output = Json)]
 pub async fn get_session() -> Result<SessionInfo, AppError> {
     use crate::model::Permission;
     let (state, who) = crate::auth::server_fn_principal()?;

@@ -1,5 +1,6 @@
 //! Server functions about data sources.
 
+use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -7,7 +8,7 @@ use crate::error::AppError;
 use crate::model::source::SourceInfo;
 
 /// Every data source with its row count and problems; read permission; changes nothing.
-#[server(prefix = "/rpc", endpoint = "sources", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "sources", input = GetUrl, output = Json)]
 pub async fn list_sources() -> Result<Vec<SourceInfo>, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
     state.catalog.list().await
