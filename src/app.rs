@@ -103,8 +103,24 @@ pub fn App() -> impl IntoView {
             </main>
             <ToastHost/>
             <ConfirmHost/>
+            <RememberRouteTarget/>
           </div>
         </Router>
+    }
+}
+
+/// Tells the panic hook where the router is going (`remember_route_target`), so a tab whose
+/// chunk fails to load is loaded again as a whole page, not the tab the admin was leaving.
+#[component]
+pub fn RememberRouteTarget() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |_| {
+            let search = location.search.get();
+            let query = if search.is_empty() { String::new() } else { format!("?{search}") };
+            crate::remember_route_target(format!("{}{query}{}", location.pathname.get(), location.hash.get()));
+        });
     }
 }
 

@@ -51,6 +51,24 @@ const CHUNK_LOAD_FAILED: &str = "load callback should succeed";
 #[cfg(feature = "hydrate")]
 const CHUNK_RELOAD_FLAG: &str = "hearth-chunk-reload";
 
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// The page the router is on or on its way to (path, query and fragment).
+    static ROUTE_TARGET: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Records where the router is going ([`app::RememberRouteTarget`]): the address bar changes only
+/// once the new tab's chunk has loaded, so a failed load would otherwise reload the tab the admin
+/// was leaving.
+#[cfg(feature = "hydrate")]
+pub fn remember_route_target(path: String) {
+    ROUTE_TARGET.with(|t| {
+        if let Ok(mut t) = t.try_borrow_mut() {
+            *t = Some(path);
+        }
+    });
+}
+
 /// Browser entry point: attach to the server-rendered HTML.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -67,12 +85,14 @@ pub fn hydrate() {
         let reloaded = storage.as_ref().and_then(|s| s.get_item(CHUNK_RELOAD_FLAG).ok().flatten()).is_some();
         if info.to_string().contains(CHUNK_LOAD_FAILED)
             && !reloaded
-            && let Ok(href) = window.location().href()
+            && let Some(target) = ROUTE_TARGET
+                .with(|t| t.try_borrow().ok().and_then(|t| t.clone()))
+                .or_else(|| window.location().href().ok())
         {
             if let Some(storage) = &storage {
                 let _ = storage.set_item(CHUNK_RELOAD_FLAG, "1");
             }
-            let _ = window.location().replace(&href);
+            let _ = window.location().replace(&target);
         }
     }));
     // Under HEARTH_BASE_PATH, server functions live under it too.

@@ -67,26 +67,39 @@ test('the WASM and JS answer compressed and immutable, and a second load fetches
   expect(redis.find((url) => url.includes('redis_tab')), 'the Redis tab chunk').toBeTruthy();
 });
 
-test('a tab whose chunk cannot be fetched loads the page again instead of leaving it dead', async ({ page, pageErrors }) => {
+test('a tab whose chunk cannot be fetched is loaded again as a whole page, the tab that was asked for', async ({ page, pageErrors }) => {
   await page.goto('/warming');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   // As after a redeploy that removed the old build's files: the Redis tab's chunk answers 404
   // once; the page loaded again gets the file.
+  // The 404 is held back until the address bar has been read.
   let refused = 0;
-  await page.route(/\/pkg\/split___redis_tab_view_\w+\.[0-9a-f]{16}\.wasm$/, (route) =>
-    refused++ === 0 ? route.fulfill({ status: 404, body: 'gone' }) : route.continue(),
-  );
+  let answer404 = () => {};
+  const held = new Promise<void>((resolve) => (answer404 = resolve));
+  await page.route(/\/pkg\/split___redis_tab_view_\w+\.[0-9a-f]{16}\.wasm$/, async (route) => {
+    if (refused++ > 0) return route.continue();
+    await held;
+    await route.fulfill({ status: 404, body: 'gone' });
+  });
   const loadedAgain = page.waitForEvent('load');
   await page.getByTestId('tab-redis').click();
+  await expect.poll(() => refused, 'the chunk was asked for').toBe(1);
+  // Why the page cannot simply be reloaded: while the tab's chunk loads, the address bar still
+  // names the tab being left.
+  expect(page.url(), 'the address bar during the load').toMatch(/\/warming$/);
+  answer404();
   await loadedAgain;
   expect(refused).toBeGreaterThanOrEqual(1);
   // The old page's panic is the expected one, and it is all that went wrong.
   expect(pageErrors.filter((e) => !/load callback should succeed|unreachable/.test(e)), 'other errors').toEqual([]);
   expect(pageErrors.length, 'the failed load was reported').toBeGreaterThan(0);
   pageErrors.splice(0);
+  // The address bar changes only once a tab's chunk is in, so the page loaded again is the one
+  // the admin clicked, not the one being left.
+  await expect(page).toHaveURL(/\/redis$/);
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
-  await page.getByTestId('tab-redis').click();
   await expect(page.getByTestId('overview-version')).not.toBeEmpty();
+  await expect(page.getByTestId('tab-redis')).toHaveAttribute('aria-selected', 'true');
 });
 
 test('every page render preloads its own tab, however many are rendered at once', async ({ page }) => {
