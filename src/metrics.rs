@@ -23,6 +23,7 @@ const WARMS_STARTED: &str = "hearth_warms_started_total";
 const WARMS_COMPLETED: &str = "hearth_warms_completed_total";
 const WARMS_FAILED: &str = "hearth_warms_failed_total";
 const WARMS_CANCELLED: &str = "hearth_warms_cancelled_total";
+const WARMS_REFUSED: &str = "hearth_warms_refused_total";
 const WARM_DURATION: &str = "hearth_warm_duration_seconds";
 const WARM_ROWS: &str = "hearth_warm_rows_total";
 const WARM_ENTRIES: &str = "hearth_warm_entries_written_total";
@@ -62,6 +63,12 @@ pub const METRICS: &[(&str, Kind, &str, &str)] = &[
     (WARMS_COMPLETED, Counter, "source, kind", "warms that went live; `kind` is `full`, `incremental` or `cold`"),
     (WARMS_FAILED, Counter, "source", "warms that failed (the live cache unchanged)"),
     (WARMS_CANCELLED, Counter, "source", "warms cancelled or handed back at shutdown"),
+    (
+        WARMS_REFUSED,
+        Counter,
+        "source",
+        "warms that did not start: the source's lock was held (a warm or an invalidation running elsewhere)",
+    ),
     (WARM_DURATION, Histogram, "source", "seconds from a warm's start to its end, whatever the outcome"),
     (WARM_ROWS, Counter, "source", "SQL rows read by completed warms"),
     (
@@ -142,6 +149,14 @@ pub fn warm_started(ds: i64) {
         return;
     }
     metrics::counter!(WARMS_STARTED, &source(ds)).increment(1);
+}
+
+/// A warm that found its source's lock held and did not start (not counted as started).
+pub fn warm_refused(ds: i64) {
+    if !on() {
+        return;
+    }
+    metrics::counter!(WARMS_REFUSED, &source(ds)).increment(1);
 }
 
 pub fn warm_finished(ds: i64, result: &Result<WarmOutcome, WarmFailure>, took: Duration) {

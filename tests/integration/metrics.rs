@@ -83,6 +83,12 @@ async fn metrics_are_served_only_with_the_token_and_count_warms_queries_refusals
     let failed =
         warm(&state, &sqlite_def(&pool, broken, "missing"), "m2", &lock_token("test:metrics", "here"), &NoHooks).await;
     assert!(failed.is_err());
+    // A warm that finds the source's lock held (by another instance) does not start.
+    let mut conn = state.redis.conn().await.unwrap();
+    let _: () = redis::cmd("SET").arg(state.keys.lock(ds)).arg("other-instance").query_async(&mut conn).await.unwrap();
+    let refused = warm(&state, &sqlite_def(&pool, ds, "m"), "m3", &lock_token("test:metrics", "here"), &NoHooks).await;
+    let _: () = redis::cmd("DEL").arg(state.keys.lock(ds)).query_async(&mut conn).await.unwrap();
+    assert!(refused.is_err(), "the lock was held");
     // The second warm request of the hour is refused (the limit is 1).
     limits::take_at(&state, "metrics-user", LimitClass::Warm, 1_000).await.expect("first is granted");
     limits::take_at(&state, "metrics-user", LimitClass::Warm, 2_000).await.expect_err("second is refused");
@@ -109,6 +115,8 @@ async fn metrics_are_served_only_with_the_token_and_count_warms_queries_refusals
     let src = [("source", id.as_str())];
     assert_eq!(value(text, "hearth_warms_started_total", &src), Some(1.0), "{text}");
     assert_eq!(value(text, "hearth_warms_completed_total", &src), Some(1.0), "{text}");
+    assert_eq!(value(text, "hearth_warms_refused_total", &src), Some(1.0), "{text}");
+    assert_eq!(value(text, "hearth_warms_refused_total", &[("source", &broken.to_string())]), None);
     assert_eq!(value(text, "hearth_warm_rows_total", &src), Some(outcome.rows as f64));
     assert_eq!(value(text, "hearth_warm_entries_written_total", &src), Some(outcome.entries as f64));
     assert_eq!(value(text, "hearth_warm_duration_seconds_count", &src), Some(1.0));

@@ -186,7 +186,13 @@ pub async fn warm_with<H: WarmHooks>(
         ))
         .into());
     }
-    let lock = WarmLock::acquire(&state.redis, &state.keys, def.id, lock_token, state.config.lock_ttl).await?;
+    let lock = WarmLock::acquire(&state.redis, &state.keys, def.id, lock_token, state.config.lock_ttl)
+        .await
+        .inspect_err(|e| {
+            if e.code == crate::error::ErrorCode::Conflict {
+                crate::metrics::warm_refused(def.id);
+            }
+        })?;
     crate::metrics::warm_started(def.id);
     let started = Instant::now();
     let result = run(state, def, run_id, &lock, hooks, mode).await;
