@@ -1,11 +1,11 @@
 //! The console's Audit view.
 
-use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::audit::{AuditPage, AuditQuery};
+use crate::rpc::codec::Json;
 
 /// One page of the audit trail, newest first, filtered; read permission; changes nothing.
 ///

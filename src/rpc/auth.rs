@@ -1,11 +1,11 @@
 //! Server functions of the sessions panel: who is signed in, and ending a session.
 
-use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::auth::SessionSummary;
+use crate::rpc::codec::Json;
 
 /// Every live browser session; write permission; changes nothing.
 #[server(prefix = "/rpc", endpoint = "auth/sessions", input = GetUrl, output = Json)]

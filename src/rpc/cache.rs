@@ -1,12 +1,12 @@
 //! Server functions of the Analytics Cache tab.
 
-use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::cache::{CacheStats, HealthReport, InvalidateRequest, InvalidateResult, SourceDetails, Trends};
 use crate::model::input::DatasourceId;
+use crate::rpc::codec::Json;
 
 /// Summary and per-source metrics; read permission; changes nothing.
 #[server(prefix = "/rpc", endpoint = "cache/stats", input = GetUrl, output = Json)]

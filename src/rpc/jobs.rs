@@ -1,6 +1,5 @@
 //! Server functions of the Warming tab.
 
-use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -10,6 +9,7 @@ use crate::model::jobs::{
     Job, JobHistoryPage, JobHistoryQuery, Schedule, ScheduleInput, SchedulePreview, WarmRequest, WarmResponse,
     WarmingSettings, WarmingSettingsInput, WarmingStatus,
 };
+use crate::rpc::codec::Json;
 
 /// Active and recent jobs; read permission; changes nothing.
 #[server(prefix = "/rpc", endpoint = "jobs/status", input = GetUrl, output = Json)]

@@ -1,12 +1,12 @@
 //! Server functions of the Redis tab.
 
-use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::input::{Reason, Ttl};
 use crate::model::redis::{KeyDetail, KeyPage, PurgeRequest, PurgeResult, RedisOverview, TtlRequest, TtlResult};
+use crate::rpc::codec::Json;
 
 /// The INFO overview card; read permission; changes nothing.
 #[server(prefix = "/rpc", endpoint = "redis/overview", input = GetUrl, output = Json)]

@@ -1,11 +1,11 @@
 //! Who the console talks to: user, permissions, dev mode, and whether Redis answers.
 
-use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::SessionInfo;
+use crate::rpc::codec::Json;
 
 /// The signed-in caller and Redis reachability; any authenticated caller; changes nothing.
 #[server(prefix = "/rpc", endpoint = "session", input = GetUrl, output = Json)]

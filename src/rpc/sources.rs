@@ -1,11 +1,11 @@
 //! Server functions about data sources.
 
-use crate::rpc::codec::Json;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::source::SourceInfo;
+use crate::rpc::codec::Json;
 
 /// Every data source with its row count and problems; read permission; changes nothing.
 #[server(prefix = "/rpc", endpoint = "sources", input = GetUrl, output = Json)]
