@@ -6,30 +6,30 @@
 //! `Deserialize` code in the WASM; with one reader the copies are shared (BENCHMARKS.md, "One
 //! JSON reader").
 
-use leptos::server_fn::codec::Post;
+use leptos::server_fn::codec::{JsonEncoding, Post};
 use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// JSON in, JSON out, decoded from text.
+/// server_fn's `JsonEncoding` (its content type, format and encoder), decoded from text.
 pub struct JsonText;
 
 /// The output encoding of Hearth's server functions: `#[server(…, output = Json)]`.
 pub type Json = Post<JsonText>;
 
 impl ContentType for JsonText {
-    const CONTENT_TYPE: &'static str = "application/json";
+    const CONTENT_TYPE: &'static str = JsonEncoding::CONTENT_TYPE;
 }
 
 impl FormatType for JsonText {
-    const FORMAT_TYPE: Format = Format::Text;
+    const FORMAT_TYPE: Format = JsonEncoding::FORMAT_TYPE;
 }
 
 impl<T: Serialize> Encodes<T> for JsonText {
-    type Error = serde_json::Error;
+    type Error = <JsonEncoding as Encodes<T>>::Error;
 
     fn encode(value: &T) -> Result<Bytes, Self::Error> {
-        serde_json::to_vec(value).map(Bytes::from)
+        JsonEncoding::encode(value)
     }
 }
 
