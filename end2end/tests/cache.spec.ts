@@ -13,6 +13,8 @@ test('a warm started from the Warming tab runs live and fills the dashboard', as
   // Live, then done: the history records it as completed.
   const done = page.getByTestId('recent-job').filter({ hasText: 'Infusion Operations' }).first();
   await expect(done).toContainText('completed', { timeout: 150_000 });
+  // How long the new data's atomic switch held Redis, as the job recorded it.
+  await expect(done.getByTestId('job-cutover')).toHaveText(/^cutover \d+\.\d ms$/);
   await page.screenshot({ path: 'output/screenshots/warming-done.png', fullPage: true });
 
   await page.getByTestId('tab-cache').click();

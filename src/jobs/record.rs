@@ -212,6 +212,7 @@ impl JobRecord {
             trigger: opt(Field::Trigger).unwrap_or_else(|| "manual".into()),
             worker: opt(Field::Worker),
             warm_kind: opt(Field::WarmKind),
+            cutover_ms: num(get(Field::CutoverMs)),
         };
         Some(JobRecord {
             job,
@@ -265,6 +266,32 @@ mod tests {
         assert_eq!((r.job.phase.as_str(), r.job.trigger.as_str(), r.job.reason), ("queued", "api", None));
         assert_eq!(r.job.queued_at, "2025-03-31T00:00:00.000Z");
         assert_eq!((r.control, r.heartbeat_at), (None, 0));
+        assert_eq!(r.job.cutover_ms, None, "no cutover before the warm ends");
+    }
+
+    #[test]
+    fn a_finished_job_reports_its_cutover_time() {
+        let mut map: HashMap<String, String> = NewJob {
+            datasource_id: 7,
+            datasource_name: "Charges",
+            requested_by: "ada",
+            reason: None,
+            trigger: "api",
+            full: false,
+        }
+        .fields("j2", 1_743_379_200_000)
+        .into_iter()
+        .map(|(f, v)| (f.name().to_string(), v))
+        .collect();
+        map.insert(Field::Status.name().into(), JobStatus::Completed.as_str().into());
+        map.insert(Field::CutoverMs.name().into(), "0.4".into());
+        let job = JobRecord::from_hash(&map).expect("a job").job;
+        assert_eq!(job.cutover_ms, Some(0.4));
+        let json = serde_json::to_value(&job).unwrap();
+        assert_eq!(json["cutoverMs"], serde_json::json!(0.4));
+        // A value the record cannot read is left out rather than shown as 0.
+        map.insert(Field::CutoverMs.name().into(), "n/a".into());
+        assert_eq!(JobRecord::from_hash(&map).expect("a job").job.cutover_ms, None);
     }
 
     #[test]

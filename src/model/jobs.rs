@@ -92,6 +92,10 @@ pub struct Job {
     /// changed …", "full: no digests of the live generation").
     #[serde(default)]
     pub warm_kind: Option<String>,
+    /// Milliseconds the cutover's atomic step took, once finished: an upper bound of how long
+    /// Redis answered no one else while the new data became live.
+    #[serde(default)]
+    pub cutover_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -499,6 +499,8 @@ async fn a_job_records_which_kind_of_warm_ran_and_why() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         };
         assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+        let cutover = job.cutover_ms.unwrap_or_else(|| panic!("a finished warm reports its cutover time: {job:?}"));
+        assert!(cutover >= 0.0 && cutover < job.duration.unwrap_or(0) as f64 + 1.0, "{job:?}");
         kinds.push(job.warm_kind.unwrap_or_default());
     }
     let _ = tx.send(true);

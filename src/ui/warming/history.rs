@@ -171,6 +171,7 @@ fn HistoryRow(j: Job) -> impl IntoView {
             <td class="small">
                 {j.error.clone().or(j.reason.clone()).unwrap_or_default()}
                 {j.warm_kind.clone().map(|k| view! { " "<span class="muted" data-testid="job-warm-kind">{k}</span> })}
+                {j.cutover_ms.map(|ms| view! { " "<span class="muted" data-testid="job-cutover">{format!("cutover {ms:.1} ms")}</span> })}
             </td>
         </tr>
     }
