@@ -104,6 +104,31 @@ test('keyboard only: from the tab bar to a source\'s Invalidate, through the dia
   await expect(page.getByTestId('toast').filter({ hasText: 'nvalidated' }).first()).toBeVisible();
 });
 
+test('an invalidation being typed outlives the dashboard\'s refresh: fields, focus and preview', async ({ page }) => {
+  await warmed(page, 1);
+  await page.goto('/');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  const asOf = page.getByTestId('cache-summary').getByText(/^as of /);
+  const before = await asOf.textContent();
+  await page.getByTestId('source-1').getByTestId('invalidate-source').click();
+  // The panel opens with focus in its first field.
+  await expect.poll(() => focusedTestId(page)).toBe('inv-measure');
+  await page.keyboard.type('No Shows');
+  await page.getByTestId('inv-preview').click();
+  await expect(page.getByTestId('inv-result')).toContainText('Would delete');
+  await page.getByTestId('inv-measure').focus();
+  // The dashboard reloads its numbers every 15 s and redraws the table: wait for one.
+  await expect(asOf).not.toHaveText(before ?? '', { timeout: 40_000 });
+  await expect(page.getByTestId('inv-measure')).toHaveValue('No Shows');
+  expect(await focusedTestId(page), 'focus stays in the field being typed in').toBe('inv-measure');
+  await expect(page.getByTestId('inv-result')).toContainText('Would delete');
+  // Changing the scope drops the preview that no longer describes it.
+  await page.keyboard.type('!');
+  await expect(page.getByTestId('inv-result')).toHaveCount(0);
+  await page.getByTestId('inv-close').click();
+  await expect(page.getByTestId('invalidate-panel')).toHaveCount(0);
+});
+
 test('Escape closes a dialog even when focus had left it, and focus returns to its opener', async ({ page }) => {
   await warmed(page, 1);
   await page.goto('/');

@@ -1,50 +1,152 @@
 //! Invalidating a source or a slice: choose the scope, see the dry run (keys, index sets,
 //! memory), then confirm with a reason.
 
+use leptos::html::Input;
 use leptos::prelude::*;
-
-use crate::model::input::{DatasourceId, Reason};
 
 use crate::format;
 use crate::model::cache::{InvalidateRequest, InvalidateResult};
+use crate::model::input::{DatasourceId, Reason};
 use crate::rpc::cache::InvalidateCache;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::mutation::use_mutation;
 
-fn value(s: &RwSignal<String>) -> Option<String> {
-    Some(s.get_untracked().trim().to_string()).filter(|v| !v.is_empty())
-}
-
-#[component]
-pub fn InvalidatePanel(
+/// The source an invalidation is being prepared for.
+#[derive(Debug, Clone, PartialEq)]
+struct Target {
     ds: i64,
     name: String,
     frequencies: Vec<String>,
-    close: Callback<()>,
+}
+
+/// An invalidation being prepared: for which source, what was typed, and the dry run's answer.
+/// Owned by the page, not by the part of it a poll or a reload redraws (the dashboard redraws
+/// its table every 15 s, every 2 s while a warm runs), so the fields, the preview and a dry run
+/// still on its way all outlive a redraw.
+#[derive(Clone, Copy)]
+pub struct InvalidateDraft {
+    target: RwSignal<Option<Target>>,
+    measure: RwSignal<String>,
+    practice: RwSignal<String>,
+    frequency: RwSignal<String>,
+    preview: RwSignal<Option<InvalidateResult>>,
+    /// Bumped by every change of scope: a dry run answers only the scope it was asked for
+    /// (`asked_at`), not one typed or opened while it was on its way.
+    edits: StoredValue<u64>,
+    asked_at: StoredValue<u64>,
+    /// Set by `open`: the panel takes focus when it appears, not when a page reload redraws it.
+    focus: StoredValue<bool>,
+    dry_run: ServerAction<InvalidateCache>,
+}
+
+impl InvalidateDraft {
+    /// Create it in the page, where it outlives the rows that open it.
+    pub fn new() -> Self {
+        let preview = RwSignal::new(None::<InvalidateResult>);
+        let edits = StoredValue::new(0u64);
+        let asked_at = StoredValue::new(0u64);
+        // The dry run changes nothing; its answer is the preview, unless the scope changed since.
+        let dry_run = use_mutation::<InvalidateCache>(&[], move |r| {
+            if edits.get_value() == asked_at.get_value() {
+                preview.set(Some(r));
+            }
+            None
+        });
+        Self {
+            target: RwSignal::new(None),
+            measure: RwSignal::new(String::new()),
+            practice: RwSignal::new(String::new()),
+            frequency: RwSignal::new(String::new()),
+            preview,
+            edits,
+            asked_at,
+            focus: StoredValue::new(false),
+            dry_run,
+        }
+    }
+
+    /// Opens the panel on a source; what was typed is kept when it is the source already open.
+    pub fn open(&self, ds: i64, name: String, frequencies: Vec<String>) {
+        if self.target.with_untracked(|t| t.as_ref().map(|t| t.ds)) != Some(ds) {
+            for field in [self.measure, self.practice, self.frequency] {
+                field.set(String::new());
+            }
+            self.changed();
+        }
+        self.focus.set_value(true);
+        self.target.set(Some(Target { ds, name, frequencies }));
+    }
+
+    pub fn close(&self) {
+        self.target.set(None);
+        self.changed();
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.target.with(Option::is_some)
+    }
+
+    /// The scope changed: the preview no longer describes it.
+    fn changed(&self) {
+        self.edits.update_value(|n| *n += 1);
+        self.preview.set(None);
+    }
+
+    /// Asks for the dry run of the scope as it is now.
+    fn ask_preview(&self, ds: i64) {
+        self.asked_at.set_value(self.edits.get_value());
+        self.dry_run.dispatch(InvalidateCache { request: self.request(ds, true, None) });
+    }
+
+    fn request(&self, ds: i64, dry: bool, reason: Option<String>) -> InvalidateRequest {
+        let value = |s: RwSignal<String>| Some(s.get_untracked().trim().to_string()).filter(|v| !v.is_empty());
+        InvalidateRequest {
+            datasource_id: DatasourceId::try_from(ds).ok(),
+            measure: value(self.measure),
+            practice: value(self.practice),
+            frequency: value(self.frequency),
+            reason: reason.as_deref().and_then(Reason::from_text),
+            dry_run: Some(dry),
+        }
+    }
+}
+
+impl Default for InvalidateDraft {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The panel of the draft's source, nothing while none is open. It takes focus when it opens,
+/// so a keyboard user lands in its first field.
+#[component]
+pub fn InvalidatePanel(
+    draft: InvalidateDraft,
     /// The page's invalidation, which outlives this panel.
     invalidate: ServerAction<InvalidateCache>,
 ) -> impl IntoView {
+    move || draft.target.get().map(|t| view! { <Panel t draft invalidate/> })
+}
+
+#[component]
+fn Panel(t: Target, draft: InvalidateDraft, invalidate: ServerAction<InvalidateCache>) -> impl IntoView {
     let confirm = use_confirm();
-    let (measure, practice, frequency) =
-        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let preview = RwSignal::new(None::<InvalidateResult>);
-    // The dry run changes nothing; its answer is the preview.
-    let dry_run = use_mutation::<InvalidateCache>(&[], move |r| {
-        preview.set(Some(r));
-        None
+    let InvalidateDraft { measure, practice, frequency, preview, dry_run, focus, .. } = draft;
+    let ds = t.ds;
+    let first_field = NodeRef::<Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = first_field.get()
+            && focus.get_value()
+        {
+            focus.set_value(false);
+            let _ = input.focus();
+        }
     });
-    let request = move |dry: bool, reason: Option<String>| InvalidateRequest {
-        datasource_id: DatasourceId::try_from(ds).ok(),
-        measure: value(&measure),
-        practice: value(&practice),
-        frequency: value(&frequency),
-        reason: reason.as_deref().and_then(Reason::from_text),
-        dry_run: Some(dry),
+    let edit = move |field: RwSignal<String>, value: String| {
+        field.set(value);
+        draft.changed();
     };
-    let run_preview = move |_| {
-        dry_run.dispatch(InvalidateCache { request: request(true, None) });
-    };
-    let name_for_confirm = name.clone();
+    let name_for_confirm = t.name.clone();
     let go = Callback::new(move |_: ()| {
         let Some(p) = preview.get_untracked() else { return };
         confirm.ask(ConfirmRequest {
@@ -57,26 +159,29 @@ pub fn InvalidatePanel(
             require_text: None,
             reason_required: true,
             on_confirm: Callback::new(move |reason: String| {
-                invalidate.dispatch(InvalidateCache { request: request(false, Some(reason)) });
-                close.run(());
+                invalidate.dispatch(InvalidateCache { request: draft.request(ds, false, Some(reason)) });
+                draft.close();
             }),
         });
     });
     view! {
         <div class="invalidate" data-testid="invalidate-panel">
-            <h3>"Invalidate " {name} " (whole source, or a slice)"</h3>
+            <h3>"Invalidate " {t.name} " (whole source, or a slice)"</h3>
             <div class="form-row">
-                <label>"Measure" <input data-testid="inv-measure" placeholder="all" prop:value=move || measure.get() on:input=move |ev| { measure.set(event_target_value(&ev)); preview.set(None) }/></label>
-                <label>"Practice" <input data-testid="inv-practice" placeholder="all" prop:value=move || practice.get() on:input=move |ev| { practice.set(event_target_value(&ev)); preview.set(None) }/></label>
+                <label>"Measure" <input node_ref=first_field data-testid="inv-measure" placeholder="all" prop:value=move || measure.get() on:input=move |ev| edit(measure, event_target_value(&ev))/></label>
+                <label>"Practice" <input data-testid="inv-practice" placeholder="all" prop:value=move || practice.get() on:input=move |ev| edit(practice, event_target_value(&ev))/></label>
                 <label>
                     "Frequency "
-                    <select data-testid="inv-frequency" on:change=move |ev| { frequency.set(event_target_value(&ev)); preview.set(None) }>
-                        <option value="">"all"</option>
-                        {frequencies.into_iter().map(|f| view! { <option value=f.clone()>{f.clone()}</option> }).collect_view()}
+                    <select data-testid="inv-frequency" on:change=move |ev| edit(frequency, event_target_value(&ev))>
+                        <option value="" selected=move || frequency.get().is_empty()>"all"</option>
+                        {t.frequencies.into_iter().map(|f| {
+                            let (value, label) = (f.clone(), f.clone());
+                            view! { <option value=f selected=move || frequency.get() == value>{label}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
-                <button data-testid="inv-preview" disabled=move || dry_run.pending().get() on:click=run_preview>"Preview"</button>
-                <button on:click=move |_| close.run(())>"Close"</button>
+                <button data-testid="inv-preview" disabled=move || dry_run.pending().get() on:click=move |_| draft.ask_preview(ds)>"Preview"</button>
+                <button data-testid="inv-close" on:click=move |_| draft.close()>"Close"</button>
             </div>
             {move || preview.get().map(|p| view! {
                 <div class="preview" data-testid="inv-result">

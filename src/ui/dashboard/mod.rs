@@ -17,6 +17,7 @@ use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::polling::use_polling;
 use crate::ui::common::toast::{ToastKind, use_toasts};
 use health::HealthPanel;
+use invalidate::{InvalidateDraft, InvalidatePanel};
 use sources::SourceTable;
 
 #[component]
@@ -33,9 +34,11 @@ pub fn DashboardPage() -> impl IntoView {
         report.refetch();
     });
     // Owned here, not by the rows: every poll redraws the table, and a change finishing after
-    // that must still be reported.
+    // that must still be reported. So is the invalidation being prepared, whose panel sits
+    // below the table, out of the polls' way.
     let warm = warm_action();
     let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
+    let draft = InvalidateDraft::new();
     view! {
         <div class="page" data-testid="cache-page">
             <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading the cache…"</p></section> }>
@@ -43,11 +46,16 @@ pub fn DashboardPage() -> impl IntoView {
                     Ok(s) => Either::Left(view! {
                         <Summary stats=s.clone()/>
                         <HealthPanel report warm/>
-                        <SourceTable stats=s jobs=jobs warm invalidate/>
+                        <SourceTable stats=s jobs=jobs warm draft/>
                     }),
                     Err(e) => Either::Right(view! { <section class="card"><ErrorBox error=e/></section> }),
                 })}
             </Transition>
+            <Show when=move || draft.is_open()>
+                <section class="card" aria-label="Invalidate">
+                    <InvalidatePanel draft invalidate/>
+                </section>
+            </Show>
         </div>
     }
 }

@@ -4,12 +4,11 @@
 use leptos::prelude::*;
 
 use super::health::{SourceHealth, source_href};
-use super::invalidate::InvalidatePanel;
+use super::invalidate::InvalidateDraft;
 use crate::error::AppError;
 use crate::format;
 use crate::model::cache::{CacheStats, DatasourceCacheMetrics};
 use crate::model::jobs::WarmingStatus;
-use crate::rpc::cache::InvalidateCache;
 use crate::rpc::jobs::StartWarm;
 use crate::ui::common::form::RpcForm;
 use crate::ui::common::session::use_session;
@@ -20,7 +19,7 @@ pub fn SourceTable(
     stats: CacheStats,
     jobs: Resource<Result<WarmingStatus, AppError>>,
     warm: ServerAction<StartWarm>,
-    invalidate: ServerAction<InvalidateCache>,
+    draft: InvalidateDraft,
 ) -> impl IntoView {
     let session = use_session();
     view! {
@@ -52,7 +51,7 @@ pub fn SourceTable(
                         </tr>
                     </thead>
                     <tbody>
-                        {stats.datasources.into_iter().map(|s| view! { <SourceRow s jobs warm invalidate/> }).collect_view()}
+                        {stats.datasources.into_iter().map(|s| view! { <SourceRow s jobs warm draft/> }).collect_view()}
                     </tbody>
                 </table>
             </div>
@@ -65,10 +64,9 @@ fn SourceRow(
     s: DatasourceCacheMetrics,
     jobs: Resource<Result<WarmingStatus, AppError>>,
     warm: ServerAction<StartWarm>,
-    invalidate: ServerAction<InvalidateCache>,
+    draft: InvalidateDraft,
 ) -> impl IntoView {
     let session = use_session();
-    let invalidating = RwSignal::new(false);
     let ds = s.datasource_id;
     let job = move || {
         jobs.get().and_then(|r| r.ok()).and_then(|st| st.active_jobs.into_iter().find(|j| j.datasource_id == ds))
@@ -117,17 +115,13 @@ fn SourceRow(
                         <input type="hidden" name="request[reason]" value="warm from the console"/>
                         <button type="submit" data-testid="warm-source" disabled=move || job().is_some() || warm.pending().get()>"Warm"</button>
                     </RpcForm>
-                    <button class="danger-outline" data-testid="invalidate-source" on:click=move |_| invalidating.set(true)>"Invalidate"</button>
+                    <button class="danger-outline" data-testid="invalidate-source" on:click={
+                        let (name, frequencies) = (name.clone(), frequencies.clone());
+                        move |_| draft.open(ds, name.clone(), frequencies.clone())
+                    }>"Invalidate"</button>
                 </Show>
             </td>
         </tr>
-        <Show when=move || invalidating.get()>
-            <tr class="detail">
-                <td colspan="9">
-                    <InvalidatePanel ds=ds name=name.clone() frequencies=frequencies.clone() close=Callback::new(move |_| invalidating.set(false)) invalidate/>
-                </td>
-            </tr>
-        </Show>
     }
 }
 

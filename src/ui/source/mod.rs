@@ -20,7 +20,7 @@ use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
 use crate::ui::common::widgets::StatusBadge;
 use crate::ui::dashboard::health::SourceHealth;
-use crate::ui::dashboard::invalidate::InvalidatePanel;
+use crate::ui::dashboard::invalidate::{InvalidateDraft, InvalidatePanel};
 use crate::ui::dashboard::sources::LastWarmed;
 use crate::ui::dashboard::warm_action;
 use chart::{LineChart, Point};
@@ -46,12 +46,13 @@ pub fn SourcePage() -> impl IntoView {
     // reload is still reported.
     let warm = warm_action();
     let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
+    let draft = InvalidateDraft::new();
     view! {
         <div class="page source-page" data-testid="source-page">
             <p class="small"><a href=home data-testid="back-to-cache">"← Analytics cache"</a></p>
             <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading the source…"</p></section> }>
                 {move || details.get().map(|r| match r {
-                    Ok(d) => Either::Left(view! { <Details d warm invalidate/> }),
+                    Ok(d) => Either::Left(view! { <Details d warm invalidate draft/> }),
                     Err(e) => Either::Right(view! { <section class="card"><ErrorBox error=e/></section> }),
                 })}
             </Transition>
@@ -64,11 +65,11 @@ fn Details(
     d: SourceDetails,
     warm: ServerAction<StartWarm>,
     invalidate: ServerAction<InvalidateCache>,
+    draft: InvalidateDraft,
 ) -> impl IntoView {
     let m = d.metrics.clone();
     let ds = m.datasource_id;
     let session = use_session();
-    let invalidating = RwSignal::new(false);
     let (name, frequencies) = (m.datasource_name.clone(), m.unique_frequencies.clone());
     view! {
         <section class="card" aria-labelledby="source-title" data-testid="source-head">
@@ -93,12 +94,13 @@ fn Details(
                         <input type="hidden" name="request[reason]" value="warm from the source page"/>
                         <button type="submit" class="primary" data-testid="detail-warm" disabled=move || warm.pending().get()>"Warm now"</button>
                     </RpcForm>
-                    <button class="danger-outline" data-testid="detail-invalidate" on:click=move |_| invalidating.set(true)>"Invalidate…"</button>
+                    <button class="danger-outline" data-testid="detail-invalidate" on:click={
+                        let (name, frequencies) = (name.clone(), frequencies.clone());
+                        move |_| draft.open(ds, name.clone(), frequencies.clone())
+                    }>"Invalidate…"</button>
                 </div>
             </Show>
-            <Show when=move || invalidating.get()>
-                <InvalidatePanel ds name=name.clone() frequencies=frequencies.clone() close=Callback::new(move |_| invalidating.set(false)) invalidate/>
-            </Show>
+            <InvalidatePanel draft invalidate/>
         </section>
         <div class="detail-grid">
             <HealthBreakdown m=m.clone()/>
