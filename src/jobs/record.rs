@@ -249,8 +249,8 @@ mod tests {
         assert!(lua.contains("local QUEUED, WARMING, PREPARING = 'queued', 'warming', 'preparing'"), "{lua}");
     }
 
-    #[test]
-    fn a_queued_job_reads_back_as_written() {
+    /// The hash of job `id` as queued: source 7, "Charges", asked for by ada over the API.
+    fn queued_hash(id: &str) -> HashMap<String, String> {
         let new = NewJob {
             datasource_id: 7,
             datasource_name: "Charges",
@@ -259,9 +259,12 @@ mod tests {
             trigger: "api",
             full: false,
         };
-        let map: HashMap<String, String> =
-            new.fields("j1", 1_743_379_200_000).into_iter().map(|(f, v)| (f.name().to_string(), v)).collect();
-        let r = JobRecord::from_hash(&map).expect("a job");
+        new.fields(id, 1_743_379_200_000).into_iter().map(|(f, v)| (f.name().to_string(), v)).collect()
+    }
+
+    #[test]
+    fn a_queued_job_reads_back_as_written() {
+        let r = JobRecord::from_hash(&queued_hash("j1")).expect("a job");
         assert_eq!((r.job.job_id.as_str(), r.job.datasource_id, r.job.status), ("j1", 7, JobStatus::Queued));
         assert_eq!((r.job.phase.as_str(), r.job.trigger.as_str(), r.job.reason), ("queued", "api", None));
         assert_eq!(r.job.queued_at, "2025-03-31T00:00:00.000Z");
@@ -271,18 +274,7 @@ mod tests {
 
     #[test]
     fn a_finished_job_reports_its_cutover_time() {
-        let mut map: HashMap<String, String> = NewJob {
-            datasource_id: 7,
-            datasource_name: "Charges",
-            requested_by: "ada",
-            reason: None,
-            trigger: "api",
-            full: false,
-        }
-        .fields("j2", 1_743_379_200_000)
-        .into_iter()
-        .map(|(f, v)| (f.name().to_string(), v))
-        .collect();
+        let mut map = queued_hash("j2");
         map.insert(Field::Status.name().into(), JobStatus::Completed.as_str().into());
         map.insert(Field::CutoverMs.name().into(), "0.4".into());
         let job = JobRecord::from_hash(&map).expect("a job").job;
