@@ -1,7 +1,8 @@
 // The Warming tab as an admin uses it: edit a schedule's timing (a bad cron is refused inline
 // and saves nothing; a good one is read back with its next runs, saved and listed), create one
 // from the form, "Last run"
-// after Run now, and a warm paused by the memory guard (its reason, no Resume, resumes by itself).
+// after Run now, a warm paused by the memory guard (its reason, no Resume, resumes by itself), and
+// focus given back to a job card's control that a poll redrew while its dialog was open.
 import type { APIRequestContext } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { bearer } from './auth';
@@ -141,5 +142,53 @@ test('a warm paused by the memory guard says why, offers no Resume, and resumes 
     await expect(row.getByTestId('status-ttl')).toHaveText(/^\d+(d \d+h|h \d{2}m)$/);
   } finally {
     await settings({ memoryCeilingBytes: 0 });
+  }
+});
+
+test('a dialog opened from a job card gives focus back to that job\'s Cancel after a refresh moved the card', async ({ page }) => {
+  const settings = (body: object) => page.request.put(`${api}/warming/settings`, { headers: bearer(), data: body });
+  const warm = async (datasourceId: number) => {
+    const r = await page.request.post(`${api}/warm`, { headers: bearer(), data: { datasourceId, force: true } });
+    expect(r.ok(), await r.text()).toBeTruthy();
+  };
+  // Held by the memory guard, the jobs stay on the page, and the page polls every second.
+  expect((await settings({ memoryCeilingBytes: 1 << 20 })).ok()).toBeTruthy();
+  try {
+    await warm(2);
+    await page.goto('/warming');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    const first = page.getByTestId('job').filter({ hasText: 'Chart Data' });
+    await expect(first.getByTestId('paused-reason')).toBeVisible({ timeout: 60_000 });
+    const jobId = await first.getAttribute('data-job-id');
+    expect(jobId).toBeTruthy();
+
+    await first.getByTestId('job-cancel').focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByTestId('confirm-dialog');
+    await expect(dialog).toBeVisible();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('confirm-reason');
+    await first.getByTestId('job-cancel').evaluate((el) => { (window as unknown as { opener: Element }).opener = el; });
+
+    // Two more warms while the dialog is open: one takes the second slot, the third waits in the
+    // queue, and queued jobs are listed first, so the list is redrawn with another job where the
+    // opener's card was.
+    await warm(1);
+    await warm(3);
+    const openerJob = () => page.evaluate(() => {
+      const opener = (window as unknown as { opener: Element }).opener;
+      return opener.isConnected ? opener.closest('[data-job-id]')?.getAttribute('data-job-id') ?? null : null;
+    });
+    await expect.poll(openerJob, { timeout: 15_000 }).not.toBe(jobId);
+
+    await page.keyboard.press('Escape');
+    await expect(dialog).toHaveCount(0);
+    await expect(page.locator(`[data-testid="job"][data-job-id="${jobId}"]`).getByTestId('job-cancel')).toBeFocused();
+  } finally {
+    await settings({ memoryCeilingBytes: 0 });
+    const status = await page.request.get(`${api}/warming/status`, { headers: bearer() });
+    const active = ((await status.json()).data?.activeJobs ?? []) as Array<{ jobId: string }>;
+    for (const { jobId } of active) {
+      await page.request.post(`${api}/jobs/${jobId}/cancel`, { headers: bearer(), data: { reason: 'e2e cleanup' } });
+    }
   }
 });
