@@ -18,6 +18,8 @@ function sign(claims: object): string {
 }
 
 const admin = { sub: 'ada', name: 'Ada Admin', permissions: ['settings:read:all', 'settings:write:all'] };
+/** A second writer, for a test's setup calls, so they do not spend the admin's per-user rate limits. */
+export const setupUser = { sub: 'e2e-setup', name: 'Test setup', permissions: ['settings:read:all', 'settings:write:all'] };
 
 /** A single-use hand-off token, valid for a minute. */
 export function handoffToken(who: object = admin): string {
@@ -26,14 +28,14 @@ export function handoffToken(who: object = admin): string {
 }
 
 /** An access token, as the command center puts in its `access-token` cookie. */
-export function accessToken(): string {
+export function accessToken(who: object = admin): string {
   const now = Math.floor(Date.now() / 1000);
-  return sign({ ...admin, iss: jwt.issuer, aud: jwt.audience, iat: now, exp: now + 900 });
+  return sign({ ...who, iss: jwt.issuer, aud: jwt.audience, iat: now, exp: now + 900 });
 }
 
 /** Headers for `Authorization: Bearer`. */
-export function bearer(): { authorization: string } {
-  return { authorization: `Bearer ${accessToken()}` };
+export function bearer(who: object = admin): { authorization: string } {
+  return { authorization: `Bearer ${accessToken(who)}` };
 }
 
 /**

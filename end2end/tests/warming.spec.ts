@@ -2,10 +2,10 @@
 // and saves nothing; a good one is read back with its next runs, saved and listed), create one
 // from the form, "Last run"
 // after Run now, a warm paused by the memory guard (its reason, no Resume, resumes by itself), and
-// focus given back to a job card's control that a poll redrew while its dialog was open.
+// focus given back to a job card's control after a refresh moved the card while its dialog was open.
 import type { APIRequestContext } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { bearer } from './auth';
+import { bearer, setupUser } from './auth';
 
 test.setTimeout(180_000);
 
@@ -148,7 +148,7 @@ test('a warm paused by the memory guard says why, offers no Resume, and resumes 
 test('a dialog opened from a job card gives focus back to that job\'s Cancel after a refresh moved the card', async ({ page }) => {
   const settings = (body: object) => page.request.put(`${api}/warming/settings`, { headers: bearer(), data: body });
   const warm = async (datasourceId: number) => {
-    const r = await page.request.post(`${api}/warm`, { headers: bearer(), data: { datasourceId, force: true } });
+    const r = await page.request.post(`${api}/warm`, { headers: bearer(setupUser), data: { datasourceId, force: true } });
     expect(r.ok(), await r.text()).toBeTruthy();
   };
   // Held by the memory guard, the jobs stay on the page, and the page polls every second.
