@@ -83,9 +83,7 @@ pub fn HealthPanel(
                                                         <span data-testid="issue-recommendation">{i.recommendation.clone()}</span>
                                                         {(cold).then(|| view! {
                                                             <Show when=move || session.can_write()>
-                                                                <RpcForm action=warm class="inline">
-                                                                    <input type="hidden" name="request[datasourceId]" value=ds/>
-                                                                    <input type="hidden" name="request[reason]" value="warm from the health report"/>
+                                                                <RpcForm action=warm input=super::warm_input(Some(ds), false, "warm from the health report") class="inline">
                                                                     <button type="submit" class="link" data-testid="issue-warm" disabled=move || warm.pending().get()>
                                                                         "Warm it now"
                                                                     </button>

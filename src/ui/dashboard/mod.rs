@@ -10,6 +10,8 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::model::cache::CacheStats;
+use crate::model::input::{DatasourceId, Reason};
+use crate::model::jobs::WarmRequest;
 use crate::rpc::cache::{InvalidateCache, get_cache_stats, get_health_report};
 use crate::rpc::jobs::{StartWarm, get_warming_status};
 use crate::ui::common::error_box::ErrorBox;
@@ -73,6 +75,19 @@ pub fn warm_action() -> ServerAction<StartWarm> {
             Some(r.message)
         }
     })
+}
+
+/// A warm the console asks for: one source (`None`: all), `force` past the re-warm interval,
+/// with the reason the audit log records.
+pub fn warm_input(datasource_id: Option<i64>, force: bool, reason: &str) -> StartWarm {
+    StartWarm {
+        request: WarmRequest {
+            datasource_id: datasource_id.and_then(|ds| DatasourceId::try_from(ds).ok()),
+            force: force.then_some(true),
+            reason: Reason::from_text(reason),
+            full: None,
+        },
+    }
 }
 
 #[component]

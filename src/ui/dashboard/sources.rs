@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::health::{SourceHealth, source_href};
 use super::invalidate::InvalidateDraft;
+use super::warm_input;
 use crate::error::AppError;
 use crate::format;
 use crate::model::cache::{CacheStats, DatasourceCacheMetrics};
@@ -28,9 +29,7 @@ pub fn SourceTable(
                 <h2 id="sources-title">"Data sources"</h2>
                 <Show when=move || session.can_write()>
                     // A plain form: it works before hydration too.
-                    <RpcForm action=warm class="inline">
-                        <input type="hidden" name="request[force]" value="true"/>
-                        <input type="hidden" name="request[reason]" value="warm all from the console"/>
+                    <RpcForm action=warm input=warm_input(None, true, "warm all from the console") class="inline">
                         <button type="submit" class="primary" data-testid="warm-all" disabled=move || warm.pending().get()>"Warm all"</button>
                     </RpcForm>
                 </Show>
@@ -109,10 +108,7 @@ fn SourceRow(
             </td>
             <td class="actions">
                 <Show when=move || session.can_write()>
-                    <RpcForm action=warm class="inline">
-                        <input type="hidden" name="request[datasourceId]" value=ds/>
-                        <input type="hidden" name="request[force]" value="true"/>
-                        <input type="hidden" name="request[reason]" value="warm from the console"/>
+                    <RpcForm action=warm input=warm_input(Some(ds), true, "warm from the console") class="inline">
                         <button type="submit" data-testid="warm-source" disabled=move || job().is_some() || warm.pending().get()>"Warm"</button>
                     </RpcForm>
                     <button class="danger-outline" data-testid="invalidate-source" on:click={

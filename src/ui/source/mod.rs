@@ -88,10 +88,7 @@ fn Details(
             {m.source_error.clone().map(|e| view! { <p class="error-inline">"Source problem: "{e}</p> })}
             <Show when=move || session.can_write()>
                 <div class="actions">
-                    <RpcForm action=warm class="inline">
-                        <input type="hidden" name="request[datasourceId]" value=ds/>
-                        <input type="hidden" name="request[force]" value="true"/>
-                        <input type="hidden" name="request[reason]" value="warm from the source page"/>
+                    <RpcForm action=warm input=crate::ui::dashboard::warm_input(Some(ds), true, "warm from the source page") class="inline">
                         <button type="submit" class="primary" data-testid="detail-warm" disabled=move || warm.pending().get()>"Warm now"</button>
                     </RpcForm>
                     <button class="danger-outline" data-testid="detail-invalidate" on:click={

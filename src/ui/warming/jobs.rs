@@ -157,15 +157,13 @@ fn JobProgress(job: Job, controls: JobControls, now: String) -> impl IntoView {
                 <div class="actions">
                     // Plain forms: pause and resume work before hydration too.
                     <Show when=move || status == JobStatus::Warming>
-                        <RpcForm action=controls.pause class="inline">
-                            <input type="hidden" name="job_id" value=job_id.get_value()/>
-                            <button type="submit" name="action" value="pause" data-testid="job-pause" disabled=move || controls.pending()>"Pause"</button>
+                        <RpcForm action=controls.pause input=ControlJob { job_id: job_id.get_value(), action: JobAction::Pause, reason: None } class="inline">
+                            <button type="submit" data-testid="job-pause" disabled=move || controls.pending()>"Pause"</button>
                         </RpcForm>
                     </Show>
                     <Show when=move || status == JobStatus::Paused && !guard_pause>
-                        <RpcForm action=controls.resume class="inline">
-                            <input type="hidden" name="job_id" value=job_id.get_value()/>
-                            <button type="submit" name="action" value="resume" data-testid="job-resume" disabled=move || controls.pending()>"Resume"</button>
+                        <RpcForm action=controls.resume input=ControlJob { job_id: job_id.get_value(), action: JobAction::Resume, reason: None } class="inline">
+                            <button type="submit" data-testid="job-resume" disabled=move || controls.pending()>"Resume"</button>
                         </RpcForm>
                     </Show>
                     <button class="danger-outline" data-testid="job-cancel" disabled=move || controls.pending() on:click=cancel.clone()>"Cancel"</button>

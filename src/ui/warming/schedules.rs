@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::model::input::{Reason, ScheduleAction};
 
 use crate::error::AppError;
-use crate::model::jobs::Schedule;
+use crate::model::jobs::{Schedule, ScheduleInput};
 use crate::model::source::SourceInfo;
 use crate::rpc::jobs::{ActOnSchedule, SaveSchedule, list_schedules};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
@@ -131,13 +131,14 @@ fn ScheduleRow(
             <td class="actions">
                 <Show when=move || session.can_write()>
                     // Plain forms: run now and enable/disable work before hydration too.
-                    <RpcForm action=actions.run class="inline">
-                        <input type="hidden" name="id" value=id.get_value()/>
-                        <button type="submit" name="action" value="run" disabled=move || actions.pending()>"Run now"</button>
+                    <RpcForm action=actions.run input=ActOnSchedule { id: id.get_value(), action: ScheduleAction::Run, reason: None } class="inline">
+                        <button type="submit" disabled=move || actions.pending()>"Run now"</button>
                     </RpcForm>
-                    <RpcForm action=actions.toggle class="inline">
-                        <input type="hidden" name="id" value=id.get_value()/>
-                        <input type="hidden" name="input[enabled]" value=(!enabled).to_string()/>
+                    <RpcForm
+                        action=actions.toggle
+                        input=SaveSchedule { id: Some(id.get_value()), input: ScheduleInput { enabled: Some(!enabled), ..Default::default() } }
+                        class="inline"
+                    >
                         <button type="submit" disabled=move || actions.pending()>{if enabled { "Disable" } else { "Enable" }}</button>
                     </RpcForm>
                     <button

@@ -52,8 +52,7 @@ fn SessionList() -> impl IntoView {
                                             <td title=s.last_seen_at.clone()>{when(&s.last_seen_at)}</td>
                                             <td title=s.expires_at.clone()>{when(&s.expires_at)}</td>
                                             <td>
-                                                <RpcForm action=revoke>
-                                                    <input type="hidden" name="id" value=s.id.clone()/>
+                                                <RpcForm action=revoke input=RevokeSession { id: s.id.clone() }>
                                                     <button type="submit" class="danger" data-testid="session-revoke" disabled=move || revoke.pending().get()>
                                                         {if s.current { "Sign out here" } else { "Revoke" }}
                                                     </button>

@@ -7,7 +7,6 @@ use leptos::prelude::*;
 use crate::format;
 use crate::model::cache::{DatasourceCacheMetrics, InvalidateRequest};
 use crate::model::input::{DatasourceId, Reason};
-use crate::model::jobs::WarmRequest;
 use crate::rpc::cache::{InvalidateCache, get_cache_stats};
 use crate::rpc::jobs::StartWarm;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
@@ -67,14 +66,7 @@ fn StatusRow(m: DatasourceCacheMetrics, actions: Actions) -> impl IntoView {
     let ds = m.datasource_id;
     let name = m.datasource_name.clone();
     let refresh = move |_| {
-        actions.refresh.dispatch(StartWarm {
-            request: WarmRequest {
-                datasource_id: DatasourceId::try_from(ds).ok(),
-                force: Some(true),
-                reason: Reason::from_text("refresh from the Warming tab"),
-                full: None,
-            },
-        });
+        actions.refresh.dispatch(crate::ui::dashboard::warm_input(Some(ds), true, "refresh from the Warming tab"));
     };
     let invalidate = {
         let name = name.clone();
