@@ -9,15 +9,13 @@ use crate::auth::limits;
 use crate::error::{AppError, ErrorCode};
 use crate::model::audit::AuditAction;
 use crate::model::cache::WarmPhase;
-use crate::model::input::{JobAction, Reason};
+use crate::model::input::{JobAction, Reason, RecentJobs};
 use crate::model::jobs::{Job, JobStatus, WarmRequest, WarmResponse, WarmSkip, WarmingStatus, WarmingSummary};
 use crate::model::limits::LimitClass;
 use crate::redis_conn::RedisResultExt;
 use crate::source::SourceDef;
 use crate::source::catalog::DefEntry;
 use crate::state::AppState;
-
-const RECENT: usize = 50;
 
 enum Outcome {
     Queued(String, u64),
@@ -197,8 +195,15 @@ pub async fn request_warm(
 
 /// `GET …/cache/warming/status`: what every instance sees.
 pub async fn status(state: &AppState) -> Result<WarmingStatus, AppError> {
+    status_listing(state, RecentJobs::ALL).await
+}
+
+/// [`status`] listing only the newest `listed` finished jobs, for the console's pages, which
+/// poll it every second or two during a warm and page the history on their own; the summary
+/// still covers the last 50.
+pub async fn status_listing(state: &AppState, listed: RecentJobs) -> Result<WarmingStatus, AppError> {
     let active: Vec<Job> = store::active(state).await?.into_iter().map(|r| r.job).collect();
-    let recent: Vec<Job> = store::recent(state, RECENT).await?.into_iter().map(|r| r.job).collect();
+    let mut recent: Vec<Job> = store::recent(state, RecentJobs::MAX).await?.into_iter().map(|r| r.job).collect();
     let finished = recent.len();
     let ok: Vec<&Job> = recent.iter().filter(|j| j.status == JobStatus::Completed).collect();
     let summary = WarmingSummary {
@@ -215,6 +220,7 @@ pub async fn status(state: &AppState) -> Result<WarmingStatus, AppError> {
             .map(|j| j.datasource_name.clone())
             .collect(),
     };
+    recent.truncate(listed.get());
     Ok(WarmingStatus { active_jobs: active, recent_jobs: recent, summary, timestamp: crate::time::now_iso() })
 }
 

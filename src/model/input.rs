@@ -46,6 +46,44 @@ impl FromStr for DatasourceId {
     }
 }
 
+/// How many of the newest finished jobs a warming status lists: 0 to [`RecentJobs::MAX`] (the
+/// summary covers the last `MAX` whatever is listed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct RecentJobs(usize);
+
+impl RecentJobs {
+    pub const MAX: usize = 50;
+    /// All of the last [`RecentJobs::MAX`], what the REST status lists.
+    pub const ALL: RecentJobs = RecentJobs(Self::MAX);
+
+    /// `n`, or [`RecentJobs::MAX`] when more.
+    pub const fn at_most(n: usize) -> RecentJobs {
+        RecentJobs(if n < Self::MAX { n } else { Self::MAX })
+    }
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for RecentJobs {
+    type Error = String;
+
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        match usize::try_from(value) {
+            Ok(n) if n <= Self::MAX => Ok(RecentJobs(n)),
+            _ => Err(format!("recent must be a count of finished jobs from 0 to {}, not {value}", Self::MAX)),
+        }
+    }
+}
+
+impl From<RecentJobs> for i64 {
+    fn from(n: RecentJobs) -> i64 {
+        n.0 as i64
+    }
+}
+
 /// Why an admin did something, as typed into a confirm dialog: at most [`Reason::MAX`] characters,
 /// trimmed; blank means none was given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,6 +217,18 @@ pub enum ScheduleAction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_of_recent_jobs_is_zero_to_fifty() {
+        assert_eq!(serde_json::from_str::<RecentJobs>("0").unwrap().get(), 0);
+        assert_eq!(serde_json::from_str::<RecentJobs>("50").unwrap(), RecentJobs::ALL);
+        for bad in ["51", "-1"] {
+            let e = serde_json::from_str::<RecentJobs>(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("recent must be a count of finished jobs from 0 to 50, not {bad}")), "{e}");
+        }
+        assert_eq!(RecentJobs::at_most(7).get(), 7);
+        assert_eq!(RecentJobs::at_most(500), RecentJobs::ALL);
+    }
 
     #[test]
     fn source_ids_are_positive_integers_whatever_the_encoding() {

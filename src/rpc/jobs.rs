@@ -4,18 +4,19 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::model::input::{JobAction, Reason, ScheduleAction};
+use crate::model::input::{JobAction, Reason, RecentJobs, ScheduleAction};
 use crate::model::jobs::{
     Job, JobHistoryPage, JobHistoryQuery, Schedule, ScheduleInput, SchedulePreview, WarmRequest, WarmResponse,
     WarmingSettings, WarmingSettingsInput, WarmingStatus,
 };
 use crate::rpc::codec::Json;
 
-/// Active and recent jobs; read permission; changes nothing.
+/// Active and recent jobs, listing the newest `recent` finished ones (all of the last 50 when
+/// absent; the summary covers the last 50 either way); read permission; changes nothing.
 #[server(prefix = "/rpc", endpoint = "jobs/status", input = GetUrl, output = Json)]
-pub async fn get_warming_status() -> Result<WarmingStatus, AppError> {
+pub async fn get_warming_status(recent: Option<RecentJobs>) -> Result<WarmingStatus, AppError> {
     let (state, _who) = crate::auth::server_fn_caller(crate::model::Permission::Read)?;
-    crate::jobs::service::status(&state).await
+    crate::jobs::service::status_listing(&state, recent.unwrap_or(RecentJobs::ALL)).await
 }
 
 /// Queues a warm of one source or all; write permission; starts warms; counts against the

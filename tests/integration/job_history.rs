@@ -126,3 +126,47 @@ async fn the_history_refuses_a_caller_without_read_permission() {
         assert_eq!(get(&app, path, Some(&reader)).await.status, StatusCode::OK, "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_console_status_lists_only_the_newest_finished_jobs_it_asks_for() {
+    let state = state_with("jobstatus-listed", &[]);
+    let _cleanup = fixtures::cleanup_prefix_on_drop(state.keys.prefix());
+    let app = hearth::server::router(state.clone());
+    let ids = finished_jobs(&state, fixtures::random_ds(), JobStatus::Cancelled, 3).await;
+
+    // REST (the command center's contract) and the server function without `recent`: all of them.
+    let rest = get(&app, "/api/admin/analytics/cache/warming/status", None).await;
+    assert_eq!(rest.status, StatusCode::OK, "{}", rest.text);
+    assert_eq!(rest.body["data"]["recentJobs"].as_array().unwrap().len(), 3);
+    let all = get(&app, "/rpc/jobs/status", None).await;
+    let every: Vec<&str> =
+        all.body["recentJobs"].as_array().unwrap().iter().map(|j| j["jobId"].as_str().unwrap()).collect();
+    assert_eq!(
+        every.iter().copied().collect::<BTreeSet<_>>(),
+        ids.iter().map(String::as_str).collect(),
+        "{}",
+        all.text
+    );
+
+    // What the Warming tab polls: the newest only, with the same summary of the last 50.
+    let one = get(&app, "/rpc/jobs/status?recent=1", None).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    let listed = one.body["recentJobs"].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    // The head of the same newest-first list (jobs finished in the same millisecond keep the
+    // history's own order).
+    assert_eq!(listed[0]["jobId"].as_str(), Some(every[0]));
+    assert_eq!(one.body["summary"], all.body["summary"]);
+    assert_eq!(all.body["summary"]["successRate"], 0.0, "three cancelled jobs: {}", all.text);
+
+    // The dashboard's: none.
+    let none = get(&app, "/rpc/jobs/status?recent=0", None).await;
+    assert!(none.body["recentJobs"].as_array().unwrap().is_empty(), "{}", none.text);
+
+    // A count out of range is refused with the field named, not read as "all".
+    for query in ["recent=-1", "recent=51"] {
+        let bad = get(&app, &format!("/rpc/jobs/status?{query}"), None).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{query}: {}", bad.text);
+        assert!(bad.text.contains("recent must be a count of finished jobs from 0 to 50"), "{query}: {}", bad.text);
+    }
+}

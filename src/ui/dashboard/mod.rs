@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::model::cache::CacheStats;
-use crate::model::input::{DatasourceId, Reason};
+use crate::model::input::{DatasourceId, Reason, RecentJobs};
 use crate::model::jobs::WarmRequest;
 use crate::rpc::cache::{InvalidateCache, get_cache_stats, get_health_report};
 use crate::rpc::jobs::{StartWarm, get_warming_status};
@@ -26,7 +26,8 @@ use sources::SourceTable;
 pub fn DashboardPage() -> impl IntoView {
     let stale = use_stale();
     let stats = Resource::new(move || stale.track(Data::Cache), |_| get_cache_stats());
-    let jobs = Resource::new(move || stale.track(Data::Jobs), |_| get_warming_status());
+    // Only the active jobs are shown here (progress in their rows), none of the history.
+    let jobs = Resource::new(move || stale.track(Data::Jobs), |_| get_warming_status(Some(RecentJobs::at_most(0))));
     let report = Resource::new(move || stale.track(Data::Cache), |_| get_health_report());
     let busy =
         Signal::derive(move || jobs.get().and_then(|r| r.ok()).map(|s| !s.active_jobs.is_empty()).unwrap_or(false));

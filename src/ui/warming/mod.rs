@@ -13,7 +13,7 @@ mod source_status;
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::model::input::{DatasourceId, Reason};
+use crate::model::input::{DatasourceId, Reason, RecentJobs};
 
 use crate::model::jobs::WarmRequest;
 use crate::model::limits::LimitClass;
@@ -34,7 +34,9 @@ use settings::GuardSettings;
 #[component]
 pub fn WarmingPage() -> impl IntoView {
     let stale = use_stale();
-    let status = Resource::new(move || stale.track(Data::Jobs), |_| get_warming_status());
+    // Polled every second during a warm: the newest finished job is all it needs of the
+    // history, which pages on its own.
+    let status = Resource::new(move || stale.track(Data::Jobs), |_| get_warming_status(Some(RecentJobs::at_most(1))));
     let sources = Resource::new(|| (), |_| list_sources());
     let busy =
         Signal::derive(move || status.get().and_then(|r| r.ok()).map(|s| !s.active_jobs.is_empty()).unwrap_or(false));
