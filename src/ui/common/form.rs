@@ -51,9 +51,9 @@ where
 
 /// The fields a browser posts for `input`: `serde_qs`'s encoding (`request[datasourceId]=3`,
 /// `None` left out), split into names and values. Arguments that cannot be written as a query
-/// string (none of the console's can) give no fields, and the server function then refuses the
+/// string (the console has none such) give no fields, and the server function then refuses the
 /// post as incomplete.
-pub fn form_fields<S: Serialize>(input: &S) -> Vec<(String, String)> {
+fn form_fields<S: Serialize>(input: &S) -> Vec<(String, String)> {
     let Ok(query) = serde_qs::to_string(input) else { return Vec::new() };
     form_urlencoded::parse(query.as_bytes()).map(|(name, value)| (name.into_owned(), value.into_owned())).collect()
 }
