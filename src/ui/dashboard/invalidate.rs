@@ -9,7 +9,7 @@ use crate::model::cache::{InvalidateRequest, InvalidateResult};
 use crate::model::input::{DatasourceId, Reason};
 use crate::rpc::cache::InvalidateCache;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
-use crate::ui::common::mutation::use_mutation;
+use crate::ui::common::mutation::{Data, use_mutation};
 
 /// The source an invalidation is being prepared for.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +37,9 @@ pub struct InvalidateDraft {
     /// Set by `open`: the panel takes focus when it appears, not when a page reload redraws it.
     focus: StoredValue<bool>,
     dry_run: ServerAction<InvalidateCache>,
+    /// The confirmed invalidation, which outlives the panel: its answer is reported after the
+    /// panel has closed.
+    invalidate: ServerAction<InvalidateCache>,
 }
 
 impl InvalidateDraft {
@@ -62,6 +65,7 @@ impl InvalidateDraft {
             asked_at,
             focus: StoredValue::new(false),
             dry_run,
+            invalidate: use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message)),
         }
     }
 
@@ -75,6 +79,11 @@ impl InvalidateDraft {
         }
         self.focus.set_value(true);
         self.target.set(Some(Target { ds, name, frequencies }));
+    }
+
+    /// A button's click handler that opens the panel on source `ds`.
+    pub fn opener(self, ds: i64, name: String, frequencies: Vec<String>) -> impl Fn(leptos::ev::MouseEvent) + 'static {
+        move |_| self.open(ds, name.clone(), frequencies.clone())
     }
 
     pub fn close(&self) {
@@ -120,18 +129,14 @@ impl Default for InvalidateDraft {
 /// The panel of the draft's source, nothing while none is open. It takes focus when it opens,
 /// so a keyboard user lands in its first field.
 #[component]
-pub fn InvalidatePanel(
-    draft: InvalidateDraft,
-    /// The page's invalidation, which outlives this panel.
-    invalidate: ServerAction<InvalidateCache>,
-) -> impl IntoView {
-    move || draft.target.get().map(|t| view! { <Panel t draft invalidate/> })
+pub fn InvalidatePanel(draft: InvalidateDraft) -> impl IntoView {
+    move || draft.target.get().map(|t| view! { <Panel t draft/> })
 }
 
 #[component]
-fn Panel(t: Target, draft: InvalidateDraft, invalidate: ServerAction<InvalidateCache>) -> impl IntoView {
+fn Panel(t: Target, draft: InvalidateDraft) -> impl IntoView {
     let confirm = use_confirm();
-    let InvalidateDraft { measure, practice, frequency, preview, dry_run, focus, .. } = draft;
+    let InvalidateDraft { measure, practice, frequency, preview, dry_run, focus, invalidate, .. } = draft;
     let ds = t.ds;
     let first_field = NodeRef::<Input>::new();
     Effect::new(move |_| {

@@ -12,7 +12,7 @@ use crate::format;
 use crate::model::cache::CacheStats;
 use crate::model::input::{DatasourceId, Reason, RecentJobs};
 use crate::model::jobs::WarmRequest;
-use crate::rpc::cache::{InvalidateCache, get_cache_stats, get_health_report};
+use crate::rpc::cache::{get_cache_stats, get_health_report};
 use crate::rpc::jobs::{StartWarm, get_warming_status};
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::mutation::{Data, use_mutation, use_stale};
@@ -37,11 +37,11 @@ pub fn DashboardPage() -> impl IntoView {
         report.refetch();
     });
     // Owned here, not by the rows: every poll redraws the table, and a change finishing after
-    // that must still be reported. So is the invalidation being prepared: its panel sits under
-    // the table, inside the Transition (which keeps its children) but outside the closure each
-    // poll re-runs. (Beside the Transition it would cost this page 14 kB gzip more of WASM.)
+    // that must still be reported. So is the invalidation being prepared (with its action): its
+    // panel sits under the table, inside the Transition (which keeps its children) but outside
+    // the closure each poll re-runs. (Beside the Transition it would cost this page 14 kB gzip
+    // more of WASM.)
     let warm = warm_action();
-    let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
     let draft = InvalidateDraft::new();
     view! {
         <div class="page" data-testid="cache-page">
@@ -56,7 +56,7 @@ pub fn DashboardPage() -> impl IntoView {
                 })}
                 <Show when=move || draft.is_open()>
                     <section class="card" aria-label="Invalidate">
-                        <InvalidatePanel draft invalidate/>
+                        <InvalidatePanel draft/>
                     </section>
                 </Show>
             </Transition>

@@ -111,10 +111,7 @@ fn SourceRow(
                     <RpcForm action=warm input=warm_input(Some(ds), true, "warm from the console") class="inline">
                         <button type="submit" data-testid="warm-source" disabled=move || job().is_some() || warm.pending().get()>"Warm"</button>
                     </RpcForm>
-                    <button class="danger-outline" data-testid="invalidate-source" on:click={
-                        let (name, frequencies) = (name.clone(), frequencies.clone());
-                        move |_| draft.open(ds, name.clone(), frequencies.clone())
-                    }>"Invalidate"</button>
+                    <button class="danger-outline" data-testid="invalidate-source" on:click=draft.opener(ds, name.clone(), frequencies.clone())>"Invalidate"</button>
                 </Show>
             </td>
         </tr>

@@ -12,11 +12,11 @@ use crate::format;
 use crate::model::cache::{DatasourceCacheMetrics, SourceDetails, Trends};
 use crate::model::input::DatasourceId;
 use crate::model::jobs::{Job, JobStatus};
-use crate::rpc::cache::{InvalidateCache, get_source_details, get_trends};
+use crate::rpc::cache::{get_source_details, get_trends};
 use crate::rpc::jobs::StartWarm;
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::form::RpcForm;
-use crate::ui::common::mutation::{Data, use_mutation, use_stale};
+use crate::ui::common::mutation::{Data, use_stale};
 use crate::ui::common::session::use_session;
 use crate::ui::common::widgets::StatusBadge;
 use crate::ui::dashboard::health::SourceHealth;
@@ -45,14 +45,13 @@ pub fn SourcePage() -> impl IntoView {
     // Owned by the page, not by the part each reload redraws, so a change finishing after a
     // reload is still reported.
     let warm = warm_action();
-    let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
     let draft = InvalidateDraft::new();
     view! {
         <div class="page source-page" data-testid="source-page">
             <p class="small"><a href=home data-testid="back-to-cache">"← Analytics cache"</a></p>
             <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading the source…"</p></section> }>
                 {move || details.get().map(|r| match r {
-                    Ok(d) => Either::Left(view! { <Details d warm invalidate draft/> }),
+                    Ok(d) => Either::Left(view! { <Details d warm draft/> }),
                     Err(e) => Either::Right(view! { <section class="card"><ErrorBox error=e/></section> }),
                 })}
             </Transition>
@@ -61,12 +60,7 @@ pub fn SourcePage() -> impl IntoView {
 }
 
 #[component]
-fn Details(
-    d: SourceDetails,
-    warm: ServerAction<StartWarm>,
-    invalidate: ServerAction<InvalidateCache>,
-    draft: InvalidateDraft,
-) -> impl IntoView {
+fn Details(d: SourceDetails, warm: ServerAction<StartWarm>, draft: InvalidateDraft) -> impl IntoView {
     let m = d.metrics.clone();
     let ds = m.datasource_id;
     let session = use_session();
@@ -91,13 +85,10 @@ fn Details(
                     <RpcForm action=warm input=crate::ui::dashboard::warm_input(Some(ds), true, "warm from the source page") class="inline">
                         <button type="submit" class="primary" data-testid="detail-warm" disabled=move || warm.pending().get()>"Warm now"</button>
                     </RpcForm>
-                    <button class="danger-outline" data-testid="detail-invalidate" on:click={
-                        let (name, frequencies) = (name.clone(), frequencies.clone());
-                        move |_| draft.open(ds, name.clone(), frequencies.clone())
-                    }>"Invalidate…"</button>
+                    <button class="danger-outline" data-testid="detail-invalidate" on:click=draft.opener(ds, name.clone(), frequencies.clone())>"Invalidate…"</button>
                 </div>
             </Show>
-            <InvalidatePanel draft invalidate/>
+            <InvalidatePanel draft/>
         </section>
         <div class="detail-grid">
             <HealthBreakdown m=m.clone()/>
