@@ -11,6 +11,7 @@ use crate::ui::common::confirm::{ConfirmHost, provide_confirm};
 use crate::ui::common::header::Header;
 use crate::ui::common::mutation::provide_stale;
 use crate::ui::common::session::provide_session;
+use crate::ui::common::sync_hydrate::SyncHydrate;
 use crate::ui::common::toast::{ToastHost, provide_toasts};
 use crate::ui::dashboard::DashboardPage;
 use crate::ui::redis::RedisPage;
@@ -88,7 +89,8 @@ pub fn App() -> impl IntoView {
         <Title text="Hearth"/>
         <Router base=base>
           <div class="shell" class:embed=embed data-testid="shell" data-layout={if embed { "embed" } else { "full" }}>
-            <Header/>
+            // Only the routes below load lazily; the rest of the shell hydrates in one pass.
+            {SyncHydrate(view! { <Header/> })}
             <main id="main" role="tabpanel" aria-labelledby="active-tab">
                 // Async: each page is sent once its data is ready, so it reads fully without scripts.
                 // Lazy: each tab's code is its own WASM chunk, fetched when the tab is first shown
@@ -101,9 +103,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sources/:id") view={Lazy::<SourceTab>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
-            <ToastHost/>
-            <ConfirmHost/>
-            <RememberRouteTarget/>
+            {SyncHydrate(view! { <ToastHost/> <ConfirmHost/> <RememberRouteTarget/> })}
           </div>
         </Router>
     }
@@ -125,7 +125,8 @@ pub fn RememberRouteTarget() -> impl IntoView {
 }
 
 /// A tab as a lazy route. The pages load their own data (resources inside them), so the route's
-/// data half is empty and the lazily loaded half is the whole page.
+/// data half is empty and the lazily loaded half is the whole page, hydrated in one pass once
+/// its chunk is there (`SyncHydrate`: a page holds no lazily loaded part of its own).
 macro_rules! lazy_tab {
     ($tab:ident, $page:ident) => {
         struct $tab;
@@ -136,7 +137,7 @@ macro_rules! lazy_tab {
                 Self
             }
             fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
+                SyncHydrate(view! { <$page/> }).into_any()
             }
         }
     };

@@ -1,5 +1,5 @@
 //! Pieces every tab uses: header and tabs, polling, errors, toasts, the confirm
-//! dialog, mutations, server-function forms and small widgets.
+//! dialog, mutations, server-function forms, small widgets, and the synchronous hydration of a page.
 
 pub mod confirm;
 pub mod error_box;
@@ -8,5 +8,6 @@ pub mod header;
 pub mod mutation;
 pub mod polling;
 pub mod session;
+pub mod sync_hydrate;
 pub mod toast;
 pub mod widgets;
