@@ -2,7 +2,8 @@
 // and saves nothing; a good one is read back with its next runs, saved and listed), create one
 // from the form, "Last run"
 // after Run now, a warm paused by the memory guard (its reason, no Resume, resumes by itself), and
-// focus given back to a job card's control after a refresh moved the card while its dialog was open.
+// focus given back to a job card's control after a refresh moved the card while its dialog was open,
+// and focus kept on the job list when a job cancelled from the keyboard leaves it.
 import type { APIRequestContext } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { bearer, setupUser } from './auth';
@@ -183,6 +184,51 @@ test('a dialog opened from a job card gives focus back to that job\'s Cancel aft
     await page.keyboard.press('Escape');
     await expect(dialog).toHaveCount(0);
     await expect(page.locator(`[data-testid="job"][data-job-id="${jobId}"]`).getByTestId('job-cancel')).toBeFocused();
+  } finally {
+    await settings({ memoryCeilingBytes: 0 });
+    const status = await page.request.get(`${api}/warming/status`, { headers: bearer() });
+    const active = ((await status.json()).data?.activeJobs ?? []) as Array<{ jobId: string }>;
+    for (const { jobId } of active) {
+      await page.request.post(`${api}/jobs/${jobId}/cancel`, { headers: bearer(), data: { reason: 'e2e cleanup' } });
+    }
+  }
+});
+
+test('a job cancelled from the keyboard leaves focus on the job list, not on another job\'s button or the page', async ({ page }) => {
+  const settings = (body: object) => page.request.put(`${api}/warming/settings`, { headers: bearer(), data: body });
+  const warm = async (datasourceId: number) => {
+    const r = await page.request.post(`${api}/warm`, { headers: bearer(setupUser), data: { datasourceId, force: true } });
+    expect(r.ok(), await r.text()).toBeTruthy();
+  };
+  // Two warms held by the memory guard: two cards that stay until one is cancelled.
+  expect((await settings({ memoryCeilingBytes: 1 << 20 })).ok()).toBeTruthy();
+  try {
+    await warm(2);
+    await warm(1);
+    await page.goto('/warming');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    const cards = page.getByTestId('job');
+    await expect(cards).toHaveCount(2, { timeout: 30_000 });
+    const first = cards.first();
+    const cancelled = await first.getAttribute('data-job-id');
+    const other = await cards.nth(1).getAttribute('data-job-id');
+    expect(cancelled && other).toBeTruthy();
+
+    // The first card's Cancel, confirmed from the keyboard. Once the job has ended the list is
+    // drawn again by position: the first card is now the other job's, with its own Cancel.
+    await first.getByTestId('job-cancel').focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByTestId('confirm-dialog');
+    await expect(dialog).toBeVisible();
+    await dialog.getByTestId('confirm-ok').focus();
+    await page.keyboard.press('Enter');
+    await expect(dialog).toHaveCount(0);
+    await expect(page.locator(`[data-job-id="${cancelled}"]`)).toHaveCount(0, { timeout: 30_000 });
+    await expect(cards).toHaveCount(1);
+    await expect(cards.first()).toHaveAttribute('data-job-id', other!);
+
+    await expect(page.locator('#active-title')).toBeFocused();
+    await expect(cards.first().getByTestId('job-cancel')).not.toBeFocused();
   } finally {
     await settings({ memoryCeilingBytes: 0 });
     const status = await page.request.get(`${api}/warming/status`, { headers: bearer() });

@@ -85,9 +85,18 @@ fn eta_words(job: &Job) -> String {
 
 #[component]
 pub fn ActiveJobs(jobs: Vec<Job>, controls: JobControls, #[prop(into)] now: String) -> impl IntoView {
+    // Built again on every poll and drawn over the previous cards: this runs once they are.
+    Effect::new(|_| follow::after_redraw());
     view! {
-        <section class="card" aria-labelledby="active-title" data-testid="active-jobs">
-            <div class="card-head"><h2 id="active-title">"Running and queued"</h2></div>
+        <section
+            class="card"
+            aria-labelledby="active-title"
+            data-testid="active-jobs"
+            on:focusin=|ev| follow::focus_in(&ev)
+            on:focusout=|ev| follow::focus_out(&ev)
+        >
+            // Focusable by script only: where focus goes when the job it was on has ended.
+            <div class="card-head"><h2 id="active-title" tabindex="-1">"Running and queued"</h2></div>
             {if jobs.is_empty() {
                 Either::Left(view! { <p class="muted" data-testid="no-active-jobs">"No warm is running."</p> })
             } else {
@@ -171,6 +180,87 @@ fn JobProgress(job: Job, controls: JobControls, now: String) -> impl IntoView {
             </Show>
         </article>
     }
+}
+
+/// Keyboard focus through the job cards' redraws. The cards are drawn by position on every
+/// poll, so when a job ends, or one is queued before it, the focused button may now belong to
+/// another job (Enter would act on that one) or be gone (focus falls to the page). After each
+/// redraw focus goes back to the same control of the same job, or, when that job has left the
+/// list, to the list's heading. Focus the admin moved elsewhere is never taken back.
+#[cfg(feature = "hydrate")]
+mod follow {
+    use std::cell::RefCell;
+
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{Element, FocusEvent, HtmlElement};
+
+    /// The focused control: its element, the job it acts on and its `data-testid`.
+    struct Focused {
+        element: Element,
+        job: String,
+        control: String,
+    }
+
+    thread_local! {
+        static FOCUSED: RefCell<Option<Focused>> = const { RefCell::new(None) };
+    }
+
+    fn job_of(element: &Element) -> Option<String> {
+        element.closest("[data-job-id]").ok().flatten()?.get_attribute("data-job-id")
+    }
+
+    pub fn focus_in(ev: &FocusEvent) {
+        let focused = ev.target().and_then(|t| t.dyn_into::<Element>().ok()).and_then(|element| {
+            let job = job_of(&element)?;
+            let control = element.get_attribute("data-testid")?;
+            Some(Focused { element, job, control })
+        });
+        FOCUSED.with(|f| *f.borrow_mut() = focused);
+    }
+
+    /// Focus leaving for another element outside the list ends the following. A control removed
+    /// from the page, or a click on no control, loses focus to nothing: kept until the redraw.
+    pub fn focus_out(ev: &FocusEvent) {
+        let next = ev.related_target().and_then(|t| t.dyn_into::<Element>().ok());
+        let outside = next.is_some_and(|n| n.closest(r#"[data-testid="active-jobs"]"#).ok().flatten().is_none());
+        if outside {
+            FOCUSED.with(|f| *f.borrow_mut() = None);
+        }
+    }
+
+    pub fn after_redraw() {
+        let Some(Focused { element, job, control }) = FOCUSED.with(|f| f.borrow_mut().take()) else { return };
+        let moved = !element.is_connected() || job_of(&element).as_deref() != Some(job.as_str());
+        let active = document().active_element();
+        // Only focus that went with the control: on the page body, or on the reused element.
+        let lost = active.as_ref().is_none_or(|a| Some(a) == document().body().as_deref() || *a == element);
+        if !moved || !lost {
+            // Unchanged, or the admin is elsewhere: keep following it as it is.
+            if !moved {
+                FOCUSED.with(|f| *f.borrow_mut() = Some(Focused { element, job, control }));
+            }
+            return;
+        }
+        let same =
+            document().query_selector(&format!(r#"[data-job-id="{job}"] [data-testid="{control}"]"#)).ok().flatten();
+        let target = same.clone().or_else(|| document().get_element_by_id("active-title"));
+        if let Some(target) = target.and_then(|t| t.dyn_into::<HtmlElement>().ok()) {
+            let _ = target.focus();
+        }
+        if let Some(element) = same {
+            FOCUSED.with(|f| *f.borrow_mut() = Some(Focused { element, job, control }));
+        }
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod follow {
+    use leptos::ev::FocusEvent;
+
+    pub fn focus_in(_ev: &FocusEvent) {}
+    pub fn focus_out(_ev: &FocusEvent) {}
+    pub fn after_redraw() {}
 }
 
 #[cfg(test)]
