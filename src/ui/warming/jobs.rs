@@ -232,14 +232,16 @@ mod follow {
     pub fn after_redraw() {
         let Some(Focused { element, job, control }) = FOCUSED.with(|f| f.borrow_mut().take()) else { return };
         let moved = !element.is_connected() || job_of(&element).as_deref() != Some(job.as_str());
+        if !moved {
+            // Still the same control of the same job: go on following it.
+            FOCUSED.with(|f| *f.borrow_mut() = Some(Focused { element, job, control }));
+            return;
+        }
+        // Moved only focus that went with the control: to the page body, or still on the element
+        // now drawn for another job. Focus anywhere else was put there by the admin.
         let active = document().active_element();
-        // Only focus that went with the control: on the page body, or on the reused element.
         let lost = active.as_ref().is_none_or(|a| Some(a) == document().body().as_deref() || *a == element);
-        if !moved || !lost {
-            // Unchanged, or the admin is elsewhere: keep following it as it is.
-            if !moved {
-                FOCUSED.with(|f| *f.borrow_mut() = Some(Focused { element, job, control }));
-            }
+        if !lost {
             return;
         }
         let same =
