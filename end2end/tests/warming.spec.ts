@@ -200,6 +200,13 @@ test('a job cancelled from the keyboard leaves focus on the job list, not on ano
     const r = await page.request.post(`${api}/warm`, { headers: bearer(setupUser), data: { datasourceId, force: true } });
     expect(r.ok(), await r.text()).toBeTruthy();
   };
+  const activeJobs = async () => {
+    const r = await page.request.get(`${api}/warming/status`, { headers: bearer() });
+    return ((await r.json()).data?.activeJobs ?? []) as Array<{ jobId: string }>;
+  };
+  // The jobs an earlier test cancelled stop at their next batch: wait until they have, so the
+  // list holds this test's two cards only.
+  await expect.poll(async () => (await activeJobs()).length, { timeout: 60_000 }).toBe(0);
   // Two warms held by the memory guard: two cards that stay until one is cancelled.
   expect((await settings({ memoryCeilingBytes: 1 << 20 })).ok()).toBeTruthy();
   try {
@@ -231,9 +238,7 @@ test('a job cancelled from the keyboard leaves focus on the job list, not on ano
     await expect(cards.first().getByTestId('job-cancel')).not.toBeFocused();
   } finally {
     await settings({ memoryCeilingBytes: 0 });
-    const status = await page.request.get(`${api}/warming/status`, { headers: bearer() });
-    const active = ((await status.json()).data?.activeJobs ?? []) as Array<{ jobId: string }>;
-    for (const { jobId } of active) {
+    for (const { jobId } of await activeJobs()) {
       await page.request.post(`${api}/jobs/${jobId}/cancel`, { headers: bearer(), data: { reason: 'e2e cleanup' } });
     }
   }
