@@ -129,76 +129,27 @@ mod focus {
     use wasm_bindgen::JsCast;
     use web_sys::{Element, HtmlElement};
 
-    /// The control that opened the dialog, and a selector that finds its successor when a poll
-    /// has redrawn the row or card it sat in while the dialog was open.
-    struct Opener {
-        element: HtmlElement,
-        selector: Option<String>,
-    }
+    use crate::ui::common::identity::Remembered;
 
     thread_local! {
-        static OPENER: RefCell<Option<Opener>> = const { RefCell::new(None) };
+        /// The control that opened the dialog.
+        static OPENER: RefCell<Option<Remembered>> = const { RefCell::new(None) };
     }
-
-    /// Attributes that name what a control acts on: a row's `data-testid` (`status-3`), a job
-    /// card's `data-job-id`, an element's `id`.
-    const IDENTITY: [&str; 3] = ["id", "data-testid", "data-job-id"];
 
     const FOCUSABLE: &str = "button:not([disabled]), textarea:not([disabled]), input:not([disabled]), \
         select:not([disabled]), a[href], [tabindex]:not([tabindex='-1'])";
 
     pub fn remember_opener() {
-        let opener = document()
-            .active_element()
-            .and_then(|e| e.dyn_into::<HtmlElement>().ok())
-            .map(|element| Opener { selector: identity_path(&element), element });
+        let opener = document().active_element().and_then(|e| e.dyn_into::<HtmlElement>().ok()).map(Remembered::new);
         OPENER.with(|o| *o.borrow_mut() = opener);
     }
 
     /// Focus goes back to the opener, or to the control that took its place when a refresh
-    /// moved it while the dialog was open: a list redrawn with one item more or less reuses its
-    /// elements by position, so the opener may now be another job's button, or gone.
+    /// moved it while the dialog was open (`identity`).
     pub fn return_to_opener() {
-        let Some(Opener { element, selector }) = OPENER.with(|o| o.borrow_mut().take()) else { return };
-        let Some(selector) = selector else {
-            let _ = element.focus();
-            return;
-        };
-        let still_itself = element.is_connected() && element.matches(&selector).unwrap_or(false);
-        let target = if still_itself {
-            Some(element)
-        } else {
-            document().query_selector(&selector).ok().flatten().and_then(|e| e.dyn_into::<HtmlElement>().ok())
-        };
-        if let Some(target) = target {
+        if let Some(target) = OPENER.with(|o| o.borrow_mut().take()).and_then(|opener| opener.find()) {
             let _ = target.focus();
         }
-    }
-
-    /// A selector made of the identifying attributes of the element and of each of its
-    /// ancestors, e.g. `[data-testid="status-3"] [data-testid="status-invalidate"]`; `None` when
-    /// the element itself has none to be found again by.
-    fn identity_path(element: &Element) -> Option<String> {
-        let own = identity(element)?;
-        let mut parts = vec![own];
-        let mut node = element.parent_element();
-        while let Some(ancestor) = node {
-            if let Some(part) = identity(&ancestor) {
-                parts.push(part);
-            }
-            node = ancestor.parent_element();
-        }
-        parts.reverse();
-        Some(parts.join(" "))
-    }
-
-    fn identity(element: &Element) -> Option<String> {
-        let part: String = IDENTITY
-            .iter()
-            .filter_map(|name| element.get_attribute(name).map(|value| (name, value)))
-            .map(|(name, value)| format!("[{name}=\"{}\"]", value.replace('\\', "\\\\").replace('"', "\\\"")))
-            .collect();
-        (!part.is_empty()).then_some(part)
     }
 
     /// Focus the dialog's first control once it is drawn.

@@ -5,6 +5,8 @@ pub mod confirm;
 pub mod error_box;
 pub mod form;
 pub mod header;
+#[cfg(feature = "hydrate")]
+pub mod identity;
 pub mod mutation;
 pub mod polling;
 pub mod session;

@@ -195,27 +195,15 @@ mod follow {
     use wasm_bindgen::JsCast;
     use web_sys::{Element, FocusEvent, HtmlElement};
 
-    /// The focused control: its element, the job it acts on and its `data-testid`.
-    struct Focused {
-        element: Element,
-        job: String,
-        control: String,
-    }
+    use crate::ui::common::identity::Remembered;
 
     thread_local! {
-        static FOCUSED: RefCell<Option<Focused>> = const { RefCell::new(None) };
-    }
-
-    fn job_of(element: &Element) -> Option<String> {
-        element.closest("[data-job-id]").ok().flatten()?.get_attribute("data-job-id")
+        /// The focused control of the list.
+        static FOCUSED: RefCell<Option<Remembered>> = const { RefCell::new(None) };
     }
 
     pub fn focus_in(ev: &FocusEvent) {
-        let focused = ev.target().and_then(|t| t.dyn_into::<Element>().ok()).and_then(|element| {
-            let job = job_of(&element)?;
-            let control = element.get_attribute("data-testid")?;
-            Some(Focused { element, job, control })
-        });
+        let focused = ev.target().and_then(|t| t.dyn_into::<HtmlElement>().ok()).map(Remembered::new);
         FOCUSED.with(|f| *f.borrow_mut() = focused);
     }
 
@@ -230,28 +218,27 @@ mod follow {
     }
 
     pub fn after_redraw() {
-        let Some(Focused { element, job, control }) = FOCUSED.with(|f| f.borrow_mut().take()) else { return };
-        let moved = !element.is_connected() || job_of(&element).as_deref() != Some(job.as_str());
-        if !moved {
+        let Some(focused) = FOCUSED.with(|f| f.borrow_mut().take()) else { return };
+        if focused.is_itself() {
             // Still the same control of the same job: go on following it.
-            FOCUSED.with(|f| *f.borrow_mut() = Some(Focused { element, job, control }));
+            FOCUSED.with(|f| *f.borrow_mut() = Some(focused));
             return;
         }
         // Moved only focus that went with the control: to the page body, or still on the element
         // now drawn for another job. Focus anywhere else was put there by the admin.
         let active = document().active_element();
-        let lost = active.as_ref().is_none_or(|a| Some(a) == document().body().as_deref() || *a == element);
+        let element: &Element = &focused.element;
+        let lost = active.as_ref().is_none_or(|a| Some(a) == document().body().as_deref() || a == element);
         if !lost {
             return;
         }
-        let same =
-            document().query_selector(&format!(r#"[data-job-id="{job}"] [data-testid="{control}"]"#)).ok().flatten();
-        let target = same.clone().or_else(|| document().get_element_by_id("active-title"));
-        if let Some(target) = target.and_then(|t| t.dyn_into::<HtmlElement>().ok()) {
+        let same = focused.find();
+        let target = same.clone().or_else(|| document().get_element_by_id("active-title")?.dyn_into().ok());
+        if let Some(target) = target {
             let _ = target.focus();
         }
         if let Some(element) = same {
-            FOCUSED.with(|f| *f.borrow_mut() = Some(Focused { element, job, control }));
+            FOCUSED.with(|f| *f.borrow_mut() = Some(Remembered::new(element)));
         }
     }
 }
