@@ -62,6 +62,11 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Text made safe to place inside HTML or SVG markup, as element content or a quoted attribute.
+pub fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +83,7 @@ mod tests {
         assert_eq!(uptime(3723), "01:02:03");
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(999), "999");
+        assert_eq!(html_escape(r#"<a href="x">'&'"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;");
         assert_eq!(percent(None), "–");
         assert_eq!(ago_minutes(0.4), "just now");
         assert_eq!(ago_minutes(90.0), "1h 30m ago");

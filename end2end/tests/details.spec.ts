@@ -71,8 +71,17 @@ test('a freshly warmed source reads "no traffic yet"; after queries its page dra
   expect(points.reduce((a, b) => a + b, 0)).toBe(score);
   await expect(page.getByTestId('breakdown-total')).toHaveText(`${score} / 100`);
   // The table toggle is the charts' text alternative.
-  await page.getByTestId('chart-qpm').getByTestId('chart-table-toggle').click();
-  await expect(page.getByTestId('chart-qpm').getByTestId('chart-table').locator('tbody tr')).toHaveCount(60);
+  const qpm = page.getByTestId('chart-qpm');
+  await expect(qpm.getByTestId('chart-table')).toBeHidden();
+  await qpm.getByTestId('chart-table-toggle').click();
+  await expect(qpm.getByTestId('chart-table-toggle')).toHaveAttribute('aria-pressed', 'true');
+  await expect(qpm.getByTestId('chart-table')).toBeVisible();
+  await expect(qpm.getByTestId('chart-table').locator('tbody tr')).toHaveCount(60);
+  await expect(qpm.getByTestId('chart-point').first()).toBeHidden();
+  await qpm.getByTestId('chart-table-toggle').click();
+  await expect(qpm.getByTestId('chart-table')).toBeHidden();
+  await expect(qpm.getByTestId('chart-point').first()).toBeVisible();
+  await qpm.getByTestId('chart-table-toggle').click();
   await page.getByTestId('range-24h').click();
   await expect(page.getByTestId('chart-qpm').locator('figcaption')).toBeVisible();
   for (const width of [1280, 900]) {

@@ -134,7 +134,7 @@ fn AuditTrail() -> impl IntoView {
             <div class="card-head">
                 <h2 id="audit-title">"Audit trail"</h2>
                 <div class="audit-links">
-                    <button type="button" data-testid="audit-refresh" disabled=move || busy.get() on:click=move |_| refresh.run(())>"Refresh"</button>
+                    <button type="button" data-testid="audit-refresh" disabled=busy on:click=move |_| refresh.run(())>"Refresh"</button>
                     <a class="button" download="" data-testid="audit-export-ndjson" href=move || base.with_value(|b| export_href(b, "ndjson", &applied.get()))>"Export NDJSON"</a>
                     <a class="button" download="" data-testid="audit-export-csv" href=move || base.with_value(|b| export_href(b, "csv", &applied.get()))>"Export CSV"</a>
                 </div>

@@ -84,7 +84,7 @@ pub fn HealthPanel(
                                                         {(cold).then(|| view! {
                                                             <Show when=move || session.can_write()>
                                                                 <RpcForm action=warm input=super::warm_input(Some(ds), false, "warm from the health report") class="inline">
-                                                                    <button type="submit" class="link" data-testid="issue-warm" disabled=move || warm.pending().get()>
+                                                                    <button type="submit" class="link" data-testid="issue-warm" disabled=warm.pending()>
                                                                         "Warm it now"
                                                                     </button>
                                                                 </RpcForm>

@@ -173,8 +173,8 @@ fn Panel(t: Target, draft: InvalidateDraft) -> impl IntoView {
         <div class="invalidate" data-testid="invalidate-panel">
             <h3>"Invalidate " {t.name} " (whole source, or a slice)"</h3>
             <div class="form-row">
-                <label>"Measure" <input node_ref=first_field data-testid="inv-measure" placeholder="all" prop:value=move || measure.get() on:input=move |ev| edit(measure, event_target_value(&ev))/></label>
-                <label>"Practice" <input data-testid="inv-practice" placeholder="all" prop:value=move || practice.get() on:input=move |ev| edit(practice, event_target_value(&ev))/></label>
+                <label>"Measure" <input node_ref=first_field data-testid="inv-measure" placeholder="all" prop:value=measure on:input=move |ev| edit(measure, event_target_value(&ev))/></label>
+                <label>"Practice" <input data-testid="inv-practice" placeholder="all" prop:value=practice on:input=move |ev| edit(practice, event_target_value(&ev))/></label>
                 <label>
                     "Frequency "
                     <select data-testid="inv-frequency" on:change=move |ev| edit(frequency, event_target_value(&ev))>
@@ -185,7 +185,7 @@ fn Panel(t: Target, draft: InvalidateDraft) -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </label>
-                <button data-testid="inv-preview" disabled=move || dry_run.pending().get() on:click=move |_| draft.ask_preview(ds)>"Preview"</button>
+                <button data-testid="inv-preview" disabled=dry_run.pending() on:click=move |_| draft.ask_preview(ds)>"Preview"</button>
                 <button data-testid="inv-close" on:click=move |_| draft.close()>"Close"</button>
             </div>
             {move || preview.get().map(|p| view! {

@@ -30,7 +30,7 @@ pub fn SourceTable(
                 <Show when=move || session.can_write()>
                     // A plain form: it works before hydration too.
                     <RpcForm action=warm input=warm_input(None, true, "warm all from the console") class="inline">
-                        <button type="submit" class="primary" data-testid="warm-all" disabled=move || warm.pending().get()>"Warm all"</button>
+                        <button type="submit" class="primary" data-testid="warm-all" disabled=warm.pending()>"Warm all"</button>
                     </RpcForm>
                 </Show>
             </div>

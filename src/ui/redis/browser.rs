@@ -99,7 +99,7 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
             <div class="form-row">
                 <label class="grow">
                     "Pattern "
-                    <input data-testid="browse-pattern" class="mono" prop:value=move || draft.get() on:input=on_input/>
+                    <input data-testid="browse-pattern" class="mono" prop:value=draft on:input=on_input/>
                 </label>
                 <label>
                     "Type "
@@ -132,7 +132,7 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
                 </For>
             </ul>
             <Show when=move || has_more.get()>
-                <button data-testid="browse-more" disabled=move || loading.get() on:click=move |_| load(false)>"More"</button>
+                <button data-testid="browse-more" disabled=loading on:click=move |_| load(false)>"More"</button>
             </Show>
             <Show when=move || !loading.get() && rows.get().is_empty() && error.get().is_none()>
                 <p class="muted">"No key matches."</p>

@@ -124,7 +124,7 @@ fn KeyView(d: KeyDetail, start: RwSignal<String>, actions: KeyActions) -> impl I
             {next.map(|n| view! { <button data-testid="inspector-next" on:click=move |_| start.set(n.clone())>"Next page"</button> })}
             <Show when=move || session.can_write()>
                 <div class="form-row ttl-edit">
-                    <label>"TTL (s) " <input class="short" data-testid="ttl-input" prop:value=move || ttl_input.get() on:input=move |ev| ttl_input.set(event_target_value(&ev))/></label>
+                    <label>"TTL (s) " <input class="short" data-testid="ttl-input" prop:value=ttl_input on:input=move |ev| ttl_input.set(event_target_value(&ev))/></label>
                     <button data-testid="ttl-set" disabled=busy on:click=set_ttl>"Set TTL"</button>
                     <button data-testid="ttl-persist" disabled=busy on:click=move |_| apply_ttl(-1)>"Remove expiry"</button>
                     <button class="danger-outline" data-testid="key-delete" disabled=busy on:click=delete>"Delete key"</button>

@@ -135,8 +135,8 @@ pub fn PurgePanel() -> impl IntoView {
             <div class="card-head"><h2 id="purge-title">"Purge by pattern"</h2></div>
             <Show when=move || session.can_write() fallback=|| view! { <p class="muted">"Purging needs the write permission."</p> }>
                 <div class="form-row">
-                    <label class="grow">"Pattern " <input class="mono" data-testid="purge-pattern" placeholder="cache:{ds:3}:*" prop:value=move || pattern.get() on:input=move |ev| { pattern.set(event_target_value(&ev)); preview.set(None) }/></label>
-                    <button data-testid="purge-preview" disabled=move || dry_run.pending().get() on:click=run_preview>"Preview"</button>
+                    <label class="grow">"Pattern " <input class="mono" data-testid="purge-pattern" placeholder="cache:{ds:3}:*" prop:value=pattern on:input=move |ev| { pattern.set(event_target_value(&ev)); preview.set(None) }/></label>
+                    <button data-testid="purge-preview" disabled=dry_run.pending() on:click=run_preview>"Preview"</button>
                 </div>
                 {move || preview.get().map(|p| view! {
                     <div class="preview" data-testid="purge-preview-result">
@@ -163,7 +163,7 @@ pub fn PurgePanel() -> impl IntoView {
                                 if r.done { format!(" in {} ms", r.duration_ms) } else { String::new() }
                             )}
                         </p>
-                        {(!r.done).then(|| view! { <button data-testid="purge-abort" disabled=move || abort.pending().get() on:click=stop>"Abort"</button> })}
+                        {(!r.done).then(|| view! { <button data-testid="purge-abort" disabled=abort.pending() on:click=stop>"Abort"</button> })}
                     </div>
                 })}
             </Show>

@@ -97,9 +97,9 @@ pub fn TtlPanel() -> impl IntoView {
             <div class="card-head"><h2 id="ttl-title">"TTL by pattern"</h2></div>
             <Show when=move || session.can_write() fallback=|| view! { <p class="muted">"Changing TTLs needs the write permission."</p> }>
                 <div class="form-row">
-                    <label class="grow">"Pattern " <input class="mono" data-testid="ttlp-pattern" prop:value=move || pattern.get() on:input=move |ev| { pattern.set(event_target_value(&ev)); preview.set(None) }/></label>
-                    <label>"TTL (s, -1 = none) " <input class="short" data-testid="ttlp-ttl" prop:value=move || ttl.get() on:input=move |ev| { ttl.set(event_target_value(&ev)); preview.set(None) }/></label>
-                    <button data-testid="ttlp-preview" disabled=move || dry_run.pending().get() on:click=run_preview>"Preview"</button>
+                    <label class="grow">"Pattern " <input class="mono" data-testid="ttlp-pattern" prop:value=pattern on:input=move |ev| { pattern.set(event_target_value(&ev)); preview.set(None) }/></label>
+                    <label>"TTL (s, -1 = none) " <input class="short" data-testid="ttlp-ttl" prop:value=ttl on:input=move |ev| { ttl.set(event_target_value(&ev)); preview.set(None) }/></label>
+                    <button data-testid="ttlp-preview" disabled=dry_run.pending() on:click=run_preview>"Preview"</button>
                 </div>
                 {move || preview.get().map(|p| view! {
                     <div class="preview" data-testid="ttlp-result">

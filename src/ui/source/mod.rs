@@ -83,7 +83,7 @@ fn Details(d: SourceDetails, warm: ServerAction<StartWarm>, draft: InvalidateDra
             <Show when=move || session.can_write()>
                 <div class="actions">
                     <RpcForm action=warm input=crate::ui::dashboard::warm_input(Some(ds), true, "warm from the source page") class="inline">
-                        <button type="submit" class="primary" data-testid="detail-warm" disabled=move || warm.pending().get()>"Warm now"</button>
+                        <button type="submit" class="primary" data-testid="detail-warm" disabled=warm.pending()>"Warm now"</button>
                     </RpcForm>
                     <button class="danger-outline" data-testid="detail-invalidate" on:click=draft.opener(ds, name.clone(), frequencies.clone())>"Invalidate…"</button>
                 </div>

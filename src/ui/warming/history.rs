@@ -150,7 +150,7 @@ pub fn JobHistory(
             // read where hydration waits for it.
             <Transition fallback=|| ()>
                 <Show when=move || next_cursor().is_some()>
-                    <button data-testid="history-more" disabled=move || loading_more.get() on:click=load_more>"More"</button>
+                    <button data-testid="history-more" disabled=loading_more on:click=load_more>"More"</button>
                 </Show>
             </Transition>
         </section>

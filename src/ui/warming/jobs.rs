@@ -20,6 +20,8 @@ pub struct JobControls {
     pause: ServerAction<ControlJob>,
     resume: ServerAction<ControlJob>,
     cancel: ServerAction<ControlJob>,
+    /// While any control is on its way, none is offered again.
+    busy: Signal<bool>,
 }
 
 impl JobControls {
@@ -30,16 +32,10 @@ impl JobControls {
                 Some(format!("{}: job {} is {}", action.as_str(), j.job_id, j.status.as_str()))
             })
         };
-        JobControls {
-            pause: control(JobAction::Pause),
-            resume: control(JobAction::Resume),
-            cancel: control(JobAction::Cancel),
-        }
-    }
-
-    /// While any control is on its way, none is offered again.
-    fn pending(&self) -> bool {
-        self.pause.pending().get() || self.resume.pending().get() || self.cancel.pending().get()
+        let (pause, resume, cancel) =
+            (control(JobAction::Pause), control(JobAction::Resume), control(JobAction::Cancel));
+        let busy = Signal::derive(move || pause.pending().get() || resume.pending().get() || cancel.pending().get());
+        JobControls { pause, resume, cancel, busy }
     }
 }
 
@@ -167,15 +163,15 @@ fn JobProgress(job: Job, controls: JobControls, now: String) -> impl IntoView {
                     // Plain forms: pause and resume work before hydration too.
                     <Show when=move || status == JobStatus::Warming>
                         <RpcForm action=controls.pause input=ControlJob { job_id: job_id.get_value(), action: JobAction::Pause, reason: None } class="inline">
-                            <button type="submit" data-testid="job-pause" disabled=move || controls.pending()>"Pause"</button>
+                            <button type="submit" data-testid="job-pause" disabled=controls.busy>"Pause"</button>
                         </RpcForm>
                     </Show>
                     <Show when=move || status == JobStatus::Paused && !guard_pause>
                         <RpcForm action=controls.resume input=ControlJob { job_id: job_id.get_value(), action: JobAction::Resume, reason: None } class="inline">
-                            <button type="submit" data-testid="job-resume" disabled=move || controls.pending()>"Resume"</button>
+                            <button type="submit" data-testid="job-resume" disabled=controls.busy>"Resume"</button>
                         </RpcForm>
                     </Show>
-                    <button class="danger-outline" data-testid="job-cancel" disabled=move || controls.pending() on:click=cancel.clone()>"Cancel"</button>
+                    <button class="danger-outline" data-testid="job-cancel" disabled=controls.busy on:click=cancel.clone()>"Cancel"</button>
                 </div>
             </Show>
         </article>

@@ -133,9 +133,9 @@ fn StartWarm(
                         </select>
                     </label>
                     <label class="check"><input type="checkbox" on:change=move |ev| force.set(event_target_checked(&ev))/>" even if warmed recently"</label>
-                    <label>"Reason " <input data-testid="warm-reason" placeholder="optional" maxlength="500" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/></label>
-                    <button class="primary" data-testid="warm-start" disabled=move || warm.pending().get() on:click=move |_| send(false)>"Warm source"</button>
-                    <button data-testid="warm-all-sources" disabled=move || warm.pending().get() on:click=move |_| send(true)>"Warm all"</button>
+                    <label>"Reason " <input data-testid="warm-reason" placeholder="optional" maxlength="500" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev))/></label>
+                    <button class="primary" data-testid="warm-start" disabled=warm.pending() on:click=move |_| send(false)>"Warm source"</button>
+                    <button data-testid="warm-all-sources" disabled=warm.pending() on:click=move |_| send(true)>"Warm all"</button>
                 </div>
             </Show>
         </section>

@@ -192,7 +192,7 @@ pub fn ScheduleForm(
                 <span class="field-error" id=older_err role="alert">{move || error_for("onlyIfOlderThanMinutes")}</span>
             </div>
             <label class="check">
-                <input type="checkbox" data-testid="schedule-enabled" prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev))/>
+                <input type="checkbox" data-testid="schedule-enabled" prop:checked=enabled on:change=move |ev| enabled.set(event_target_checked(&ev))/>
                 " Enabled"
             </label>
             <div class="schedule-preview" data-testid="schedule-preview" aria-live="polite">
@@ -204,7 +204,7 @@ pub fn ScheduleForm(
             </div>
             <p class="field-error" role="alert">{general_error}</p>
             <div class="actions">
-                <button class="primary" data-testid="schedule-save" disabled=move || save.pending().get() on:click=submit>
+                <button class="primary" data-testid="schedule-save" disabled=save.pending() on:click=submit>
                     {if editing { "Save schedule" } else { "Add schedule" }}
                 </button>
                 {on_done.map(|done| view! { <button data-testid="schedule-cancel" on:click=move |_| done.run(())>"Cancel"</button> })}

@@ -22,11 +22,18 @@ struct RowActions {
     run: ServerAction<ActOnSchedule>,
     toggle: ServerAction<SaveSchedule>,
     delete: ServerAction<ActOnSchedule>,
+    /// While any of them is on its way, none is offered again.
+    busy: Signal<bool>,
 }
 
 impl RowActions {
-    fn pending(&self) -> bool {
-        self.run.pending().get() || self.toggle.pending().get() || self.delete.pending().get()
+    fn new(
+        run: ServerAction<ActOnSchedule>,
+        toggle: ServerAction<SaveSchedule>,
+        delete: ServerAction<ActOnSchedule>,
+    ) -> Self {
+        let busy = Signal::derive(move || run.pending().get() || toggle.pending().get() || delete.pending().get());
+        RowActions { run, toggle, delete, busy }
     }
 }
 
@@ -35,13 +42,13 @@ pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl I
     let session = use_session();
     let stale = use_stale();
     let list = Resource::new(move || stale.track(Data::Schedules), |_| list_schedules());
-    let actions = RowActions {
-        run: use_mutation::<ActOnSchedule>(&[Data::Schedules, Data::Jobs], |r| r.map(|r| r.message)),
-        toggle: use_mutation::<SaveSchedule>(&[Data::Schedules], |s| {
+    let actions = RowActions::new(
+        use_mutation::<ActOnSchedule>(&[Data::Schedules, Data::Jobs], |r| r.map(|r| r.message)),
+        use_mutation::<SaveSchedule>(&[Data::Schedules], |s| {
             Some(format!("Schedule {}", if s.enabled { "enabled" } else { "disabled" }))
         }),
-        delete: use_mutation::<ActOnSchedule>(&[Data::Schedules], |_| Some("Schedule deleted.".into())),
-    };
+        use_mutation::<ActOnSchedule>(&[Data::Schedules], |_| Some("Schedule deleted.".into())),
+    );
     view! {
         <section class="card" aria-labelledby="schedules-title" data-testid="schedules">
             <div class="card-head"><h2 id="schedules-title">"Schedules"</h2></div>
@@ -132,21 +139,21 @@ fn ScheduleRow(
                 <Show when=move || session.can_write()>
                     // Plain forms: run now and enable/disable work before hydration too.
                     <RpcForm action=actions.run input=ActOnSchedule { id: id.get_value(), action: ScheduleAction::Run, reason: None } class="inline">
-                        <button type="submit" disabled=move || actions.pending()>"Run now"</button>
+                        <button type="submit" disabled=actions.busy>"Run now"</button>
                     </RpcForm>
                     <RpcForm
                         action=actions.toggle
                         input=SaveSchedule { id: Some(id.get_value()), input: ScheduleInput { enabled: Some(!enabled), ..Default::default() } }
                         class="inline"
                     >
-                        <button type="submit" disabled=move || actions.pending()>{if enabled { "Disable" } else { "Enable" }}</button>
+                        <button type="submit" disabled=actions.busy>{if enabled { "Disable" } else { "Enable" }}</button>
                     </RpcForm>
                     <button
                         data-testid="schedule-edit"
                         aria-expanded=move || editing.get().to_string()
                         on:click=move |_| editing.update(|e| *e = !*e)
                     >"Edit"</button>
-                    <button class="danger-outline" disabled=move || actions.pending() on:click=delete>"Delete"</button>
+                    <button class="danger-outline" disabled=actions.busy on:click=delete>"Delete"</button>
                 </Show>
             </td>
         </tr>

@@ -53,7 +53,7 @@ fn SessionList() -> impl IntoView {
                                             <td title=s.expires_at.clone()>{when(&s.expires_at)}</td>
                                             <td>
                                                 <RpcForm action=revoke input=RevokeSession { id: s.id.clone() }>
-                                                    <button type="submit" class="danger" data-testid="session-revoke" disabled=move || revoke.pending().get()>
+                                                    <button type="submit" class="danger" data-testid="session-revoke" disabled=revoke.pending()>
                                                         {if s.current { "Sign out here" } else { "Revoke" }}
                                                     </button>
                                                 </RpcForm>

@@ -58,10 +58,10 @@ pub fn GuardSettings() -> impl IntoView {
             </Transition>
             <Show when=move || session.can_write()>
                 <div class="form-row">
-                    <label>"Ceiling " <input class="short" placeholder="MB (0 = maxmemory)" prop:value=move || ceiling_mb.get() on:input=move |ev| ceiling_mb.set(event_target_value(&ev))/>" MB"</label>
-                    <label>"Pause at " <input class="short" prop:value=move || pause.get() on:input=move |ev| pause.set(event_target_value(&ev))/>" %"</label>
-                    <label>"Resume below " <input class="short" prop:value=move || resume.get() on:input=move |ev| resume.set(event_target_value(&ev))/>" %"</label>
-                    <button disabled=move || update.pending().get() on:click=save>"Save"</button>
+                    <label>"Ceiling " <input class="short" placeholder="MB (0 = maxmemory)" prop:value=ceiling_mb on:input=move |ev| ceiling_mb.set(event_target_value(&ev))/>" MB"</label>
+                    <label>"Pause at " <input class="short" prop:value=pause on:input=move |ev| pause.set(event_target_value(&ev))/>" %"</label>
+                    <label>"Resume below " <input class="short" prop:value=resume on:input=move |ev| resume.set(event_target_value(&ev))/>" %"</label>
+                    <button disabled=update.pending() on:click=save>"Save"</button>
                 </div>
             </Show>
         </section>

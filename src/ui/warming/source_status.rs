@@ -19,16 +19,18 @@ use crate::ui::common::widgets::HealthBadge;
 struct Actions {
     refresh: ServerAction<StartWarm>,
     invalidate: ServerAction<InvalidateCache>,
+    /// While either is on its way, neither is offered again.
+    busy: Signal<bool>,
 }
 
 #[component]
 pub fn SourceStatus() -> impl IntoView {
     let stale = use_stale();
     let stats = Resource::new(move || (stale.track(Data::Cache), stale.track(Data::Jobs)), |_| get_cache_stats());
-    let actions = Actions {
-        refresh: use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message)),
-        invalidate: use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message)),
-    };
+    let refresh = use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message));
+    let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
+    let busy = Signal::derive(move || refresh.pending().get() || invalidate.pending().get());
+    let actions = Actions { refresh, invalidate, busy };
     view! {
         <section class="card" aria-labelledby="source-status-title" data-testid="source-status">
             <div class="card-head"><h2 id="source-status-title">"Sources"</h2></div>
@@ -94,7 +96,8 @@ fn StatusRow(m: DatasourceCacheMetrics, actions: Actions) -> impl IntoView {
             })
         }
     };
-    let busy = move || actions.refresh.pending().get() || actions.invalidate.pending().get();
+    // Nothing to invalidate in a cold source.
+    let invalidate_disabled = if m.is_warm { actions.busy } else { Signal::stored(true) };
     view! {
         <tr data-testid=format!("status-{ds}")>
             <td>{name.clone()}</td>
@@ -113,8 +116,8 @@ fn StatusRow(m: DatasourceCacheMetrics, actions: Actions) -> impl IntoView {
             </td>
             <td class="actions">
                 <Show when=move || session.can_write()>
-                    <button data-testid="status-refresh" disabled=busy on:click=refresh>"Refresh"</button>
-                    <button class="danger-outline" data-testid="status-invalidate" disabled=move || busy() || !m.is_warm on:click=invalidate.clone()>"Invalidate"</button>
+                    <button data-testid="status-refresh" disabled=actions.busy on:click=refresh>"Refresh"</button>
+                    <button class="danger-outline" data-testid="status-invalidate" disabled=invalidate_disabled on:click=invalidate.clone()>"Invalidate"</button>
                 </Show>
             </td>
         </tr>
