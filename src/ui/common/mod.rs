@@ -1,5 +1,5 @@
 //! Pieces every tab uses: header and tabs, polling, errors, toasts, the confirm
-//! dialog, mutations, server-function forms, small widgets, and the synchronous hydration of a page.
+//! dialog, mutations, server-function forms, starting a warm, small widgets, and the synchronous hydration of a page.
 
 pub mod confirm;
 pub mod error_box;
@@ -12,4 +12,5 @@ pub mod polling;
 pub mod session;
 pub mod sync_hydrate;
 pub mod toast;
+pub mod warm;
 pub mod widgets;

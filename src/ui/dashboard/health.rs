@@ -11,6 +11,7 @@ use crate::model::cache::{HealthLabel, HealthReport, OverallHealth, Severity};
 use crate::rpc::jobs::StartWarm;
 use crate::ui::common::form::RpcForm;
 use crate::ui::common::session::use_session;
+use crate::ui::common::warm::warm_input;
 use crate::ui::common::widgets::HealthBadge;
 
 /// The health badge, with "no traffic yet" beside it while the score's hit-rate part is the
@@ -83,7 +84,7 @@ pub fn HealthPanel(
                                                         <span data-testid="issue-recommendation">{i.recommendation.clone()}</span>
                                                         {(cold).then(|| view! {
                                                             <Show when=move || session.can_write()>
-                                                                <RpcForm action=warm input=super::warm_input(Some(ds), false, "warm from the health report") class="inline">
+                                                                <RpcForm action=warm input=warm_input(Some(ds), false, "warm from the health report") class="inline">
                                                                     <button type="submit" class="link" data-testid="issue-warm" disabled=warm.pending()>
                                                                         "Warm it now"
                                                                     </button>

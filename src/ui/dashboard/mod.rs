@@ -10,14 +10,13 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::model::cache::CacheStats;
-use crate::model::input::{DatasourceId, Reason, RecentJobs};
-use crate::model::jobs::WarmRequest;
+use crate::model::input::RecentJobs;
 use crate::rpc::cache::{get_cache_stats, get_health_report};
-use crate::rpc::jobs::{StartWarm, get_warming_status};
+use crate::rpc::jobs::get_warming_status;
 use crate::ui::common::error_box::ErrorBox;
-use crate::ui::common::mutation::{Data, use_mutation, use_stale};
+use crate::ui::common::mutation::{Data, use_stale};
 use crate::ui::common::polling::use_polling;
-use crate::ui::common::toast::{ToastKind, use_toasts};
+use crate::ui::common::warm::warm_action;
 use health::HealthPanel;
 use invalidate::{InvalidateDraft, InvalidatePanel};
 use sources::SourceTable;
@@ -61,33 +60,6 @@ pub fn DashboardPage() -> impl IntoView {
                 </Show>
             </Transition>
         </div>
-    }
-}
-
-/// The warm action of a page: a warm that queued nothing (already warming, warmed moments ago)
-/// is a warning that says why in words, not a success.
-pub fn warm_action() -> ServerAction<StartWarm> {
-    let toasts = use_toasts();
-    use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], move |r| {
-        if r.datasources_queued.is_empty() {
-            toasts.push(ToastKind::Error, r.message);
-            None
-        } else {
-            Some(r.message)
-        }
-    })
-}
-
-/// A warm the console asks for: one source (`None`: all), `force` past the re-warm interval,
-/// with the reason the audit log records.
-pub fn warm_input(datasource_id: Option<i64>, force: bool, reason: &str) -> StartWarm {
-    StartWarm {
-        request: WarmRequest {
-            datasource_id: datasource_id.and_then(|ds| DatasourceId::try_from(ds).ok()),
-            force: force.then_some(true),
-            reason: Reason::from_text(reason),
-            full: None,
-        },
     }
 }
 

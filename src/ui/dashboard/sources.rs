@@ -5,7 +5,6 @@ use leptos::prelude::*;
 
 use super::health::{SourceHealth, source_href};
 use super::invalidate::InvalidateDraft;
-use super::warm_input;
 use crate::error::AppError;
 use crate::format;
 use crate::model::cache::{CacheStats, DatasourceCacheMetrics};
@@ -13,6 +12,7 @@ use crate::model::jobs::WarmingStatus;
 use crate::rpc::jobs::StartWarm;
 use crate::ui::common::form::RpcForm;
 use crate::ui::common::session::use_session;
+use crate::ui::common::warm::warm_input;
 use crate::ui::common::widgets::ProgressBar;
 
 #[component]

@@ -18,11 +18,11 @@ use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::form::RpcForm;
 use crate::ui::common::mutation::{Data, use_stale};
 use crate::ui::common::session::use_session;
+use crate::ui::common::warm::{warm_action, warm_input};
 use crate::ui::common::widgets::StatusBadge;
 use crate::ui::dashboard::health::SourceHealth;
 use crate::ui::dashboard::invalidate::{InvalidateDraft, InvalidatePanel};
 use crate::ui::dashboard::sources::LastWarmed;
-use crate::ui::dashboard::warm_action;
 use chart::{LineChart, Point};
 
 #[component]
@@ -82,7 +82,7 @@ fn Details(d: SourceDetails, warm: ServerAction<StartWarm>, draft: InvalidateDra
             {m.source_error.clone().map(|e| view! { <p class="error-inline">"Source problem: "{e}</p> })}
             <Show when=move || session.can_write()>
                 <div class="actions">
-                    <RpcForm action=warm input=crate::ui::dashboard::warm_input(Some(ds), true, "warm from the source page") class="inline">
+                    <RpcForm action=warm input=warm_input(Some(ds), true, "warm from the source page") class="inline">
                         <button type="submit" class="primary" data-testid="detail-warm" disabled=warm.pending()>"Warm now"</button>
                     </RpcForm>
                     <button class="danger-outline" data-testid="detail-invalidate" on:click=draft.opener(ds, name.clone(), frequencies.clone())>"Invalidate…"</button>

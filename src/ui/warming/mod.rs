@@ -25,6 +25,7 @@ use crate::ui::common::mutation::{Data, use_stale};
 use crate::ui::common::polling::use_polling;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
+use crate::ui::common::warm::warm_action;
 use history::JobHistory;
 use jobs::{ActiveJobs, JobControls};
 use schedules::Schedules;
@@ -80,7 +81,7 @@ fn StartWarm(
     // Not an ActionForm: "Warm all" sends the same fields without the source, and "Warm source"
     // asks for one first.
     // A refused warm (warmed moments ago, already warming) is a warning in words.
-    let warm = crate::ui::dashboard::warm_action();
+    let warm = warm_action();
     let selected = RwSignal::new(String::new());
     let force = RwSignal::new(false);
     let reason = RwSignal::new(String::new());

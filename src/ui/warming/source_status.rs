@@ -13,6 +13,7 @@ use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
+use crate::ui::common::warm::warm_input;
 use crate::ui::common::widgets::HealthBadge;
 
 #[derive(Clone, Copy)]
@@ -68,7 +69,7 @@ fn StatusRow(m: DatasourceCacheMetrics, actions: Actions) -> impl IntoView {
     let ds = m.datasource_id;
     let name = m.datasource_name.clone();
     let refresh = move |_| {
-        actions.refresh.dispatch(crate::ui::dashboard::warm_input(Some(ds), true, "refresh from the Warming tab"));
+        actions.refresh.dispatch(warm_input(Some(ds), true, "refresh from the Warming tab"));
     };
     let invalidate = {
         let name = name.clone();
