@@ -43,13 +43,20 @@ fn number(v: f64) -> String {
     }
 }
 
-/// A tick label short enough for the axis (the unit is in the caption): 12k, 3.5M.
+/// A tick label short enough for the axis (the unit is in the caption) and exact for the round
+/// values the axis uses: 0.025, 2.5, 50, 12k, 2.5M.
 fn compact(v: f64) -> String {
-    match v.abs() {
-        a if a >= 1e6 => format!("{:.1}M", v / 1e6),
-        a if a >= 1e4 => format!("{:.0}k", v / 1e3),
-        _ => number(v),
-    }
+    let (scaled, suffix) = match v.abs() {
+        a if a >= 1e6 => (v / 1e6, "M"),
+        a if a >= 1e4 => (v / 1e3, "k"),
+        _ => (v, ""),
+    };
+    // Three significant digits below 1 (0.00005 stays itself), three decimals above.
+    let decimals =
+        if scaled == 0.0 || scaled.abs() >= 1.0 { 3 } else { ((-scaled.abs().log10()).ceil() as usize + 2).min(12) };
+    let text = format!("{scaled:.decimals$}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{suffix}")
 }
 
 #[component]
@@ -184,6 +191,13 @@ mod tests {
         assert_eq!(nice_max(3.2), 5.0);
         assert_eq!(nice_max(100.0), 100.0);
         assert_eq!(nice_max(101.0), 200.0);
+    }
+
+    #[test]
+    fn tick_labels_are_short_and_exact() {
+        let ticks: Vec<String> =
+            [0.0, 0.00005, 0.025, 0.05, 2.5, 50.0, 5000.0, 25_000.0, 2_500_000.0].map(compact).to_vec();
+        assert_eq!(ticks, ["0", "0.00005", "0.025", "0.05", "2.5", "50", "5000", "25k", "2.5M"]);
     }
 
     fn point(x: &str, y: Option<f64>) -> Point {
