@@ -42,13 +42,12 @@ pub fn Schedules(sources: Resource<Result<Vec<SourceInfo>, AppError>>) -> impl I
     let session = use_session();
     let stale = use_stale();
     let list = Resource::new(move || stale.track(Data::Schedules), |_| list_schedules());
-    let actions = RowActions::new(
-        use_mutation::<ActOnSchedule>(&[Data::Schedules, Data::Jobs], |r| r.map(|r| r.message)),
-        use_mutation::<SaveSchedule>(&[Data::Schedules], |s| {
-            Some(format!("Schedule {}", if s.enabled { "enabled" } else { "disabled" }))
-        }),
-        use_mutation::<ActOnSchedule>(&[Data::Schedules], |_| Some("Schedule deleted.".into())),
-    );
+    let run = use_mutation::<ActOnSchedule>(&[Data::Schedules, Data::Jobs], |r| r.map(|r| r.message));
+    let toggle = use_mutation::<SaveSchedule>(&[Data::Schedules], |s| {
+        Some(format!("Schedule {}", if s.enabled { "enabled" } else { "disabled" }))
+    });
+    let delete = use_mutation::<ActOnSchedule>(&[Data::Schedules], |_| Some("Schedule deleted.".into()));
+    let actions = RowActions::new(run, toggle, delete);
     view! {
         <section class="card" aria-labelledby="schedules-title" data-testid="schedules">
             <div class="card-head"><h2 id="schedules-title">"Schedules"</h2></div>
