@@ -8,6 +8,12 @@ use leptos::server_fn::ServerFn;
 use super::toast::use_toasts;
 use crate::error::AppError;
 
+/// True while any of `pending` (the actions' `pending()`) is on its way: a card or row whose
+/// controls share it offers none of them again until the answer is in.
+pub fn any_pending<const N: usize>(pending: [Memo<bool>; N]) -> Signal<bool> {
+    Signal::derive(move || pending.iter().any(|p| p.get()))
+}
+
 /// What a change can make out of date; resources that show it read [`Stale::track`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Data {

@@ -10,7 +10,7 @@ use crate::model::redis::{KeyDetail, KeyValue};
 use crate::rpc::redis::{DeleteKey, SetKeyTtl, inspect_key};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
-use crate::ui::common::mutation::{Data, use_mutation, use_stale};
+use crate::ui::common::mutation::{Data, any_pending, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 
@@ -101,7 +101,7 @@ fn KeyView(d: KeyDetail, start: RwSignal<String>, actions: KeyActions) -> impl I
             }),
         })
     };
-    let busy = move || actions.set_ttl.pending().get() || actions.delete.pending().get();
+    let busy = any_pending([actions.set_ttl.pending(), actions.delete.pending()]);
     let next: Option<String> = match &d.value {
         KeyValue::Hash { cursor, .. } | KeyValue::Set { cursor, .. } => (cursor != "0").then(|| cursor.clone()),
         KeyValue::List { start, .. } | KeyValue::Zset { start, .. } => {

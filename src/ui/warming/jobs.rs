@@ -10,7 +10,7 @@ use crate::model::jobs::{Job, JobStatus};
 use crate::rpc::jobs::ControlJob;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::form::RpcForm;
-use crate::ui::common::mutation::{Data, use_mutation};
+use crate::ui::common::mutation::{Data, any_pending, use_mutation};
 use crate::ui::common::session::use_session;
 use crate::ui::common::widgets::{ProgressBar, StatusBadge};
 
@@ -34,7 +34,7 @@ impl JobControls {
         };
         let (pause, resume, cancel) =
             (control(JobAction::Pause), control(JobAction::Resume), control(JobAction::Cancel));
-        let busy = Signal::derive(move || pause.pending().get() || resume.pending().get() || cancel.pending().get());
+        let busy = any_pending([pause.pending(), resume.pending(), cancel.pending()]);
         JobControls { pause, resume, cancel, busy }
     }
 }
@@ -138,7 +138,7 @@ fn JobProgress(job: Job, controls: JobControls, now: String) -> impl IntoView {
                 <span class="muted small">{format!("{} · {}", job.job_id, job.phase)}</span>
                 <span class="muted small" data-testid="job-started">{started_ago(job.started_at.as_deref(), &now).unwrap_or_else(|| "not started yet".into())}</span>
             </header>
-            <ProgressBar percent=Signal::derive(move || percent) label=format!("warm of {}", job.datasource_name)/>
+            <ProgressBar percent=percent label=format!("warm of {}", job.datasource_name)/>
             <p class="small" data-testid="job-numbers">
                 <span data-testid="job-percent">{format!("{percent:.1} %")}</span>
                 {format!(" · {} / {} rows · {} entries · {}", format::thousands(job.rows_processed), format::thousands(job.rows_total), format::thousands(job.entries_cached), format::bytes(job.bytes))}

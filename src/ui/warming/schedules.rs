@@ -12,7 +12,7 @@ use crate::rpc::jobs::{ActOnSchedule, SaveSchedule, list_schedules};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::form::RpcForm;
-use crate::ui::common::mutation::{Data, use_mutation, use_stale};
+use crate::ui::common::mutation::{Data, any_pending, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
 use crate::ui::warming::schedule_form::ScheduleForm;
 
@@ -32,7 +32,7 @@ impl RowActions {
         toggle: ServerAction<SaveSchedule>,
         delete: ServerAction<ActOnSchedule>,
     ) -> Self {
-        let busy = Signal::derive(move || run.pending().get() || toggle.pending().get() || delete.pending().get());
+        let busy = any_pending([run.pending(), toggle.pending(), delete.pending()]);
         RowActions { run, toggle, delete, busy }
     }
 }

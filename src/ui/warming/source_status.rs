@@ -11,7 +11,7 @@ use crate::rpc::cache::{InvalidateCache, get_cache_stats};
 use crate::rpc::jobs::StartWarm;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
-use crate::ui::common::mutation::{Data, use_mutation, use_stale};
+use crate::ui::common::mutation::{Data, any_pending, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
 use crate::ui::common::warm::warm_input;
 use crate::ui::common::widgets::HealthBadge;
@@ -30,7 +30,7 @@ pub fn SourceStatus() -> impl IntoView {
     let stats = Resource::new(move || (stale.track(Data::Cache), stale.track(Data::Jobs)), |_| get_cache_stats());
     let refresh = use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message));
     let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
-    let busy = Signal::derive(move || refresh.pending().get() || invalidate.pending().get());
+    let busy = any_pending([refresh.pending(), invalidate.pending()]);
     let actions = Actions { refresh, invalidate, busy };
     view! {
         <section class="card" aria-labelledby="source-status-title" data-testid="source-status">
