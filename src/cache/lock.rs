@@ -16,6 +16,8 @@ const RENEW: &str =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 const RELEASE: &str =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+/// Attempts at releasing a lock (150, 300, 450 ms apart) before it is left to its lease.
+const RELEASE_TRIES: u32 = 4;
 
 /// Who holds a lock, from its token `<what>@<instance>` (`job:abc@host-12`).
 pub fn describe_holder(token: &str) -> String {
@@ -78,17 +80,33 @@ impl WarmLock {
         self.lost.load(Ordering::SeqCst)
     }
 
-    /// Deletes the lock if (and only if) it is still ours.
+    /// Deletes the lock if (and only if) it is still ours. A run usually fails because Redis
+    /// blinked (a primary failing over, a restart), so the release tries again for about a
+    /// second before leaving the lock to expire: otherwise the next warm waits a whole lease.
     pub async fn release(self) -> Result<bool, AppError> {
         self.heartbeat.abort();
-        let mut conn = self.redis.conn().await?;
-        let deleted: i64 = Script::new(RELEASE)
-            .key(&self.key)
-            .arg(&self.token)
-            .invoke_async(&mut conn)
-            .await
-            .ctx("releasing the warm lock")?;
-        Ok(deleted == 1)
+        let mut tries = 0u32;
+        loop {
+            let released = async {
+                let mut conn = self.redis.conn().await?;
+                let deleted: i64 = Script::new(RELEASE)
+                    .key(&self.key)
+                    .arg(&self.token)
+                    .invoke_async(&mut conn)
+                    .await
+                    .ctx("releasing the warm lock")?;
+                Ok::<_, AppError>(deleted == 1)
+            }
+            .await;
+            tries += 1;
+            match released {
+                Err(e) if tries < RELEASE_TRIES => {
+                    tracing::debug!(lock = %self.key, error = %e.message, "releasing the warm lock failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(150 * u64::from(tries))).await;
+                }
+                done => return done,
+            }
+        }
     }
 }
 

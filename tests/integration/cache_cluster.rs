@@ -401,18 +401,21 @@ async fn a_primary_failed_over_mid_warm_leaves_the_old_generation_or_the_whole_n
     eprintln!("failover {old} → {new} mid-warm: the warm {}", if outcome.is_ok() { "completed" } else { "failed" });
 
     // Whatever happened, the next warm runs on the new primary, publishes B and leaves no shadow.
-    let mut last = None;
-    for attempt in 0..20 {
+    // A failed run whose lock could not be released (its primary was moving) holds the lock
+    // until its lease ends: retry for two leases, saying why each attempt was refused.
+    let deadline = std::time::Instant::now() + 2 * state.config.lock_ttl;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
         match warm(&state, &sqlite_def(&pool, ds, "gen_b"), &format!("f3-{attempt}"), &token(), &NoHooks).await {
-            Ok(o) => {
-                last = Some(o);
-                break;
+            Ok(_) => break,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("warm {attempt} after the failover refused: {e:?}");
+                tokio::time::sleep(Duration::from_millis(500)).await
             }
-            // A failed run's lock is held until its lease ends.
-            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Err(e) => panic!("no warm succeeded within two lock leases of the failover; the last: {e:?}"),
         }
     }
-    last.expect("a warm after the failover succeeds");
     assert!(live_is(&state, ds, &rows_b).await);
     let all = snapshot(&state, ds, false).await;
     assert!(shadow_keys(&all).is_empty(), "orphan shadows: {:?}", shadow_keys(&all));
