@@ -38,8 +38,20 @@ test('browse, inspect, change a TTL, preview and purge', async ({ page }) => {
   await expect(detail).toHaveAttribute('data-type', 'hash');
   await expect(page.getByTestId('inspector-value')).toContainText('ada');
 
-  await page.locator('[data-testid="key-row"][data-key="cache:demo:json"]').click();
+  // The picked row is marked, and only it.
+  const hashRow = page.locator('[data-testid="key-row"][data-key="cache:demo:hash"]');
+  await expect(hashRow).toHaveAttribute('aria-current', 'true');
+  await expect(page.locator('ul.keys li.selected')).toHaveCount(1);
+
+  // By keyboard: a row is a button; Enter picks it and it keeps the focus.
+  const jsonRow = page.locator('[data-testid="key-row"][data-key="cache:demo:json"]');
+  await jsonRow.focus();
+  await page.keyboard.press('Enter');
   await expect(detail).toHaveAttribute('data-type', 'string');
+  await expect(jsonRow).toBeFocused();
+  await expect(jsonRow).toHaveAttribute('aria-current', 'true');
+  await expect(hashRow).not.toHaveAttribute('aria-current', 'true');
+  await expect(page.locator('ul.keys li.selected')).toHaveCount(1);
   await expect(detail.getByText('JSON', { exact: true })).toBeVisible();
   await expect(page.getByTestId('inspector-value')).toContainText('"measure": "Charges"');
 

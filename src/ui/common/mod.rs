@@ -7,6 +7,7 @@ pub mod form;
 pub mod header;
 #[cfg(feature = "hydrate")]
 pub mod identity;
+pub mod markup;
 pub mod mutation;
 pub mod polling;
 pub mod session;

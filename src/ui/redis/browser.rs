@@ -7,6 +7,7 @@ use super::human_ttl;
 use crate::format;
 use crate::model::redis::KeyRow;
 use crate::rpc::redis::browse_keys;
+use crate::ui::common::markup::Markup;
 use crate::ui::common::mutation::{Data, use_stale};
 
 const PAGE: usize = 50;
@@ -85,6 +86,18 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
                 .ok();
         timer.set_value(handle);
     };
+    // The rows are text; the selected one is marked on the page once it is drawn (the list is
+    // not redrawn for a selection, so the focused row keeps its focus).
+    let list = NodeRef::<leptos::html::Ul>::new();
+    Effect::new(move |_| {
+        let chosen = selected.get();
+        rows.track();
+        request_animation_frame(move || {
+            if let Some(list) = list.get_untracked() {
+                dom::mark(&list, chosen.as_deref());
+            }
+        });
+    });
     view! {
         <section class="card browser" aria-labelledby="browser-title">
             <div class="card-head">
@@ -110,27 +123,11 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
                 </label>
             </div>
             {move || error.get().map(|e| view! { <p class="error-inline" role="alert" data-testid="browse-error">{e}</p> })}
-            <ul class="keys" data-testid="key-list">
-                <For each=move || rows.get() key=|r| r.key.clone() let:r>
-                    {
-                        let key = r.key.clone();
-                        let is_selected = {
-                            let key = key.clone();
-                            move || selected.get().as_deref() == Some(key.as_str())
-                        };
-                        view! {
-                            <li class:selected=is_selected>
-                                <button class="key" data-testid="key-row" data-key=key.clone() on:click=move |_| selected.set(Some(key.clone()))>
-                                    <span class="mono">{r.key.clone()}</span>
-                                    <span class=format!("type type-{}", r.kind)>{r.kind.clone()}</span>
-                                    <span class="small muted">{human_ttl(r.ttl)}</span>
-                                    <span class="small muted">{r.size.map(format::bytes).unwrap_or_default()}</span>
-                                </button>
-                            </li>
-                        }
-                    }
-                </For>
-            </ul>
+            <ul class="keys" data-testid="key-list" node_ref=list inner_html=move || rows_markup(&rows.read()) on:click=move |ev| {
+                if let Some(key) = dom::picked(&ev) {
+                    selected.set(Some(key));
+                }
+            }></ul>
             <Show when=move || has_more.get()>
                 <button data-testid="browse-more" disabled=loading on:click=move |_| load(false)>"More"</button>
             </Show>
@@ -139,4 +136,61 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// The list's rows as text: each a button that names its key in `data-key`, which the list's
+/// one click handler reads.
+fn rows_markup(rows: &[KeyRow]) -> String {
+    let mut m = Markup::new();
+    for r in rows {
+        let kind_class = format!("type type-{}", r.kind);
+        m.wrap("li", &[], |m| {
+            m.wrap(
+                "button",
+                &[("type", "button"), ("class", "key"), ("data-testid", "key-row"), ("data-key", &r.key)],
+                |m| {
+                    m.el("span", &[("class", "mono")], &r.key);
+                    m.el("span", &[("class", &kind_class)], &r.kind);
+                    m.el("span", &[("class", "small muted")], &human_ttl(r.ttl));
+                    m.el("span", &[("class", "small muted")], &r.size.map(format::bytes).unwrap_or_default());
+                },
+            );
+        });
+    }
+    m.finish()
+}
+
+#[cfg(feature = "hydrate")]
+mod dom {
+    use wasm_bindgen::JsCast;
+    use web_sys::{Element, MouseEvent};
+
+    /// The key of the row a click landed in.
+    pub fn picked(ev: &MouseEvent) -> Option<String> {
+        let target = ev.target()?.dyn_into::<Element>().ok()?;
+        target.closest("button[data-key]").ok()??.get_attribute("data-key")
+    }
+
+    /// Marks the selected row (its item's class, the button's `aria-current`), unmarks the rest.
+    pub fn mark(list: &Element, key: Option<&str>) {
+        let Ok(buttons) = list.query_selector_all("button[data-key]") else { return };
+        for button in (0..buttons.length()).filter_map(|i| buttons.item(i)?.dyn_into::<Element>().ok()) {
+            let on = key.is_some() && button.get_attribute("data-key").as_deref() == key;
+            if let Some(item) = button.parent_element() {
+                item.set_class_name(if on { "selected" } else { "" });
+            }
+            let _ =
+                if on { button.set_attribute("aria-current", "true") } else { button.remove_attribute("aria-current") };
+        }
+    }
+}
+
+/// On the server nothing is clicked and nothing is drawn yet.
+#[cfg(not(feature = "hydrate"))]
+mod dom {
+    pub fn picked(_: &leptos::ev::MouseEvent) -> Option<String> {
+        None
+    }
+
+    pub fn mark(_: &leptos::tachys::renderer::types::Element, _: Option<&str>) {}
 }

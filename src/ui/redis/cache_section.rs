@@ -1,8 +1,9 @@
 //! The Redis tab's "Analytics Cache" section, as the seed draws it: how much of this Redis the
 //! analytics cache is (sources, entries, index sets, average age, memory share) and what to do
-//! about it. Read from the cache stats and the overview the console already polls.
+//! about it. Read from the cache stats and the overview the console already polls; drawn as
+//! text (`ui/common/markup`), as nothing in it is clicked.
 
-use leptos::either::{Either, EitherOf3};
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use crate::format;
@@ -11,6 +12,7 @@ use crate::model::redis::RedisOverview;
 use crate::rpc::cache::get_cache_stats;
 use crate::rpc::redis::get_redis_overview;
 use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::markup::Markup;
 use crate::ui::common::polling::use_polling;
 
 /// Recommended actions, most urgent first, each naming its source.
@@ -53,7 +55,7 @@ pub fn CacheSection() -> impl IntoView {
             <div class="card-head"><h2 id="redis-cache-title">"Analytics Cache"</h2></div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || match (stats.get(), overview.get()) {
-                    (Some(Ok(s)), Some(Ok(o))) => EitherOf3::A(view! { <CacheNumbers s o/> }),
+                    (Some(Ok(s)), Some(Ok(o))) => EitherOf3::A(view! { <div inner_html=cache_markup(&s, &o)></div> }),
                     (Some(Err(e)), _) | (_, Some(Err(e))) => EitherOf3::B(view! { <ErrorBox error=e/> }),
                     _ => EitherOf3::C(view! { <p class="muted">"Loading…"</p> }),
                 }}
@@ -62,46 +64,55 @@ pub fn CacheSection() -> impl IntoView {
     }
 }
 
-#[component]
-fn CacheNumbers(s: CacheStats, o: RedisOverview) -> impl IntoView {
+/// The cache's figures and recommended actions, as text.
+fn cache_markup(s: &CacheStats, o: &RedisOverview) -> String {
     let sum = &s.summary;
     let cache_bytes = (sum.total_memory_mb * 1_048_576.0) as u64;
     // Of what Redis uses now, and of its limit when it has one.
     let share = (o.used_memory > 0).then(|| (cache_bytes as f64 * 100.0 / o.used_memory as f64).min(100.0));
     let share_of_limit = (o.max_memory > 0).then(|| cache_bytes as f64 * 100.0 / o.max_memory as f64);
-    let actions = recommendations(&s, share_of_limit);
-    view! {
-        <dl class="stats" data-testid="redis-cache-stats">
-            <div>
-                <dt>"Sources cached"</dt>
-                <dd data-testid="redis-cache-sources">{format!("{} of {}", sum.warm_datasources, sum.total_datasources)}</dd>
-                <dd class="muted small">{format!("{} cold", sum.cold_datasources)}</dd>
-            </div>
-            <div><dt>"Entries"</dt><dd data-testid="redis-cache-entries">{format::thousands(sum.total_cache_entries)}</dd></div>
-            <div><dt>"Index sets"</dt><dd data-testid="redis-cache-indexes">{format::thousands(sum.total_indexes)}</dd></div>
-            <div>
-                <dt>"Average cache age"</dt>
-                <dd data-testid="redis-cache-age">{sum.avg_cache_age.map(format::ago_minutes).unwrap_or_else(|| "nothing cached".into())}</dd>
-            </div>
-            <div>
-                <dt>"Memory share"</dt>
-                <dd data-testid="redis-cache-memory">
-                    {format::bytes(cache_bytes)}" of "{format::bytes(o.used_memory)}
-                    {share.map(|p| format!(" ({p:.0} %)"))}
-                </dd>
-                {share.map(|p| view! {
-                    <div class="bar" role="progressbar" aria-label="Analytics cache share of Redis memory" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{p:.0}")>
-                        <span style=format!("width: {p:.1}%")></span>
-                    </div>
-                })}
-                <dd class="muted small">{share_of_limit.map(|p| format!("{p:.0} % of the {} limit", format::bytes(o.max_memory))).unwrap_or_else(|| "Redis has no memory limit".into())}</dd>
-            </div>
-        </dl>
-        <h3 class="small-head">"Recommended actions"</h3>
-        {if actions.is_empty() {
-            Either::Left(view! { <p class="muted small" data-testid="redis-cache-actions">"None: every source is cached and fresh."</p> })
-        } else {
-            Either::Right(view! { <ul class="small" data-testid="redis-cache-actions">{actions.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul> })
-        }}
+    let actions = recommendations(s, share_of_limit);
+    let mut m = Markup::new();
+    m.wrap("dl", &[("class", "stats"), ("data-testid", "redis-cache-stats")], |m| {
+        m.stat(
+            "Sources cached",
+            "redis-cache-sources",
+            &format!("{} of {}", sum.warm_datasources, sum.total_datasources),
+            Some(&format!("{} cold", sum.cold_datasources)),
+        );
+        m.stat("Entries", "redis-cache-entries", &format::thousands(sum.total_cache_entries), None);
+        m.stat("Index sets", "redis-cache-indexes", &format::thousands(sum.total_indexes), None);
+        let age = sum.avg_cache_age.map(format::ago_minutes).unwrap_or_else(|| "nothing cached".into());
+        m.stat("Average cache age", "redis-cache-age", &age, None);
+        m.wrap("div", &[], |m| {
+            m.el("dt", &[], "Memory share");
+            let mut memory = format!("{} of {}", format::bytes(cache_bytes), format::bytes(o.used_memory));
+            if let Some(p) = share {
+                memory.push_str(&format!(" ({p:.0} %)"));
+            }
+            m.el("dd", &[("data-testid", "redis-cache-memory")], &memory);
+            if let Some(p) = share {
+                m.meter("bar", "Analytics cache share of Redis memory", p);
+            }
+            let limit = share_of_limit
+                .map(|p| format!("{p:.0} % of the {} limit", format::bytes(o.max_memory)))
+                .unwrap_or_else(|| "Redis has no memory limit".into());
+            m.el("dd", &[("class", "muted small")], &limit);
+        });
+    });
+    m.el("h3", &[("class", "small-head")], "Recommended actions");
+    if actions.is_empty() {
+        m.el(
+            "p",
+            &[("class", "muted small"), ("data-testid", "redis-cache-actions")],
+            "None: every source is cached and fresh.",
+        );
+    } else {
+        m.wrap("ul", &[("class", "small"), ("data-testid", "redis-cache-actions")], |m| {
+            for a in &actions {
+                m.el("li", &[], a);
+            }
+        });
     }
+    m.finish()
 }

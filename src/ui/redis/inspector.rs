@@ -1,6 +1,7 @@
-//! The inspector of one key: type-aware value view with paging, TTL editing, delete.
+//! The inspector of one key: type-aware value view with paging, TTL editing, delete. The key's
+//! facts and value are drawn as text (`ui/common/markup`); its controls stay views.
 
-use leptos::either::{EitherOf3, EitherOf7};
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use super::human_ttl;
@@ -10,6 +11,7 @@ use crate::model::redis::{KeyDetail, KeyValue};
 use crate::rpc::redis::{DeleteKey, SetKeyTtl, inspect_key};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::markup::Markup;
 use crate::ui::common::mutation::{Data, any_pending, use_mutation, use_stale};
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
@@ -112,15 +114,7 @@ fn KeyView(d: KeyDetail, start: RwSignal<String>, actions: KeyActions) -> impl I
     };
     view! {
         <div data-testid="key-detail" data-key=d.key.clone() data-type=d.kind.clone()>
-            <p class="mono key-name">{d.key.clone()}</p>
-            <dl class="facts small">
-                <div><dt>"Type"</dt><dd data-testid="inspector-type">{d.kind.clone()}</dd></div>
-                <div><dt>"TTL"</dt><dd data-testid="inspector-ttl">{human_ttl(d.ttl)}</dd></div>
-                <div><dt>"Memory"</dt><dd>{d.size.map(format::bytes).unwrap_or_default()}</dd></div>
-                <div><dt>"Encoding"</dt><dd>{d.encoding.clone()}</dd></div>
-                <div><dt>{if d.kind == "string" { "Bytes" } else { "Length" }}</dt><dd>{format::thousands(d.length)}</dd></div>
-            </dl>
-            <Value value=d.value.clone()/>
+            <div inner_html=detail_markup(&d)></div>
             {next.map(|n| view! { <button data-testid="inspector-next" on:click=move |_| start.set(n.clone())>"Next page"</button> })}
             <Show when=move || session.can_write()>
                 <div class="form-row ttl-edit">
@@ -134,44 +128,82 @@ fn KeyView(d: KeyDetail, start: RwSignal<String>, actions: KeyActions) -> impl I
     }
 }
 
-#[component]
-fn Value(value: KeyValue) -> impl IntoView {
-    match value {
-        KeyValue::String { text, json, truncated, total_bytes } => EitherOf7::A(view! {
-            <div>
-                {json.then(|| view! { <span class="badge">"JSON"</span> })}
-                {truncated.then(|| view! { <span class="badge warn">{format!("first {} of {}", format::bytes(text.len() as u64), format::bytes(total_bytes))}</span> })}
-                <pre class="value" data-testid="inspector-value">{text}</pre>
-            </div>
-        }),
-        KeyValue::Hash { fields, .. } => EitherOf7::B(view! {
-            <table class="value" data-testid="inspector-value">
-                <thead><tr><th scope="col">"Field"</th><th scope="col">"Value"</th></tr></thead>
-                <tbody>{fields.into_iter().map(|(f, v)| view! { <tr><td class="mono">{f}</td><td class="mono">{v}</td></tr> }).collect_view()}</tbody>
-            </table>
-        }),
-        KeyValue::List { items, start } => EitherOf7::C(view! {
-            <ol class="value mono" start=start + 1 data-testid="inspector-value">{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ol>
-        }),
-        KeyValue::Set { members, .. } => EitherOf7::D(view! {
-            <ul class="value mono" data-testid="inspector-value">{members.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}</ul>
-        }),
-        KeyValue::Zset { members, .. } => EitherOf7::E(view! {
-            <table class="value" data-testid="inspector-value">
-                <thead><tr><th scope="col">"Member"</th><th scope="col" class="num">"Score"</th></tr></thead>
-                <tbody>{members.into_iter().map(|(m, s)| view! { <tr><td class="mono">{m}</td><td class="num">{s}</td></tr> }).collect_view()}</tbody>
-            </table>
-        }),
-        KeyValue::Stream { entries, .. } => EitherOf7::F(view! {
-            <table class="value" data-testid="inspector-value">
-                <thead><tr><th scope="col">"Id"</th><th scope="col">"Fields"</th></tr></thead>
-                <tbody>
-                    {entries.into_iter().map(|e| view! {
-                        <tr><td class="mono">{e.id}</td><td class="mono">{e.fields.iter().map(|(f, v)| format!("{f}={v}")).collect::<Vec<_>>().join(" ")}</td></tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        }),
-        KeyValue::Other => EitherOf7::G(view! { <p class="muted">"This type is not shown."</p> }),
+/// The key's facts and the page of its value shown, as text: nothing in them is clicked.
+fn detail_markup(d: &KeyDetail) -> String {
+    let mut m = Markup::new();
+    m.el("p", &[("class", "mono key-name")], &d.key);
+    m.wrap("dl", &[("class", "facts small")], |m| {
+        m.stat("Type", "inspector-type", &d.kind, None);
+        m.stat("TTL", "inspector-ttl", &human_ttl(d.ttl), None);
+        m.stat("Memory", "", &d.size.map(format::bytes).unwrap_or_default(), None);
+        m.stat("Encoding", "", &d.encoding, None);
+        m.stat(if d.kind == "string" { "Bytes" } else { "Length" }, "", &format::thousands(d.length), None);
+    });
+    let value = [("data-testid", "inspector-value")];
+    let table =
+        |m: &mut Markup, head: [(&'static str, &'static str); 2], rows: &mut dyn Iterator<Item = (&str, String)>| {
+            m.wrap("table", &[("class", "value"), value[0]], |m| {
+                m.wrap("thead", &[], |m| {
+                    m.wrap("tr", &[], |m| {
+                        for (class, name) in head {
+                            m.el("th", &[("scope", "col"), (if class.is_empty() { "" } else { "class" }, class)], name);
+                        }
+                    });
+                });
+                m.wrap("tbody", &[], |m| {
+                    for (a, b) in rows {
+                        m.row(&[("mono", a), (if head[1].0.is_empty() { "mono" } else { head[1].0 }, &b)]);
+                    }
+                });
+            });
+        };
+    match &d.value {
+        KeyValue::String { text, json, truncated, total_bytes } => {
+            m.wrap("div", &[], |m| {
+                if *json {
+                    m.el("span", &[("class", "badge")], "JSON");
+                }
+                if *truncated {
+                    let shown =
+                        format!("first {} of {}", format::bytes(text.len() as u64), format::bytes(*total_bytes));
+                    m.el("span", &[("class", "badge warn")], &shown);
+                }
+                m.el("pre", &[("class", "value"), value[0]], text);
+            });
+        }
+        KeyValue::Hash { fields, .. } => {
+            table(&mut m, [("", "Field"), ("", "Value")], &mut fields.iter().map(|(f, v)| (f.as_str(), v.clone())))
+        }
+        KeyValue::List { items, start } => {
+            let first = (start + 1).to_string();
+            m.wrap("ol", &[("class", "value mono"), ("start", &first), value[0]], |m| {
+                for i in items {
+                    m.el("li", &[], i);
+                }
+            });
+        }
+        KeyValue::Set { members, .. } => {
+            m.wrap("ul", &[("class", "value mono"), value[0]], |m| {
+                for i in members {
+                    m.el("li", &[], i);
+                }
+            });
+        }
+        KeyValue::Zset { members, .. } => table(
+            &mut m,
+            [("", "Member"), ("num", "Score")],
+            &mut members.iter().map(|(member, score)| (member.as_str(), score.to_string())),
+        ),
+        KeyValue::Stream { entries, .. } => table(
+            &mut m,
+            [("", "Id"), ("", "Fields")],
+            &mut entries.iter().map(|e| {
+                (e.id.as_str(), e.fields.iter().map(|(f, v)| format!("{f}={v}")).collect::<Vec<_>>().join(" "))
+            }),
+        ),
+        KeyValue::Other => {
+            m.el("p", &[("class", "muted")], "This type is not shown.");
+        }
     }
+    m.finish()
 }

@@ -1,4 +1,5 @@
-//! The live overview card: INFO numbers, refreshed by the polling hook.
+//! The live overview card: INFO numbers, refreshed by the polling hook. The figures are drawn
+//! as text (`ui/common/markup`): nothing in them is clicked, and each refresh draws them anew.
 
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -7,6 +8,7 @@ use crate::format;
 use crate::model::redis::RedisOverview;
 use crate::rpc::redis::get_redis_overview;
 use crate::ui::common::error_box::ErrorBox;
+use crate::ui::common::markup::Markup;
 use crate::ui::common::polling::{IntervalPicker, use_polling};
 
 #[component]
@@ -22,7 +24,7 @@ pub fn RedisOverviewCard() -> impl IntoView {
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || overview.get().map(|r| match r {
-                    Ok(o) => Either::Left(view! { <OverviewStats o/> }),
+                    Ok(o) => Either::Left(view! { <div inner_html=overview_markup(&o)></div> }),
                     Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
                 })}
             </Transition>
@@ -30,109 +32,142 @@ pub fn RedisOverviewCard() -> impl IntoView {
     }
 }
 
-#[component]
-fn OverviewStats(o: RedisOverview) -> impl IntoView {
+fn overview_markup(o: &RedisOverview) -> String {
+    let mut m = Markup::new();
     let mem_pct = o.memory_percent();
     let max =
         if o.max_memory == 0 { " (no limit)".to_string() } else { format!(" of {}", format::bytes(o.max_memory)) };
-    let level = match mem_pct {
-        Some(p) if p >= 90.0 => "bar danger",
-        Some(p) if p >= 75.0 => "bar warn",
-        _ => "bar",
-    };
-    view! {
-        <dl class="stats" data-testid="overview-stats" data-sampled-at=o.sampled_at.clone()>
-            <div><dt>"Version"</dt><dd data-testid="overview-version">{o.version.clone()}" "<span class="muted">{o.mode.clone()}</span></dd></div>
-            <div><dt>"Uptime"</dt><dd data-testid="overview-uptime">{format::uptime(o.uptime_secs)}</dd></div>
-            <div>
-                <dt>"Memory"</dt>
-                <dd data-testid="overview-memory">{format::bytes(o.used_memory)}{max}</dd>
-                {mem_pct.map(|p| view! {
-                    <div class=level role="progressbar" aria-label="Memory used" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{p:.0}")>
-                        <span style=format!("width: {:.1}%", p.min(100.0))></span>
-                    </div>
-                })}
-            </div>
-            <div><dt>"Clients"</dt><dd data-testid="overview-clients">{o.connected_clients}</dd></div>
-            <div><dt>"Ops/sec"</dt><dd data-testid="overview-ops">{format::thousands(o.ops_per_sec)}</dd></div>
-            <div>
-                <dt>"Keyspace hit rate"</dt>
-                <dd data-testid="overview-hit-rate">{format::percent(o.hit_rate)}</dd>
-                <dd class="muted small">{format!("{} hits · {} misses", format::thousands(o.keyspace_hits), format::thousands(o.keyspace_misses))}</dd>
-            </div>
-            <div><dt>"Keys"</dt><dd data-testid="overview-keys">{format::thousands(o.total_keys)}</dd></div>
-            <div>
-                <dt>"Peak · fragmentation"</dt>
-                <dd>{format::bytes(o.used_memory_peak)}</dd>
-                <dd class="muted small">{format!("fragmentation {:.2} · policy {}", o.fragmentation_ratio, o.max_memory_policy)}</dd>
-            </div>
-            <div>
-                <dt>"Evicted · expired"</dt>
-                <dd>{format::thousands(o.evicted_keys)}</dd>
-                <dd class="muted small">{format!("{} expired", format::thousands(o.expired_keys))}</dd>
-            </div>
-        </dl>
-        {(!o.nodes.is_empty()).then(|| view! {
-            <div class="table-wrap">
-                <table class="small" data-testid="overview-nodes">
-                    <caption>{format!("Cluster primaries ({}); the figures above are their totals", o.nodes.len())}</caption>
-                    <thead>
-                        <tr><th scope="col">"Node"</th><th scope="col" class="num">"Keys"</th><th scope="col" class="num">"Memory"</th><th scope="col" class="num">"Clients"</th><th scope="col" class="num">"Ops/sec"</th><th scope="col" class="num">"Hit rate"</th><th scope="col" class="num">"Uptime"</th></tr>
-                    </thead>
-                    <tbody>
-                        {o.nodes.iter().map(|n| view! {
-                            <tr>
-                                <td class="mono">{n.address.clone()}</td>
-                                <td class="num">{format::thousands(n.total_keys)}</td>
-                                <td class="num">{format::bytes(n.used_memory)}{(n.max_memory > 0).then(|| format!(" of {}", format::bytes(n.max_memory)))}</td>
-                                <td class="num">{n.connected_clients}</td>
-                                <td class="num">{format::thousands(n.ops_per_sec)}</td>
-                                <td class="num">{format::percent(n.hit_rate)}</td>
-                                <td class="num">{format::uptime(n.uptime_secs)}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        })}
-        <div class="overview-lists">
-            <div>
-                <h3>"Keys by namespace"</h3>
-                {if o.namespaces.is_empty() {
-                    Either::Left(view! { <p class="muted small">"No keys."</p> })
+    m.wrap("dl", &[("class", "stats"), ("data-testid", "overview-stats"), ("data-sampled-at", &o.sampled_at)], |m| {
+        m.wrap("div", &[], |m| {
+            m.el("dt", &[], "Version");
+            m.wrap("dd", &[("data-testid", "overview-version")], |m| {
+                m.text(&o.version).text(" ").el("span", &[("class", "muted")], &o.mode);
+            });
+        });
+        m.stat("Uptime", "overview-uptime", &format::uptime(o.uptime_secs), None);
+        m.wrap("div", &[], |m| {
+            m.el("dt", &[], "Memory");
+            m.el("dd", &[("data-testid", "overview-memory")], &format!("{}{max}", format::bytes(o.used_memory)));
+            if let Some(p) = mem_pct {
+                let level = if p >= 90.0 {
+                    "bar danger"
+                } else if p >= 75.0 {
+                    "bar warn"
                 } else {
-                    Either::Right(view! {
-                        <table class="small" data-testid="overview-namespaces">
-                            <tbody>
-                                {o.namespaces.iter().map(|n| view! { <tr><td class="mono">{n.namespace.clone()}</td><td class="num">{format!("≈ {}", format::thousands(n.estimated_keys))}</td></tr> }).collect_view()}
-                            </tbody>
-                        </table>
-                        <p class="muted small">{format!("estimated from {} random keys", o.namespace_sample)}</p>
-                    })
-                }}
-            </div>
-            <div>
-                <h3>"Top commands"</h3>
-                <table class="small" data-testid="overview-commands">
-                    <tbody>
-                        {o.top_commands.iter().map(|c| view! { <tr><td class="mono">{c.command.clone()}</td><td class="num">{format::thousands(c.calls)}</td><td class="num muted">{format!("{:.1} µs", c.usec_per_call)}</td></tr> }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-            <div>
-                <h3>"Slow log"</h3>
-                {if o.slowlog.is_empty() {
-                    Either::Left(view! { <p class="muted small">"Empty."</p> })
-                } else {
-                    Either::Right(view! {
-                        <table class="small" data-testid="overview-slowlog">
-                            <tbody>
-                                {o.slowlog.iter().map(|e| view! { <tr><td class="mono">{e.command.clone()}</td><td class="num">{format!("{} µs", format::thousands(e.micros))}</td></tr> }).collect_view()}
-                            </tbody>
-                        </table>
-                    })
-                }}
-            </div>
-        </div>
+                    "bar"
+                };
+                m.meter(level, "Memory used", p);
+            }
+        });
+        m.stat("Clients", "overview-clients", &o.connected_clients.to_string(), None);
+        m.stat("Ops/sec", "overview-ops", &format::thousands(o.ops_per_sec), None);
+        m.stat(
+            "Keyspace hit rate",
+            "overview-hit-rate",
+            &format::percent(o.hit_rate),
+            Some(&format!(
+                "{} hits · {} misses",
+                format::thousands(o.keyspace_hits),
+                format::thousands(o.keyspace_misses)
+            )),
+        );
+        m.stat("Keys", "overview-keys", &format::thousands(o.total_keys), None);
+        m.stat(
+            "Peak · fragmentation",
+            "",
+            &format::bytes(o.used_memory_peak),
+            Some(&format!("fragmentation {:.2} · policy {}", o.fragmentation_ratio, o.max_memory_policy)),
+        );
+        m.stat(
+            "Evicted · expired",
+            "",
+            &format::thousands(o.evicted_keys),
+            Some(&format!("{} expired", format::thousands(o.expired_keys))),
+        );
+    });
+    if !o.nodes.is_empty() {
+        m.wrap("div", &[("class", "table-wrap")], |m| {
+            m.wrap("table", &[("class", "small"), ("data-testid", "overview-nodes")], |m| {
+                m.el(
+                    "caption",
+                    &[],
+                    &format!("Cluster primaries ({}); the figures above are their totals", o.nodes.len()),
+                );
+                m.wrap("thead", &[], |m| {
+                    m.wrap("tr", &[], |m| {
+                        m.el("th", &[("scope", "col")], "Node");
+                        for h in ["Keys", "Memory", "Clients", "Ops/sec", "Hit rate", "Uptime"] {
+                            m.el("th", &[("scope", "col"), ("class", "num")], h);
+                        }
+                    });
+                });
+                m.wrap("tbody", &[], |m| {
+                    for n in &o.nodes {
+                        let memory = match n.max_memory {
+                            0 => format::bytes(n.used_memory),
+                            max => format!("{} of {}", format::bytes(n.used_memory), format::bytes(max)),
+                        };
+                        m.row(&[
+                            ("mono", &n.address),
+                            ("num", &format::thousands(n.total_keys)),
+                            ("num", &memory),
+                            ("num", &n.connected_clients.to_string()),
+                            ("num", &format::thousands(n.ops_per_sec)),
+                            ("num", &format::percent(n.hit_rate)),
+                            ("num", &format::uptime(n.uptime_secs)),
+                        ]);
+                    }
+                });
+            });
+        });
     }
+    m.wrap("div", &[("class", "overview-lists")], |m| {
+        m.wrap("div", &[], |m| {
+            m.el("h3", &[], "Keys by namespace");
+            if o.namespaces.is_empty() {
+                m.el("p", &[("class", "muted small")], "No keys.");
+            } else {
+                m.wrap("table", &[("class", "small"), ("data-testid", "overview-namespaces")], |m| {
+                    m.wrap("tbody", &[], |m| {
+                        for n in &o.namespaces {
+                            m.row(&[
+                                ("mono", &n.namespace),
+                                ("num", &format!("≈ {}", format::thousands(n.estimated_keys))),
+                            ]);
+                        }
+                    });
+                });
+                m.el("p", &[("class", "muted small")], &format!("estimated from {} random keys", o.namespace_sample));
+            }
+        });
+        m.wrap("div", &[], |m| {
+            m.el("h3", &[], "Top commands");
+            m.wrap("table", &[("class", "small"), ("data-testid", "overview-commands")], |m| {
+                m.wrap("tbody", &[], |m| {
+                    for c in &o.top_commands {
+                        m.row(&[
+                            ("mono", &c.command),
+                            ("num", &format::thousands(c.calls)),
+                            ("num muted", &format!("{:.1} µs", c.usec_per_call)),
+                        ]);
+                    }
+                });
+            });
+        });
+        m.wrap("div", &[], |m| {
+            m.el("h3", &[], "Slow log");
+            if o.slowlog.is_empty() {
+                m.el("p", &[("class", "muted small")], "Empty.");
+            } else {
+                m.wrap("table", &[("class", "small"), ("data-testid", "overview-slowlog")], |m| {
+                    m.wrap("tbody", &[], |m| {
+                        for e in &o.slowlog {
+                            m.row(&[("mono", &e.command), ("num", &format!("{} µs", format::thousands(e.micros)))]);
+                        }
+                    });
+                });
+            }
+        });
+    });
+    m.finish()
 }

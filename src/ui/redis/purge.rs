@@ -9,6 +9,7 @@ use crate::format;
 use crate::model::redis::{CONFIRM_PURGE_ALL, PurgeRequest, PurgeResult};
 use crate::rpc::redis::{AbortPurge, PurgeKeys, PurgeStatus};
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
+use crate::ui::common::markup::Markup;
 use crate::ui::common::mutation::{Data, use_mutation, use_stale};
 use crate::ui::common::polling::use_polling;
 use crate::ui::common::session::use_session;
@@ -19,21 +20,41 @@ fn everything(p: &str) -> bool {
 }
 
 /// What a preview leaves alone, and whether it looked at the whole keyspace.
-#[component]
-pub fn LeftAlone(protected: u64, outside: u64, truncated: bool, examined: u64) -> impl IntoView {
-    view! {
-        <p class="small muted" data-testid="left-alone">
-            {format!(
-                "{} protected or read-only keys (Hearth's own state, warm locks) are kept; {} outside the Redis tab's namespaces are left alone.",
-                format::thousands(protected),
-                format::thousands(outside)
-            )}
-            {truncated.then(|| format!(
-                " Counted over the first {} keys examined: more may match, and the change itself goes through all of them.",
-                format::thousands(examined)
-            ))}
-        </p>
+pub fn left_alone(m: &mut Markup, protected: u64, outside: u64, truncated: bool, examined: u64) {
+    let mut text = format!(
+        "{} protected or read-only keys (Hearth's own state, warm locks) are kept; {} outside the Redis tab's namespaces are left alone.",
+        format::thousands(protected),
+        format::thousands(outside)
+    );
+    if truncated {
+        text.push_str(&format!(
+            " Counted over the first {} keys examined: more may match, and the change itself goes through all of them.",
+            format::thousands(examined)
+        ));
     }
+    m.el("p", &[("class", "small muted"), ("data-testid", "left-alone")], &text);
+}
+
+/// What a purge's preview found, as text.
+fn preview_markup(p: &PurgeResult) -> String {
+    let mut m = Markup::new();
+    m.wrap("p", &[], |m| {
+        m.text(if p.truncated { "At least " } else { "" });
+        m.el("strong", &[("data-testid", "purge-matched")], &format::thousands(p.matched));
+        m.text(&format!(" keys match (about {}).", format::bytes(p.estimated_bytes.unwrap_or(0))));
+    });
+    left_alone(&mut m, p.skipped_protected, p.skipped_outside, p.truncated, p.examined);
+    if !p.keys.is_empty() {
+        m.wrap("details", &[], |m| {
+            m.el("summary", &[], "First keys");
+            m.wrap("ul", &[("class", "mono small")], |m| {
+                for k in &p.keys {
+                    m.el("li", &[], k);
+                }
+            });
+        });
+    }
+    m.finish()
 }
 
 #[component]
@@ -140,15 +161,7 @@ pub fn PurgePanel() -> impl IntoView {
                 </div>
                 {move || preview.get().map(|p| view! {
                     <div class="preview" data-testid="purge-preview-result">
-                        <p>
-                            {if p.truncated { "At least " } else { "" }}
-                            <strong data-testid="purge-matched">{format::thousands(p.matched)}</strong>
-                            {format!(" keys match (about {}).", format::bytes(p.estimated_bytes.unwrap_or(0)))}
-                        </p>
-                        <LeftAlone protected=p.skipped_protected outside=p.skipped_outside truncated=p.truncated examined=p.examined/>
-                        {(!p.keys.is_empty()).then(|| view! {
-                            <details><summary>"First keys"</summary><ul class="mono small">{p.keys.iter().map(|k| view! { <li>{k.clone()}</li> }).collect_view()}</ul></details>
-                        })}
+                        <div inner_html=preview_markup(&p)></div>
                         <button class="danger" data-testid="purge-start" disabled=move || p.matched == 0 || purge.pending().get() on:click=start>"Purge…"</button>
                     </div>
                 })}

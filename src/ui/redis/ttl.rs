@@ -10,6 +10,7 @@ use crate::format;
 use crate::model::redis::{CONFIRM_TTL_ALL as CONFIRM_ALL, TtlRequest, TtlResult};
 use crate::rpc::redis::ChangeTtl;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
+use crate::ui::common::markup::Markup;
 use crate::ui::common::mutation::{Data, use_mutation};
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
@@ -19,6 +20,23 @@ const CONFIRM_PERSIST: &str = "persist";
 
 fn everything(p: &str) -> bool {
     !p.is_empty() && p.chars().all(|c| c == '*')
+}
+
+/// What a TTL change's preview found, as text.
+fn preview_markup(p: &TtlResult) -> String {
+    let mut m = Markup::new();
+    m.wrap("p", &[], |m| {
+        m.text(if p.truncated { "At least " } else { "" });
+        m.el("strong", &[("data-testid", "ttlp-matched")], &format::thousands(p.matched));
+        m.text(" keys match. Their TTLs now:");
+    });
+    m.wrap("ul", &[("class", "small")], |m| {
+        for b in &p.distribution {
+            m.el("li", &[], &format!("{}: {}", b.label, format::thousands(b.keys)));
+        }
+    });
+    super::purge::left_alone(&mut m, p.skipped_protected, p.skipped_outside, p.truncated, p.examined);
+    m.finish()
 }
 
 #[component]
@@ -103,13 +121,7 @@ pub fn TtlPanel() -> impl IntoView {
                 </div>
                 {move || preview.get().map(|p| view! {
                     <div class="preview" data-testid="ttlp-result">
-                        <p>
-                            {if p.truncated { "At least " } else { "" }}
-                            <strong data-testid="ttlp-matched">{format::thousands(p.matched)}</strong>
-                            " keys match. Their TTLs now:"
-                        </p>
-                        <ul class="small">{p.distribution.iter().map(|b| view! { <li>{format!("{}: {}", b.label, format::thousands(b.keys))}</li> }).collect_view()}</ul>
-                        <super::purge::LeftAlone protected=p.skipped_protected outside=p.skipped_outside truncated=p.truncated examined=p.examined/>
+                        <div inner_html=preview_markup(&p)></div>
                         <button class="danger" data-testid="ttlp-apply" disabled=move || p.matched == 0 || change.pending().get() on:click=apply>"Apply…"</button>
                     </div>
                 })}

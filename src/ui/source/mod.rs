@@ -165,6 +165,13 @@ fn bucket_label(t: &str, range: &str) -> String {
     }
 }
 
+/// An x label for a warm: the date and minute it completed, so two warms within an hour read
+/// apart.
+fn warm_label(t: &str) -> String {
+    let time = format::utc_time(t);
+    time.get(5..16).map(str::to_string).unwrap_or(time)
+}
+
 fn query_series(t: &Trends) -> [Vec<Point>; 4] {
     let per_minute = if t.range == "1h" { 1.0 } else { 60.0 };
     let mut out: [Vec<Point>; 4] = Default::default();
@@ -234,7 +241,7 @@ fn WarmCharts(jobs: Vec<Job>) -> impl IntoView {
     // Completed warms, oldest first.
     let mut warms: Vec<Job> = jobs.into_iter().filter(|j| j.status == JobStatus::Completed).collect();
     warms.reverse();
-    let x = |j: &Job| j.completed_at.as_deref().map(|t| bucket_label(t, "7d")).unwrap_or_default();
+    let x = |j: &Job| j.completed_at.as_deref().map(warm_label).unwrap_or_default();
     let series = |f: &dyn Fn(&Job) -> f64| warms.iter().map(|j| Point { x: x(j), y: Some(f(j)) }).collect::<Vec<_>>();
     let entries = series(&|j| j.entries_cached as f64);
     let memory = series(&|j| j.bytes as f64 / 1_048_576.0);
@@ -292,5 +299,20 @@ fn JobList(jobs: Vec<Job>) -> impl IntoView {
                 })
             }}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_warms_in_one_hour_read_apart_and_buckets_read_by_their_range() {
+        let (a, b) = (warm_label("2026-12-05T04:12:33.120Z"), warm_label("2026-12-05T04:47:02Z"));
+        assert_eq!((a.as_str(), b.as_str()), ("12-05 04:12", "12-05 04:47"));
+        assert_eq!(bucket_label("2026-12-05T04:00:00Z", "7d"), "12-05 04h");
+        assert_eq!(bucket_label("2026-12-05T04:10:00Z", "1h"), "04:10");
+        // Something that is not a time is shown as it came rather than cut.
+        assert_eq!(warm_label("soon"), "soon");
     }
 }
