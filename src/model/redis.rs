@@ -129,7 +129,7 @@ pub struct KeyPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", tag = "kind", try_from = "KeyValueWire")]
 pub enum KeyValue {
     String { text: String, json: bool, truncated: bool, total_bytes: u64 },
     Hash { fields: Vec<(String, String)>, cursor: String },
@@ -138,6 +138,82 @@ pub enum KeyValue {
     Zset { members: Vec<(String, f64)>, start: u64 },
     Stream { entries: Vec<StreamEntry>, next: Option<String> },
     Other,
+}
+
+/// How a [`KeyValue`] is read: the fields of every kind at once, `kind` saying which apply.
+/// The JSON is the tagged enum's; reading it through serde's internally tagged path would first
+/// buffer each object in a generic `Content` tree, about 30 kB of code (before optimisation)
+/// that the browser would carry for this one type.
+#[derive(Deserialize)]
+struct KeyValueWire {
+    kind: String,
+    text: Option<String>,
+    json: Option<bool>,
+    truncated: Option<bool>,
+    total_bytes: Option<u64>,
+    fields: Option<Vec<(String, String)>>,
+    cursor: Option<String>,
+    items: Option<Vec<String>>,
+    start: Option<u64>,
+    /// A set's members are strings, a sorted set's `[member, score]` pairs.
+    members: Option<Vec<serde_json::Value>>,
+    entries: Option<Vec<StreamEntry>>,
+    next: Option<String>,
+}
+
+impl TryFrom<KeyValueWire> for KeyValue {
+    type Error = String;
+
+    fn try_from(w: KeyValueWire) -> Result<Self, String> {
+        let kind = w.kind;
+        let missing = |field: &str| format!("a {kind} value needs `{field}`");
+        let members = |w: Option<Vec<serde_json::Value>>| w.ok_or_else(|| missing("members"));
+        Ok(match kind.as_str() {
+            "string" => KeyValue::String {
+                text: w.text.ok_or_else(|| missing("text"))?,
+                json: w.json.ok_or_else(|| missing("json"))?,
+                truncated: w.truncated.ok_or_else(|| missing("truncated"))?,
+                total_bytes: w.total_bytes.ok_or_else(|| missing("total_bytes"))?,
+            },
+            "hash" => KeyValue::Hash {
+                fields: w.fields.ok_or_else(|| missing("fields"))?,
+                cursor: w.cursor.ok_or_else(|| missing("cursor"))?,
+            },
+            "list" => KeyValue::List {
+                items: w.items.ok_or_else(|| missing("items"))?,
+                start: w.start.ok_or_else(|| missing("start"))?,
+            },
+            "set" => KeyValue::Set {
+                members: members(w.members)?
+                    .into_iter()
+                    .map(|m| match m {
+                        serde_json::Value::String(s) => Ok(s),
+                        _ => Err("a set's members are strings".to_string()),
+                    })
+                    .collect::<Result<_, _>>()?,
+                cursor: w.cursor.ok_or_else(|| missing("cursor"))?,
+            },
+            "zset" => KeyValue::Zset {
+                members: members(w.members)?
+                    .into_iter()
+                    .map(|m| match m {
+                        serde_json::Value::Array(pair) => match pair.as_slice() {
+                            [serde_json::Value::String(member), score] => {
+                                score.as_f64().map(|score| (member.clone(), score)).ok_or(())
+                            }
+                            _ => Err(()),
+                        },
+                        _ => Err(()),
+                    })
+                    .collect::<Result<_, ()>>()
+                    .map_err(|()| "a sorted set's members are [member, score] pairs".to_string())?,
+                start: w.start.ok_or_else(|| missing("start"))?,
+            },
+            "stream" => KeyValue::Stream { entries: w.entries.ok_or_else(|| missing("entries"))?, next: w.next },
+            "other" => KeyValue::Other,
+            other => return Err(format!("unknown value kind `{other}`")),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -251,4 +327,40 @@ pub struct TtlResult {
     pub distribution: Vec<TtlBucket>,
     pub keys: Vec<String>,
     pub duration_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_value_reads_back_as_written_and_a_broken_one_is_refused_by_name() {
+        let values = [
+            KeyValue::String { text: "{\"a\":1}".into(), json: true, truncated: false, total_bytes: 7 },
+            KeyValue::Hash { fields: vec![("user".into(), "ada".into())], cursor: "0".into() },
+            KeyValue::List { items: vec!["a".into(), "b".into()], start: 100 },
+            KeyValue::Set { members: vec!["x".into()], cursor: "17".into() },
+            KeyValue::Zset { members: vec![("m".into(), 2.5), ("n".into(), -1.0)], start: 0 },
+            KeyValue::Stream {
+                entries: vec![StreamEntry { id: "1-0".into(), fields: vec![("f".into(), "v".into())] }],
+                next: Some("1-1".into()),
+            },
+            KeyValue::Stream { entries: vec![], next: None },
+            KeyValue::Other,
+        ];
+        for value in values {
+            let json = serde_json::to_string(&value).unwrap();
+            assert_eq!(serde_json::from_str::<KeyValue>(&json).unwrap(), value, "{json}");
+        }
+        // The JSON is the tagged enum's, as the REST API has always written it.
+        assert_eq!(
+            serde_json::to_value(KeyValue::List { items: vec!["a".into()], start: 3 }).unwrap(),
+            serde_json::json!({ "kind": "list", "items": ["a"], "start": 3 })
+        );
+        let refused = |json: &str| serde_json::from_str::<KeyValue>(json).unwrap_err().to_string();
+        assert!(refused(r#"{"kind":"hash","cursor":"0"}"#).contains("a hash value needs `fields`"));
+        assert!(refused(r#"{"kind":"zset","members":[["m","x"]],"start":0}"#).contains("[member, score] pairs"));
+        assert!(refused(r#"{"kind":"set","members":[1],"cursor":"0"}"#).contains("strings"));
+        assert!(refused(r#"{"kind":"blob"}"#).contains("unknown value kind `blob`"));
+    }
 }

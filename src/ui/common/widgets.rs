@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::model::cache::HealthLabel;
 use crate::model::jobs::JobStatus;
+use crate::ui::common::markup::Markup;
 
 #[component]
 pub fn ProgressBar(#[prop(into)] percent: Signal<f64>, #[prop(into)] label: String) -> impl IntoView {
@@ -34,6 +35,15 @@ pub fn HealthBadge(label: HealthLabel, score: u32) -> impl IntoView {
 #[component]
 pub fn StatusBadge(status: JobStatus) -> impl IntoView {
     view! { <span class=format!("badge status-{}", status.as_str()) data-testid="job-status">{status.as_str()}</span> }
+}
+
+/// [`StatusBadge`] in a section written as text.
+pub fn status_badge(m: &mut Markup, status: JobStatus) {
+    m.el(
+        "span",
+        &[("class", &format!("badge status-{}", status.as_str())), ("data-testid", "job-status")],
+        status.as_str(),
+    );
 }
 
 /// A polyline of `values` scaled to the box; empty input draws nothing.
