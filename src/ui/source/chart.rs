@@ -33,14 +33,21 @@ fn nice_max(max: f64) -> f64 {
     [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|v| *v >= max).unwrap_or(10.0 * power)
 }
 
+/// A measured value as the hover text and the table give it: whole above 100, then one or two
+/// decimals, and two significant digits below 0.1 (one query in an hour is 0.017 q/min, not
+/// 0.02).
 fn number(v: f64) -> String {
-    if v == 0.0 || v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 10.0 {
-        format!("{v:.1}")
+    let a = v.abs();
+    let decimals = if v == 0.0 || a >= 100.0 {
+        0
+    } else if a >= 10.0 {
+        1
+    } else if a >= 0.1 {
+        2
     } else {
-        format!("{v:.2}")
-    }
+        ((-a.log10()).ceil() as usize + 1).min(12)
+    };
+    format!("{v:.decimals$}")
 }
 
 /// A tick label short enough for the axis (the unit is in the caption) and exact for the round
@@ -191,6 +198,15 @@ mod tests {
         assert_eq!(nice_max(3.2), 5.0);
         assert_eq!(nice_max(100.0), 100.0);
         assert_eq!(nice_max(101.0), 200.0);
+    }
+
+    #[test]
+    fn measured_values_keep_two_significant_digits_when_small() {
+        let read =
+            [(0.0, "0"), (250.4, "250"), (12.34, "12.3"), (0.5, "0.50"), (1.0 / 60.0, "0.017"), (0.004, "0.0040")];
+        for (v, text) in read {
+            assert_eq!(number(v), text, "{v}");
+        }
     }
 
     #[test]
