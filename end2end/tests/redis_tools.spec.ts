@@ -88,4 +88,17 @@ test('browse, inspect, change a TTL, preview and purge', async ({ page }) => {
   expect(Number(redis('EXISTS', `${prefix}cache:purge:3`))).toBe(0);
   expect(Number(redis('EXISTS', `${prefix}cache:demo:hash`))).toBe(1);
   expect(Number(redis('EXISTS', `${prefix}demo:outside`))).toBe(1);
+
+  // A pattern nothing matches: while SCAN has more pages the list says so, then that no key matches.
+  await page.getByTestId('browse-pattern').fill('cache:none-such:*');
+  const empty = page.getByTestId('browse-empty');
+  await expect(empty).toBeVisible();
+  for (let i = 0; i < 200 && (await more.isVisible()); i++) {
+    await expect(empty).toHaveText('No match among the keys examined so far: More looks further.');
+    const before = await examined.innerText();
+    await more.click();
+    await expect(examined).not.toHaveText(before);
+  }
+  await expect(more).toBeHidden();
+  await expect(empty).toHaveText('No key matches.');
 });

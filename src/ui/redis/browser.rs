@@ -131,8 +131,12 @@ pub fn KeyBrowser(selected: RwSignal<Option<String>>) -> impl IntoView {
             <Show when=move || has_more.get()>
                 <button data-testid="browse-more" disabled=loading on:click=move |_| load(false)>"More"</button>
             </Show>
-            <Show when=move || !loading.get() && rows.get().is_empty() && error.get().is_none()>
-                <p class="muted">"No key matches."</p>
+            // A SCAN page examines a bounded number of keys: on a large keyspace the first may
+            // match nothing although later ones do.
+            <Show when=move || !loading.get() && rows.read().is_empty() && error.read().is_none()>
+                <p class="muted" data-testid="browse-empty">
+                    {move || if has_more.get() { "No match among the keys examined so far: More looks further." } else { "No key matches." }}
+                </p>
             </Show>
         </section>
     }

@@ -139,24 +139,7 @@ fn detail_markup(d: &KeyDetail) -> String {
         m.stat("Encoding", "", &d.encoding, None);
         m.stat(if d.kind == "string" { "Bytes" } else { "Length" }, "", &format::thousands(d.length), None);
     });
-    let value = [("data-testid", "inspector-value")];
-    let table =
-        |m: &mut Markup, head: [(&'static str, &'static str); 2], rows: &mut dyn Iterator<Item = (&str, String)>| {
-            m.wrap("table", &[("class", "value"), value[0]], |m| {
-                m.wrap("thead", &[], |m| {
-                    m.wrap("tr", &[], |m| {
-                        for (class, name) in head {
-                            m.el("th", &[("scope", "col"), (if class.is_empty() { "" } else { "class" }, class)], name);
-                        }
-                    });
-                });
-                m.wrap("tbody", &[], |m| {
-                    for (a, b) in rows {
-                        m.row(&[("mono", a), (if head[1].0.is_empty() { "mono" } else { head[1].0 }, &b)]);
-                    }
-                });
-            });
-        };
+    let value = ("data-testid", "inspector-value");
     match &d.value {
         KeyValue::String { text, json, truncated, total_bytes } => {
             m.wrap("div", &[], |m| {
@@ -168,36 +151,38 @@ fn detail_markup(d: &KeyDetail) -> String {
                         format!("first {} of {}", format::bytes(text.len() as u64), format::bytes(*total_bytes));
                     m.el("span", &[("class", "badge warn")], &shown);
                 }
-                m.el("pre", &[("class", "value"), value[0]], text);
+                m.el("pre", &[("class", "value"), value], text);
             });
         }
         KeyValue::Hash { fields, .. } => {
-            table(&mut m, [("", "Field"), ("", "Value")], &mut fields.iter().map(|(f, v)| (f.as_str(), v.clone())))
+            value_table(&mut m, ["Field", "Value"], false, fields.iter().map(|(f, v)| (f.as_str(), v.clone())))
         }
         KeyValue::List { items, start } => {
             let first = (start + 1).to_string();
-            m.wrap("ol", &[("class", "value mono"), ("start", &first), value[0]], |m| {
+            m.wrap("ol", &[("class", "value mono"), ("start", &first), value], |m| {
                 for i in items {
                     m.el("li", &[], i);
                 }
             });
         }
         KeyValue::Set { members, .. } => {
-            m.wrap("ul", &[("class", "value mono"), value[0]], |m| {
+            m.wrap("ul", &[("class", "value mono"), value], |m| {
                 for i in members {
                     m.el("li", &[], i);
                 }
             });
         }
-        KeyValue::Zset { members, .. } => table(
+        KeyValue::Zset { members, .. } => value_table(
             &mut m,
-            [("", "Member"), ("num", "Score")],
-            &mut members.iter().map(|(member, score)| (member.as_str(), score.to_string())),
+            ["Member", "Score"],
+            true,
+            members.iter().map(|(member, score)| (member.as_str(), score.to_string())),
         ),
-        KeyValue::Stream { entries, .. } => table(
+        KeyValue::Stream { entries, .. } => value_table(
             &mut m,
-            [("", "Id"), ("", "Fields")],
-            &mut entries.iter().map(|e| {
+            ["Id", "Fields"],
+            false,
+            entries.iter().map(|e| {
                 (e.id.as_str(), e.fields.iter().map(|(f, v)| format!("{f}={v}")).collect::<Vec<_>>().join(" "))
             }),
         ),
@@ -206,4 +191,62 @@ fn detail_markup(d: &KeyDetail) -> String {
         }
     }
     m.finish()
+}
+
+/// A value as a two-column table: hash fields, sorted set members with their (`numeric`)
+/// scores, stream entries.
+fn value_table<'a>(m: &mut Markup, head: [&str; 2], numeric: bool, rows: impl Iterator<Item = (&'a str, String)>) {
+    let second = if numeric { "num" } else { "mono" };
+    m.wrap("table", &[("class", "value"), ("data-testid", "inspector-value")], |m| {
+        m.wrap("thead", &[], |m| {
+            m.wrap("tr", &[], |m| {
+                m.el("th", &[("scope", "col")], head[0]);
+                m.el("th", &[("scope", "col"), (if numeric { "class" } else { "" }, "num")], head[1]);
+            });
+        });
+        m.wrap("tbody", &[], |m| {
+            for (first, value) in rows {
+                m.row(&[("mono", first), (second, &value)]);
+            }
+        });
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail(kind: &str, value: KeyValue) -> KeyDetail {
+        KeyDetail {
+            key: "cache:<x>".into(),
+            kind: kind.into(),
+            ttl: -1,
+            size: Some(2048),
+            encoding: "listpack".into(),
+            length: 2,
+            value,
+        }
+    }
+
+    #[test]
+    fn a_value_is_drawn_by_its_kind_with_every_text_escaped() {
+        let zset = detail_markup(&detail("zset", KeyValue::Zset { members: vec![("<m>".into(), 2.5)], start: 0 }));
+        assert!(zset.starts_with(r#"<p class="mono key-name">cache:&lt;x&gt;</p>"#), "{zset}");
+        assert!(zset.contains(r#"<dd data-testid="inspector-ttl">no expiry</dd>"#), "{zset}");
+        assert!(zset.contains(r#"<th scope="col" class="num">Score</th>"#), "{zset}");
+        assert!(zset.contains(r#"<tr><td class="mono">&lt;m&gt;</td><td class="num">2.5</td></tr>"#), "{zset}");
+
+        let hash = detail_markup(&detail(
+            "hash",
+            KeyValue::Hash { fields: vec![("user".into(), "ada".into())], cursor: "0".into() },
+        ));
+        assert!(hash.contains(r#"<th scope="col">Value</th>"#), "{hash}");
+        assert!(hash.contains(r#"<tr><td class="mono">user</td><td class="mono">ada</td></tr>"#), "{hash}");
+
+        let list = detail_markup(&detail("list", KeyValue::List { items: vec!["a".into()], start: 100 }));
+        assert!(
+            list.contains(r#"<ol class="value mono" start="101" data-testid="inspector-value"><li>a</li></ol>"#),
+            "{list}"
+        );
+    }
 }
