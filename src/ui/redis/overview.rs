@@ -123,51 +123,78 @@ fn overview_markup(o: &RedisOverview) -> String {
     }
     m.wrap("div", &[("class", "overview-lists")], |m| {
         m.wrap("div", &[], |m| {
-            m.el("h3", &[], "Keys by namespace");
-            if o.namespaces.is_empty() {
-                m.el("p", &[("class", "muted small")], "No keys.");
-            } else {
-                m.wrap("table", &[("class", "small"), ("data-testid", "overview-namespaces")], |m| {
-                    m.wrap("tbody", &[], |m| {
-                        for n in &o.namespaces {
-                            m.row(&[
-                                ("mono", &n.namespace),
-                                ("num", &format!("≈ {}", format::thousands(n.estimated_keys))),
-                            ]);
-                        }
-                    });
-                });
+            let rows = o.namespaces.iter().map(|n| {
+                vec![("mono", n.namespace.clone()), ("num", format!("≈ {}", format::thousands(n.estimated_keys)))]
+            });
+            small_list(m, "Keys by namespace", "overview-namespaces", "No keys.", rows.collect());
+            if !o.namespaces.is_empty() {
                 m.el("p", &[("class", "muted small")], &format!("estimated from {} random keys", o.namespace_sample));
             }
         });
         m.wrap("div", &[], |m| {
-            m.el("h3", &[], "Top commands");
-            m.wrap("table", &[("class", "small"), ("data-testid", "overview-commands")], |m| {
-                m.wrap("tbody", &[], |m| {
-                    for c in &o.top_commands {
-                        m.row(&[
-                            ("mono", &c.command),
-                            ("num", &format::thousands(c.calls)),
-                            ("num muted", &format!("{:.1} µs", c.usec_per_call)),
-                        ]);
-                    }
-                });
+            let rows = o.top_commands.iter().map(|c| {
+                vec![
+                    ("mono", c.command.clone()),
+                    ("num", format::thousands(c.calls)),
+                    ("num muted", format!("{:.1} µs", c.usec_per_call)),
+                ]
             });
+            small_list(m, "Top commands", "overview-commands", "None yet.", rows.collect());
         });
         m.wrap("div", &[], |m| {
-            m.el("h3", &[], "Slow log");
-            if o.slowlog.is_empty() {
-                m.el("p", &[("class", "muted small")], "Empty.");
-            } else {
-                m.wrap("table", &[("class", "small"), ("data-testid", "overview-slowlog")], |m| {
-                    m.wrap("tbody", &[], |m| {
-                        for e in &o.slowlog {
-                            m.row(&[("mono", &e.command), ("num", &format!("{} µs", format::thousands(e.micros)))]);
-                        }
-                    });
-                });
-            }
+            let rows = o
+                .slowlog
+                .iter()
+                .map(|e| vec![("mono", e.command.clone()), ("num", format!("{} µs", format::thousands(e.micros)))]);
+            small_list(m, "Slow log", "overview-slowlog", "Empty.", rows.collect());
         });
     });
     m.finish()
+}
+
+/// One of the overview's lists under its heading: a table of `rows` (each cell its class and
+/// text), or `empty` when there is none.
+fn small_list(m: &mut Markup, heading: &str, testid: &str, empty: &str, rows: Vec<Vec<(&'static str, String)>>) {
+    m.el("h3", &[], heading);
+    if rows.is_empty() {
+        m.el("p", &[("class", "muted small")], empty);
+        return;
+    }
+    m.wrap("table", &[("class", "small"), ("data-testid", testid)], |m| {
+        m.wrap("tbody", &[], |m| {
+            for row in &rows {
+                let cells: Vec<(&'static str, &str)> =
+                    row.iter().map(|(class, text)| (*class, text.as_str())).collect();
+                m.row(&cells);
+            }
+        });
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::redis::{CommandStat, NamespaceCount};
+
+    #[test]
+    fn the_lists_show_their_rows_escaped_or_say_they_are_empty() {
+        let o = RedisOverview {
+            namespaces: vec![NamespaceCount { namespace: "cache:".into(), estimated_keys: 12_345 }],
+            namespace_sample: 200,
+            top_commands: vec![CommandStat { command: "<get>".into(), calls: 7, usec_per_call: 1.25 }],
+            ..Default::default()
+        };
+        let html = overview_markup(&o);
+        assert!(html.contains(r#"<table class="small" data-testid="overview-namespaces"><tbody><tr><td class="mono">cache:</td><td class="num">≈ 12,345</td></tr></tbody></table><p class="muted small">estimated from 200 random keys</p>"#), "{html}");
+        assert!(
+            html.contains(
+                r#"<tr><td class="mono">&lt;get&gt;</td><td class="num">7</td><td class="num muted">1.2 µs</td></tr>"#
+            ),
+            "{html}"
+        );
+        assert!(html.contains(r#"<h3>Slow log</h3><p class="muted small">Empty.</p>"#), "{html}");
+        let empty = overview_markup(&RedisOverview::default());
+        assert!(empty.contains(r#"<h3>Keys by namespace</h3><p class="muted small">No keys.</p>"#), "{empty}");
+        assert!(!empty.contains("estimated from"), "{empty}");
+    }
 }
