@@ -16,10 +16,11 @@ use crate::rpc::cache::{get_source_details, get_trends};
 use crate::rpc::jobs::StartWarm;
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::form::RpcForm;
+use crate::ui::common::markup::Markup;
 use crate::ui::common::mutation::{Data, use_stale};
 use crate::ui::common::session::use_session;
 use crate::ui::common::warm::{warm_action, warm_input};
-use crate::ui::common::widgets::StatusBadge;
+use crate::ui::common::widgets::status_badge;
 use crate::ui::dashboard::health::SourceHealth;
 use crate::ui::dashboard::invalidate::{InvalidateDraft, InvalidatePanel};
 use crate::ui::dashboard::sources::LastWarmed;
@@ -102,57 +103,92 @@ fn Details(d: SourceDetails, warm: ServerAction<StartWarm>, draft: InvalidateDra
 
 #[component]
 fn HealthBreakdown(m: DatasourceCacheMetrics) -> impl IntoView {
-    let total: u32 = m.health_parts.iter().map(|p| p.points).sum();
     view! {
         <section class="card" aria-labelledby="breakdown-title" data-testid="health-breakdown">
             <h2 id="breakdown-title">"Health score"</h2>
-            <table class="breakdown">
-                <thead><tr><th scope="col">"Part"</th><th scope="col" class="num">"Points"</th><th scope="col">"Warning and recommendation"</th></tr></thead>
-                <tbody>
-                    {m.health_parts.into_iter().map(|p| view! {
-                        <tr data-testid=format!("part-{}", p.part)>
-                            <th scope="row">
-                                {p.label.clone()}
-                                {(!p.measured).then(|| view! { <div class="muted small" data-testid="unmeasured">"not measured"</div> })}
-                            </th>
-                            <td class="num" data-testid="part-points" data-points=p.points>{format!("{} / {}", p.points, p.max)}</td>
-                            <td>
-                                {match (p.warning, p.recommendation) {
-                                    (Some(w), r) => Either::Left(view! {
-                                        <div class="warning-text">{w}</div>
-                                        {r.map(|r| view! { <div class="recommendation small"><span class="muted">"Recommendation: "</span>{r}</div> })}
-                                    }),
-                                    (None, _) => Either::Right(view! { <span class="muted">"full marks"</span> }),
-                                }}
-                            </td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-                <tfoot>
-                    <tr><th scope="row">"Score"</th><td class="num" data-testid="breakdown-total">{format!("{total} / 100")}</td><td>{m.health.as_str()}{m.no_traffic_yet.then_some(" (no traffic yet)")}</td></tr>
-                </tfoot>
-            </table>
+            <table class="breakdown" inner_html=breakdown_markup(&m)></table>
         </section>
     }
+}
+
+/// The score's parts, each with its warning beside its own recommendation, as text.
+fn breakdown_markup(m: &DatasourceCacheMetrics) -> String {
+    let total: u32 = m.health_parts.iter().map(|p| p.points).sum();
+    let mut out = Markup::new();
+    out.wrap("thead", &[], |t| {
+        t.wrap("tr", &[], |t| {
+            t.el("th", &[("scope", "col")], "Part");
+            t.el("th", &[("scope", "col"), ("class", "num")], "Points");
+            t.el("th", &[("scope", "col")], "Warning and recommendation");
+        });
+    });
+    out.wrap("tbody", &[], |t| {
+        for p in &m.health_parts {
+            t.wrap("tr", &[("data-testid", &format!("part-{}", p.part))], |t| {
+                t.wrap("th", &[("scope", "row")], |t| {
+                    t.text(&p.label);
+                    if !p.measured {
+                        t.el("div", &[("class", "muted small"), ("data-testid", "unmeasured")], "not measured");
+                    }
+                });
+                let points = p.points.to_string();
+                t.el(
+                    "td",
+                    &[("class", "num"), ("data-testid", "part-points"), ("data-points", &points)],
+                    &format!("{} / {}", p.points, p.max),
+                );
+                t.wrap("td", &[], |t| match &p.warning {
+                    Some(w) => {
+                        t.el("div", &[("class", "warning-text")], w);
+                        if let Some(r) = &p.recommendation {
+                            t.wrap("div", &[("class", "recommendation small")], |t| {
+                                t.el("span", &[("class", "muted")], "Recommendation: ").text(r);
+                            });
+                        }
+                    }
+                    None => {
+                        t.el("span", &[("class", "muted")], "full marks");
+                    }
+                });
+            });
+        }
+    });
+    out.wrap("tfoot", &[], |t| {
+        t.wrap("tr", &[], |t| {
+            t.el("th", &[("scope", "row")], "Score");
+            t.el("td", &[("class", "num"), ("data-testid", "breakdown-total")], &format!("{total} / 100"));
+            let label = format!("{}{}", m.health.as_str(), if m.no_traffic_yet { " (no traffic yet)" } else { "" });
+            t.el("td", &[], &label);
+        });
+    });
+    out.finish()
 }
 
 #[component]
 fn Coverage(m: DatasourceCacheMetrics) -> impl IntoView {
     view! {
-        <section class="card" aria-labelledby="coverage-title" data-testid="detail-coverage">
-            <h2 id="coverage-title">"Coverage"</h2>
-            <dl class="stats">
-                <div><dt>"Measures"</dt><dd data-testid="cov-measures">{m.unique_measures}</dd></div>
-                <div><dt>"Practices"</dt><dd data-testid="cov-practices">{format::thousands(m.unique_practices)}</dd></div>
-                <div><dt>"Providers"</dt><dd data-testid="cov-providers">{format::thousands(m.unique_providers)}</dd></div>
-                <div><dt>"Frequencies"</dt><dd data-testid="cov-frequencies">{m.unique_frequencies.len()}</dd></div>
-            </dl>
-            <p class="small muted">
-                {if m.unique_frequencies.is_empty() { "No frequency cached.".to_string() } else { m.unique_frequencies.join(", ") }}
-                {format!(" · {} rows · {} index sets", format::thousands(m.total_rows), format::thousands(m.index_count))}
-            </p>
-        </section>
+        <section class="card" aria-labelledby="coverage-title" data-testid="detail-coverage" inner_html=coverage_markup(&m)></section>
     }
+}
+
+fn coverage_markup(m: &DatasourceCacheMetrics) -> String {
+    let mut out = Markup::new();
+    out.el("h2", &[("id", "coverage-title")], "Coverage");
+    out.wrap("dl", &[("class", "stats")], |d| {
+        d.stat("Measures", "cov-measures", &m.unique_measures.to_string(), None);
+        d.stat("Practices", "cov-practices", &format::thousands(m.unique_practices), None);
+        d.stat("Providers", "cov-providers", &format::thousands(m.unique_providers), None);
+        d.stat("Frequencies", "cov-frequencies", &m.unique_frequencies.len().to_string(), None);
+    });
+    let frequencies = if m.unique_frequencies.is_empty() {
+        "No frequency cached.".to_string()
+    } else {
+        m.unique_frequencies.join(", ")
+    };
+    let figures =
+        format!(" · {} rows · {} index sets", format::thousands(m.total_rows), format::thousands(m.index_count));
+    out.el("p", &[("class", "small muted")], &format!("{frequencies}{figures}"));
+    out.finish()
 }
 
 /// An x label for a bucket start: the time of day for the last hour or day, date and hour for
@@ -270,36 +306,55 @@ fn WarmCharts(jobs: Vec<Job>) -> impl IntoView {
 #[component]
 fn JobList(jobs: Vec<Job>) -> impl IntoView {
     view! {
-        <section class="card" aria-labelledby="jobs-title" data-testid="detail-jobs">
-            <h2 id="jobs-title">"Recent jobs"</h2>
-            {if jobs.is_empty() {
-                Either::Left(view! { <p class="muted">"No job of this source in the history."</p> })
-            } else {
-                Either::Right(view! {
-                    <div class="table-wrap">
-                        <table>
-                            <thead><tr>
-                                <th scope="col">"Status"</th><th scope="col">"Queued (UTC)"</th><th scope="col" class="num">"Entries"</th>
-                                <th scope="col" class="num">"Rows"</th><th scope="col" class="num">"Duration"</th><th scope="col">"By"</th>
-                            </tr></thead>
-                            <tbody>
-                                {jobs.into_iter().take(20).map(|j| view! {
-                                    <tr data-testid="detail-job">
-                                        <td><StatusBadge status=j.status/>{j.error.clone().map(|e| view! { <div class="error-inline small">{e}</div> })}</td>
-                                        <td>{format::utc_time(&j.queued_at)}</td>
-                                        <td class="num">{format::thousands(j.entries_cached)}</td>
-                                        <td class="num">{format::thousands(j.rows_processed)}</td>
-                                        <td class="num">{j.duration.map(|ms| format::duration_secs(ms / 1000)).unwrap_or_else(|| "–".into())}</td>
-                                        <td class="small">{j.requested_by.clone()}" · "{j.trigger.clone()}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                })
-            }}
-        </section>
+        <section class="card" aria-labelledby="jobs-title" data-testid="detail-jobs" inner_html=jobs_markup(&jobs)></section>
     }
+}
+
+/// The source's recent jobs as text: nothing in them is clicked.
+fn jobs_markup(jobs: &[Job]) -> String {
+    let mut m = Markup::new();
+    m.el("h2", &[("id", "jobs-title")], "Recent jobs");
+    if jobs.is_empty() {
+        m.el("p", &[("class", "muted")], "No job of this source in the history.");
+        return m.finish();
+    }
+    m.wrap("div", &[("class", "table-wrap")], |m| {
+        m.wrap("table", &[], |m| {
+            m.wrap("thead", &[], |m| {
+                m.wrap("tr", &[], |m| {
+                    for (class, head) in [
+                        ("", "Status"),
+                        ("", "Queued (UTC)"),
+                        ("num", "Entries"),
+                        ("num", "Rows"),
+                        ("num", "Duration"),
+                        ("", "By"),
+                    ] {
+                        m.el("th", &[("scope", "col"), (if class.is_empty() { "" } else { "class" }, class)], head);
+                    }
+                });
+            });
+            m.wrap("tbody", &[], |m| {
+                for j in jobs.iter().take(20) {
+                    m.wrap("tr", &[("data-testid", "detail-job")], |m| {
+                        m.wrap("td", &[], |m| {
+                            status_badge(m, j.status);
+                            if let Some(e) = &j.error {
+                                m.el("div", &[("class", "error-inline small")], e);
+                            }
+                        });
+                        m.el("td", &[], &format::utc_time(&j.queued_at));
+                        m.el("td", &[("class", "num")], &format::thousands(j.entries_cached));
+                        m.el("td", &[("class", "num")], &format::thousands(j.rows_processed));
+                        let took = j.duration.map(|ms| format::duration_secs(ms / 1000)).unwrap_or_else(|| "–".into());
+                        m.el("td", &[("class", "num")], &took);
+                        m.el("td", &[("class", "small")], &format!("{} · {}", j.requested_by, j.trigger));
+                    });
+                }
+            });
+        });
+    });
+    m.finish()
 }
 
 #[cfg(test)]
@@ -314,5 +369,75 @@ mod tests {
         assert_eq!(bucket_label("2026-12-05T04:10:00Z", "1h"), "04:10");
         // Something that is not a time is shown as it came rather than cut.
         assert_eq!(warm_label("soon"), "soon");
+    }
+
+    fn metrics() -> DatasourceCacheMetrics {
+        serde_json::from_value(serde_json::json!({
+            "datasourceId": 3, "datasourceName": "Infusion <Ops>", "isWarm": true, "lastWarmed": null,
+            "ageMinutes": 5.0, "totalEntries": 10, "indexCount": 7, "estimatedMemoryMB": 1.0, "uniqueMeasures": 2,
+            "uniquePractices": 1200, "uniqueProviders": 3, "uniqueFrequencies": ["Monthly", "Weekly"],
+            "avgQueryTimeMs": 0.0, "cacheHitRate": 0.0, "totalQueries": 0, "health": "excellent", "healthScore": 95,
+            "warnings": [], "recommendations": [], "noTrafficYet": true, "invalidatedAt": null, "hits": 0, "misses": 0,
+            "p95QueryTimeMs": 0.0, "totalRows": 2816, "lastDurationMs": null, "lastRunId": null, "lockedBy": null,
+            "ttlLeftSecs": null, "sourceError": null,
+            "healthParts": [
+                {"part": "age", "label": "Cache age", "points": 40, "max": 40, "measured": true, "warning": null, "recommendation": null},
+                {"part": "hitRate", "label": "Hit rate", "points": 30, "max": 30, "measured": false,
+                 "warning": "No queries <yet>", "recommendation": "Query it"},
+                {"part": "measures", "label": "Measures", "points": 15, "max": 20, "measured": true,
+                 "warning": "Few measures", "recommendation": null},
+                {"part": "practices", "label": "Practices", "points": 10, "max": 10, "measured": true, "warning": null, "recommendation": null}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_breakdown_puts_each_warning_beside_its_own_recommendation_and_sums_the_parts() {
+        let html = breakdown_markup(&metrics());
+        // The hit-rate part: unmeasured, its warning (escaped) with its recommendation.
+        let hit_rate = html.split(r#"<tr data-testid="part-hitRate">"#).nth(1).unwrap().split("</tr>").next().unwrap();
+        assert!(hit_rate.contains(r#"data-testid="unmeasured""#), "{hit_rate}");
+        assert!(hit_rate.contains("No queries &lt;yet&gt;"), "{hit_rate}");
+        assert!(hit_rate.contains("Recommendation: </span>Query it"), "{hit_rate}");
+        // A warning with no recommendation stands alone; a part with none has full marks.
+        let measures = html.split(r#"<tr data-testid="part-measures">"#).nth(1).unwrap().split("</tr>").next().unwrap();
+        assert!(measures.contains("Few measures") && !measures.contains("Recommendation"), "{measures}");
+        assert!(
+            html.split(r#"<tr data-testid="part-age">"#)
+                .nth(1)
+                .unwrap()
+                .starts_with("<th scope=\"row\">Cache age</th>")
+        );
+        assert_eq!(html.matches("full marks").count(), 2);
+        assert!(
+            html.contains(r#"data-testid="breakdown-total">95 / 100</td><td>excellent (no traffic yet)</td>"#),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn coverage_and_jobs_read_as_text_with_every_value_escaped() {
+        let html = coverage_markup(&metrics());
+        assert!(html.contains(r#"<dd data-testid="cov-practices">1,200</dd>"#), "{html}");
+        assert!(html.contains(r#"<dd data-testid="cov-frequencies">2</dd>"#), "{html}");
+        assert!(html.contains("Monthly, Weekly · 2,816 rows · 7 index sets"), "{html}");
+        assert!(jobs_markup(&[]).contains("No job of this source in the history."));
+        let job: Job = serde_json::from_value(serde_json::json!({
+            "jobId": "j1", "datasourceId": 3, "datasourceName": "Infusion", "status": "failed", "phase": "done",
+            "queuedAt": "2026-12-05T04:12:33Z", "startedAt": null, "progress": 0.0, "rowsProcessed": 1500,
+            "rowsTotal": 0, "entriesCached": 0, "bytes": 0, "etaSeconds": null, "completedAt": null,
+            "duration": 61000, "success": false, "error": "relation <x> missing", "pausedReason": null,
+            "requestedBy": "ada", "reason": null, "trigger": "manual", "worker": null
+        }))
+        .unwrap();
+        let html = jobs_markup(&[job]);
+        assert_eq!(html.matches(r#"<tr data-testid="detail-job">"#).count(), 1);
+        assert!(html.contains(r#"data-testid="job-status">failed</span>"#), "{html}");
+        assert!(html.contains("relation &lt;x&gt; missing"), "{html}");
+        assert!(
+            html.contains("<td class=\"num\">1,500</td>") && html.contains("<td class=\"small\">ada · manual</td>"),
+            "{html}"
+        );
     }
 }
