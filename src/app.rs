@@ -14,9 +14,11 @@ use crate::ui::common::session::provide_session;
 use crate::ui::common::sync_hydrate::SyncHydrate;
 use crate::ui::common::toast::{ToastHost, provide_toasts};
 use crate::ui::dashboard::DashboardPage;
-use crate::ui::redis::RedisPage;
+use crate::ui::redis::{RedisKeysPage, RedisPage};
 use crate::ui::source::SourcePage;
-use crate::ui::warming::WarmingPage;
+use crate::ui::warming::{
+    WarmingHistoryPage, WarmingPage, WarmingSchedulesPage, WarmingSettingsPage, WarmingSourcesPage,
+};
 
 /// Where Hearth is served under its host: `""` or e.g. `/hearth` (`HEARTH_BASE_PATH`). Links, the
 /// router, assets and server function calls all start with it.
@@ -98,7 +100,12 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view={Lazy::<DashboardTab>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/warming") view={Lazy::<WarmingTab>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/warming/sources") view={Lazy::<WarmingSourcesTab>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/warming/history") view={Lazy::<WarmingHistoryTab>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/warming/schedules") view={Lazy::<WarmingSchedulesTab>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/warming/settings") view={Lazy::<WarmingSettingsTab>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/redis") view={Lazy::<RedisTab>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/redis/keys") view={Lazy::<RedisKeysTab>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view={Lazy::<AuditTab>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/sources/:id") view={Lazy::<SourceTab>::new()} ssr=SsrMode::Async/>
                 </Routes>
@@ -145,7 +152,12 @@ macro_rules! lazy_tab {
 
 lazy_tab!(DashboardTab, DashboardPage);
 lazy_tab!(WarmingTab, WarmingPage);
+lazy_tab!(WarmingSourcesTab, WarmingSourcesPage);
+lazy_tab!(WarmingHistoryTab, WarmingHistoryPage);
+lazy_tab!(WarmingSchedulesTab, WarmingSchedulesPage);
+lazy_tab!(WarmingSettingsTab, WarmingSettingsPage);
 lazy_tab!(RedisTab, RedisPage);
+lazy_tab!(RedisKeysTab, RedisKeysPage);
 lazy_tab!(AuditTab, AuditPage);
 lazy_tab!(SourceTab, SourcePage);
 

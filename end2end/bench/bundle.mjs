@@ -8,7 +8,8 @@ import { chromium } from '@playwright/test';
 
 const base = process.env.HEARTH_URL ?? 'http://127.0.0.1:3199';
 const encoding = process.env.ENCODING ?? 'gzip';
-const pages = ['/', '/warming', '/redis', '/audit', '/sources/3'];
+const pages = ['/', '/warming', '/warming/sources', '/warming/history', '/warming/schedules', '/warming/settings',
+  '/redis', '/redis/keys', '/audit', '/sources/3'];
 
 /** Bytes of `.wasm` and `.js` under /pkg/ received while `during` ran (as sent: compressed,
  * response headers included). */

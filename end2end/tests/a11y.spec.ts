@@ -37,14 +37,17 @@ async function noSidewaysScroll(page: Page, what: string) {
 
 test('at 900 px no page scrolls sideways, cold or warm', async ({ page }) => {
   await page.setViewportSize({ width: 900, height: 900 });
-  for (const [path, name] of [['/', 'cache'], ['/warming', 'warming'], ['/redis', 'redis'], ['/audit', 'audit']]) {
+  const pages = [['/', 'cache'], ['/warming', 'warming'], ['/warming/sources', 'warming-sources'],
+    ['/warming/history', 'warming-history'], ['/warming/schedules', 'warming-schedules'],
+    ['/warming/settings', 'warming-settings'], ['/redis', 'redis'], ['/redis/keys', 'redis-keys'], ['/audit', 'audit']];
+  for (const [path, name] of pages) {
     await page.goto(path);
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
     await noSidewaysScroll(page, `${path} (cold)`);
     await page.screenshot({ path: `output/screenshots/a11y-900-${name}-cold.png`, fullPage: true });
   }
   await warmed(page, 1);
-  for (const [path, name] of [['/', 'cache'], ['/warming', 'warming']]) {
+  for (const [path, name] of [['/', 'cache'], ['/warming', 'warming'], ['/warming/sources', 'warming-sources'], ['/warming/history', 'warming-history']]) {
     await page.goto(path);
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
     await noSidewaysScroll(page, `${path} (warm)`);

@@ -28,6 +28,11 @@ test('the console works under /hearth with the command center cookie', async ({ 
   await page.getByTestId('warm-source-select').selectOption('3');
   await page.getByTestId('warm-start').click();
   await expect(page.getByTestId('toast').first()).toContainText('warming');
+  // A tab's own pages link under the base path too.
+  await page.getByTestId('warming-history').click();
+  await expect(page).toHaveURL(`${origin}/hearth/warming/history`);
+  await expect(page.getByTestId('recent-jobs')).toBeVisible();
+  await expect(page.getByTestId('tab-warming')).toHaveAttribute('aria-selected', 'true');
 
   await page.getByTestId('tab-cache').click();
   await expect(page).toHaveURL(`${origin}/hearth`);

@@ -57,6 +57,8 @@ test('the Redis tab works on a cluster: per-node overview, browse across nodes, 
   await expect(nodesTable.locator('tbody tr')).toHaveCount(3);
   for (const port of clusterRedisPorts) await expect(nodesTable).toContainText(`127.0.0.1:${port}`);
   await expect(page.getByTestId('overview-version')).toContainText('cluster');
+  await page.getByTestId('redis-page-keys').click();
+  await expect(page.getByTestId('key-list')).toBeVisible();
 
   // Pages of 50 at most: the 90 keys need "More", and the pages come from every node. The
   // pattern is debounced: first a pattern matching nothing, so the list is known to be the new

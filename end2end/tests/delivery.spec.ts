@@ -33,8 +33,9 @@ test('the WASM and JS answer compressed and immutable, and a second load fetches
   const chunks = [...html.matchAll(/href="(\/pkg\/(?:chunk|split)_\w+\.[0-9a-f]{16}\.wasm)"/g)].map((m) => m[1]);
   const seen = `${answer.status()} ${answer.url()}: ${[...html.matchAll(/href="([^"]*\/pkg\/[^"]*)"/g)].map((m) => m[1]).join(' ') || html.slice(0, 400)}`;
   expect(js && wasm && css && loader, `the page links content-hashed names (${seen})`).toBeTruthy();
-  expect(chunks.find((c) => c.includes('warming_tab')), `the Warming tab's chunk is preloaded (${chunks.length} chunks)`).toBeTruthy();
-  expect(chunks.find((c) => c.includes('redis_tab')), "another tab's chunk is not").toBeUndefined();
+  expect(chunks.find((c) => c.includes('__warming_tab_view')), `the Warming tab's chunk is preloaded (${chunks.length} chunks)`).toBeTruthy();
+  expect(chunks.find((c) => c.includes('redis_')), "another tab's chunk is not").toBeUndefined();
+  expect(chunks.find((c) => c.includes('warming_schedules')), "another page's chunk is not").toBeUndefined();
   for (const url of [js!, wasm!, loader!, ...chunks]) {
     for (const encoding of ['br', 'gzip']) {
       const r = await page.request.get(url, { headers: { 'accept-encoding': encoding } });
@@ -105,7 +106,9 @@ test('a tab whose chunk cannot be fetched is loaded again as a whole page, the t
 test('every page render preloads its own tab, however many are rendered at once', async ({ page }) => {
   // A render that waits for Redis can finish on another server thread than it began; the
   // preloads (and their nonce) must come from that request's own render all the same.
-  const tab: Record<string, string> = { '/': 'dashboard_tab', '/warming': 'warming_tab', '/redis': 'redis_tab', '/audit': 'audit_tab', '/sources/1': 'source_tab' };
+  const tab: Record<string, string> = { '/': 'dashboard_tab', '/warming': 'warming_tab', '/warming/sources': 'warming_sources_tab',
+    '/warming/history': 'warming_history_tab', '/warming/schedules': 'warming_schedules_tab', '/warming/settings': 'warming_settings_tab',
+    '/redis': 'redis_tab', '/redis/keys': 'redis_keys_tab', '/audit': 'audit_tab', '/sources/1': 'source_tab' };
   const pages = Object.keys(tab);
   const answers = await Promise.all(
     Array.from({ length: 60 }, (_, i) => pages[i % pages.length]).map(async (path) => {
@@ -119,6 +122,6 @@ test('every page render preloads its own tab, however many are rendered at once'
     expect(nonce, `${path} has a script nonce`).toBeTruthy();
     expect(html, `${path} preloads the chunk loader`).toMatch(/<link [^>]*href="\/pkg\/__wasm_split\.[0-9a-f]{16}\.js"/);
     const chunks = [...html.matchAll(/href="\/pkg\/((?:chunk|split)_\w+)\.[0-9a-f]{16}\.wasm"/g)].map((m) => m[1]);
-    expect(chunks.find((c) => c.includes(tab[path])), `${path} preloads its tab's chunk (${chunks.join(' ')})`).toBeTruthy();
+    expect(chunks.find((c) => c.includes(`__${tab[path]}_view`)), `${path} preloads its tab's chunk (${chunks.join(' ')})`).toBeTruthy();
   }
 });

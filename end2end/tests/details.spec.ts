@@ -143,7 +143,8 @@ test('no page logs a console error or fails a request, the favicon included', as
   page.on('response', (r) => {
     if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
   });
-  for (const path of ['/', '/warming', '/redis', '/audit', '/sources/1', '/sources/3']) {
+  for (const path of ['/', '/warming', '/warming/sources', '/warming/history', '/warming/schedules', '/warming/settings',
+    '/redis', '/redis/keys', '/audit', '/sources/1', '/sources/3']) {
     await hydrated(page, path);
     await page.waitForLoadState('networkidle');
   }

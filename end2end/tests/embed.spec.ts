@@ -32,8 +32,8 @@ test('the console runs in the embed layout inside the command center and a warm 
   await frame.getByTestId('warm-source-select').selectOption('3');
   await frame.getByTestId('warm-start').click();
   await expect(frame.getByTestId('toast').first()).toContainText('warming');
-  const done = frame.getByTestId('recent-job').filter({ hasText: 'Infusion Operations' }).first();
-  await expect(done).toContainText('completed', { timeout: 150_000 });
+  await expect(frame.getByTestId('last-finished')).toContainText('Infusion Operations', { timeout: 150_000 });
+  await expect(frame.getByTestId('last-finished').getByTestId('job-status')).toHaveText('completed');
   await page.screenshot({ path: 'output/screenshots/embed-warming.png' });
 
   // The session cookie reaches Hearth inside this page's frame, so only the origin check stands

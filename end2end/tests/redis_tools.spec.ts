@@ -16,7 +16,7 @@ test.beforeAll(() => {
 });
 
 test('browse, inspect, change a TTL, preview and purge', async ({ page }) => {
-  await page.goto('/redis');
+  await page.goto('/redis/keys');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 
   await page.getByTestId('browse-pattern').fill('cache:demo:*');

@@ -74,6 +74,31 @@ test('tabs work from the keyboard', async ({ page }) => {
   await page.screenshot({ path: `${shots}/cache.png`, fullPage: true });
 });
 
+test('a tab\'s pages are links under it: the tab stays selected and the page shown is marked', async ({ page }) => {
+  await page.goto('/warming');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  const pages = page.getByRole('navigation', { name: 'Warming pages' });
+  await expect(pages.getByRole('link')).toHaveText(['Jobs', 'Sources', 'History', 'Schedules', 'Memory guard & sessions']);
+  await expect(page.getByTestId('warming-jobs')).toHaveAttribute('aria-current', 'page');
+  for (const [link, url, testId] of [['warming-sources', /\/warming\/sources$/, 'source-status'],
+    ['warming-history', /\/warming\/history$/, 'recent-jobs'], ['warming-schedules', /\/warming\/schedules$/, 'schedules'],
+    ['warming-settings', /\/warming\/settings$/, 'guard-settings'], ['warming-jobs', /\/warming$/, 'warm-start']] as const) {
+    await page.getByTestId(link).click();
+    await expect(page).toHaveURL(url);
+    await expect(page.getByTestId(testId)).toBeVisible();
+    await expect(page.getByTestId(link)).toHaveAttribute('aria-current', 'page');
+    await expect(pages.locator('[aria-current="page"]')).toHaveCount(1);
+    await expect(page.getByTestId('tab-warming')).toHaveAttribute('aria-selected', 'true');
+  }
+  await page.getByTestId('tab-redis').click();
+  await expect(page.getByTestId('redis-page-overview')).toHaveAttribute('aria-current', 'page');
+  await page.getByTestId('redis-page-keys').click();
+  await expect(page).toHaveURL(/\/redis\/keys$/);
+  await expect(page.getByTestId('key-list')).toBeVisible();
+  await expect(page.getByTestId('tab-redis')).toHaveAttribute('aria-selected', 'true');
+  await page.screenshot({ path: `${shots}/redis-keys.png`, fullPage: true });
+});
+
 test('the header says who is signed in, with no development banner', async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('current-user')).toHaveText('Ada Admin');
@@ -84,7 +109,8 @@ test('the header says who is signed in, with no development banner', async ({ pa
 
 // Each tab opened directly (not reached by a client-side link) must hydrate cleanly and offer the
 // admin's write actions at once: the server drew them, and hydration has to agree with it.
-for (const [path, testId] of [['/', 'warm-all'], ['/warming', 'warm-start'], ['/redis', 'purge-preview']]) {
+for (const [path, testId] of [['/', 'warm-all'], ['/warming', 'warm-start'], ['/warming/schedules', 'schedule-save'],
+  ['/redis/keys', 'purge-preview']]) {
   test(`${path} opened directly hydrates and offers the write actions`, async ({ page, request }) => {
     const html = await (await request.get(path, { headers: bearer() })).text();
     expect(html, 'the server draws the write action').toContain(`data-testid="${testId}"`);

@@ -20,7 +20,7 @@ test.describe('without a session', () => {
 });
 
 test('sign out ends the session and the console shows it ended', async ({ page }) => {
-  await page.goto('/warming');
+  await page.goto('/warming/settings');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   const panel = page.getByTestId('sessions-panel');
   await expect(panel.getByTestId('session-row').filter({ hasText: 'you' }).first()).toBeVisible();

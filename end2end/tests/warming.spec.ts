@@ -1,4 +1,4 @@
-// The Warming tab as an admin uses it: edit a schedule's timing (a bad cron is refused inline
+// The Warming tab as an admin uses it, page by page: edit a schedule's timing (a bad cron is refused inline
 // and saves nothing; a good one is read back with its next runs, saved and listed), create one
 // from the form, "Last run"
 // after Run now, a warm paused by the memory guard (its reason, no Resume, resumes by itself), and
@@ -23,7 +23,7 @@ test('editing a schedule: a bad cron shows an inline error and saves nothing; a 
   expect(created.ok(), await created.text()).toBeTruthy();
   const id = (await created.json()).data.id as string;
   try {
-    await page.goto('/warming');
+    await page.goto('/warming/schedules');
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
     const row = page.getByTestId('schedule').filter({ hasText: 'Every 17 hours' });
     await expect(row.getByTestId('schedule-source-name')).toHaveText('App Measures');
@@ -66,7 +66,7 @@ test('editing a schedule: a bad cron shows an inline error and saves nothing; a 
 });
 
 test('a new schedule from the form: previewed, saved, listed by source name', async ({ page }) => {
-  await page.goto('/warming');
+  await page.goto('/warming/schedules');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   // The card's own form (an edited row's form sits in a row of the table).
   const form = page.getByTestId('schedules').locator('.schedule-form:not(tr *)');
@@ -95,7 +95,7 @@ test('an editor open on one schedule keeps what is typed while another row is di
     ids.push((await created.json()).data.id as string);
   }
   try {
-    await page.goto('/warming');
+    await page.goto('/warming/schedules');
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
     const editedRow = page.getByTestId('schedule').filter({ hasText: 'Every 13 hours' });
     await editedRow.getByTestId('schedule-edit').click();
@@ -133,11 +133,17 @@ test('a warm paused by the memory guard says why, offers no Resume, and resumes 
     // Lifting the ceiling lets it go on by itself, to the end.
     expect((await settings({ memoryCeilingBytes: 0 })).ok()).toBeTruthy();
     await expect(job.getByTestId('paused-reason')).toHaveCount(0, { timeout: 60_000 });
-    await expect(page.getByTestId('recent-job').filter({ hasText: 'Chart Data' }).first()).toContainText('completed', { timeout: 150_000 });
+    await expect(page.getByTestId('last-finished')).toContainText('Chart Data', { timeout: 150_000 });
+    await expect(page.getByTestId('last-finished').getByTestId('job-status')).toHaveText('completed');
 
-    // Its per-source status row shows the cache and the time left before it expires.
-    await page.reload();
-    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    // The history lists it, and its per-source status row shows the cache and the time left
+    // before it expires: each a page of the Warming tab, reached by its link.
+    await page.getByTestId('last-finished').getByRole('link', { name: 'All finished jobs' }).click();
+    await expect(page).toHaveURL(/\/warming\/history$/);
+    await expect(page.getByTestId('warming-history').first()).toHaveAttribute('aria-current', 'page');
+    await expect(page.getByTestId('recent-job').filter({ hasText: 'Chart Data' }).first()).toContainText('completed');
+    await page.getByTestId('warming-sources').click();
+    await expect(page).toHaveURL(/\/warming\/sources$/);
     const row = page.getByTestId('status-2');
     await expect(row.getByTestId('status-age')).not.toHaveText('not cached');
     await expect(row.getByTestId('status-ttl')).toHaveText(/^\d+(d \d+h|h \d{2}m)$/);

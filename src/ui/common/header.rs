@@ -88,6 +88,17 @@ fn ConnectionStatus(ok: bool, error: Option<String>) -> impl IntoView {
     }
 }
 
+/// The tab a page belongs to: its own route or one of its pages under it (`/warming/history`);
+/// anything else (a source's page) belongs to the first tab.
+fn tab_of(base: &str, path: &str) -> usize {
+    TABS.iter()
+        .position(|(href, _, _)| {
+            let tab = crate::app::page_href(base, href);
+            *href != "/" && (path == tab || path.starts_with(&format!("{tab}/")))
+        })
+        .unwrap_or(0)
+}
+
 /// WAI-ARIA tabs: one tab in the Tab order (the current one); arrows, Home and End move focus,
 /// Enter follows the link.
 #[component]
@@ -97,9 +108,7 @@ fn Tabs() -> impl IntoView {
     let refs: [NodeRef<leptos::html::A>; TABS.len()] = std::array::from_fn(|_| NodeRef::new());
     let current = move || {
         let path = location.pathname.get();
-        base.with_value(|base| {
-            TABS.iter().position(|(href, _, _)| crate::app::page_href(base, href) == path).unwrap_or(0)
-        })
+        base.with_value(|base| tab_of(base, &path))
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         let active = document().active_element();
@@ -144,5 +153,25 @@ fn Tabs() -> impl IntoView {
                 })
                 .collect_view()}
         </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tab_of;
+
+    #[test]
+    fn a_tab_holds_its_own_pages_and_nothing_that_only_starts_like_it() {
+        for base in ["", "/hearth"] {
+            let at = |path: &str| tab_of(base, &format!("{base}{path}"));
+            assert_eq!(at("/warming"), 1);
+            assert_eq!(at("/warming/history"), 1);
+            assert_eq!(at("/redis/keys"), 2);
+            assert_eq!(at("/audit"), 3);
+            assert_eq!(at("/warmingx"), 0);
+            assert_eq!(at("/sources/3"), 0);
+            assert_eq!(at("/"), 0);
+        }
+        assert_eq!(tab_of("/hearth", "/hearth"), 0);
     }
 }

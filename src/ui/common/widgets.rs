@@ -63,3 +63,37 @@ pub fn Sparkline(values: Vec<f64>, #[prop(into)] label: String) -> impl IntoView
         </svg>
     }
 }
+
+/// The pages of a tab that holds more tools than one page should load: a row of links under the
+/// tab bar, the current page marked. Plain links: the router follows them without a reload.
+#[component]
+pub fn SubPages(
+    /// What the pages are, for screen readers ("Warming pages").
+    label: &'static str,
+    /// Route, label and test id of each page.
+    pages: &'static [(&'static str, &'static str, &'static str)],
+    /// The route of the page showing.
+    current: &'static str,
+) -> impl IntoView {
+    let base = crate::app::base_path();
+    view! {
+        <nav class="subpages" aria-label=label>
+            {pages
+                .iter()
+                .map(|&(route, text, testid)| {
+                    let here = route == current;
+                    view! {
+                        <a
+                            href=crate::app::page_href(&base, route)
+                            data-testid=testid
+                            class:active=here
+                            aria-current=here.then_some("page")
+                        >
+                            {text}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
