@@ -249,3 +249,16 @@ test('a job cancelled from the keyboard leaves focus on the job list, not on ano
     }
   }
 });
+
+test('the Sources page follows a warm started elsewhere without a reload', async ({ page }) => {
+  const cleared = await page.request.post(`${api}/invalidate`, { headers: bearer(), data: { datasourceId: 3, reason: 'e2e sources page' } });
+  expect(cleared.ok(), await cleared.text()).toBeTruthy();
+  await page.goto('/warming/sources');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  const row = page.getByTestId('status-3');
+  await expect(row.getByTestId('status-entries')).toHaveText('0');
+  const warm = await page.request.post(`${api}/warm`, { headers: bearer(), data: { datasourceId: 3, force: true } });
+  expect(warm.ok(), await warm.text()).toBeTruthy();
+  await expect(row.getByTestId('status-entries')).not.toHaveText('0', { timeout: 60_000 });
+  await expect(row.getByTestId('status-age')).not.toHaveText('not cached');
+});

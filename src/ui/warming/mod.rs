@@ -1,6 +1,6 @@
-//! The Warming tab, four pages: Jobs (start warms, each source's state, watch warms live with
-//! rows, percent and ETA, pause, resume or cancel them), History, Schedules, and the memory
-//! guard with the signed-in sessions. The job status is polled every second while a job is
+//! The Warming tab, five pages: Jobs (start warms, watch them live with rows, percent and ETA,
+//! pause, resume or cancel them), Sources (each source's state, Refresh, Invalidate), History,
+//! Schedules, and the memory guard with the signed-in sessions. The job status is polled every second while a job is
 //! active, every five seconds otherwise.
 
 mod history;
@@ -57,7 +57,7 @@ fn polled_status() -> Resource<Result<WarmingStatus, AppError>> {
     status
 }
 
-/// Jobs: start a warm, each source's state, the running and queued jobs live.
+/// Jobs: start a warm, the running and queued jobs live, the last one finished.
 #[component]
 pub fn WarmingPage() -> impl IntoView {
     let status = polled_status();

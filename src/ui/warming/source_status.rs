@@ -12,6 +12,7 @@ use crate::rpc::jobs::StartWarm;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::mutation::{Data, any_pending, use_mutation, use_stale};
+use crate::ui::common::polling::use_polling;
 use crate::ui::common::session::use_session;
 use crate::ui::common::warm::warm_input;
 use crate::ui::common::widgets::HealthBadge;
@@ -28,6 +29,8 @@ struct Actions {
 pub fn SourceStatus() -> impl IntoView {
     let stale = use_stale();
     let stats = Resource::new(move || (stale.track(Data::Cache), stale.track(Data::Jobs)), |_| get_cache_stats());
+    // A page of its own: a warm that finishes (started here or anywhere) shows without a reload.
+    use_polling(Signal::derive(|| Some(5000)), move || stats.refetch());
     let refresh = use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message));
     let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
     let busy = any_pending([refresh.pending(), invalidate.pending()]);
