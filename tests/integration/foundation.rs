@@ -122,7 +122,8 @@ async fn unknown_api_routes_answer_in_the_envelope() {
 #[tokio::test]
 async fn pages_are_server_rendered_with_the_tabs_and_frame_ancestors() {
     let app = router(state_with("ssr", &[]));
-    for path in ["/", "/warming", "/redis", "/audit"] {
+    let pages = ["/", "/warming", "/warming/sources", "/warming/history", "/warming/schedules", "/warming/settings"];
+    for path in pages.into_iter().chain(["/redis", "/redis/keys", "/audit"]) {
         let r = get(&app, path, None).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         for tab in ["tab-cache", "tab-warming", "tab-redis", "tab-audit"] {
@@ -138,6 +139,12 @@ async fn pages_are_server_rendered_with_the_tabs_and_frame_ancestors() {
         assert!(r.text.contains(&format!("nonce=\"{nonce}\"")), "{path}: scripts lack the CSP nonce");
     }
     assert!(get(&app, "/redis", None).await.text.contains("data-testid=\"redis-overview\""));
+    // A tab's own page is drawn under its tab, marked as the page shown.
+    let history = get(&app, "/warming/history", None).await.text;
+    assert!(history.contains("data-testid=\"recent-jobs\""), "{history}");
+    assert!(history.contains("data-testid=\"warming-history\" aria-current=\"page\""), "{history}");
+    assert!(get(&app, "/redis/keys", None).await.text.contains("data-testid=\"key-list\""));
+    assert_eq!(get(&app, "/warming/nothing", None).await.status, StatusCode::NOT_FOUND);
     // A filtered Audit view is drawn with its filters: in the form and in the export links.
     let audit = get(&app, "/audit?action=cache_warm_initiated", None).await.text;
     assert!(audit.contains("data-testid=\"audit-filter-action\""), "{audit}");
