@@ -161,7 +161,12 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if clear_cookie {
         headers.append(header::SET_COOKIE, session_cookie(&state, "", 0));
     }
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&state, &nonce.0)) {
+    // Not on the bundle's files: a policy sent with a script, WASM or stylesheet is not applied
+    // (only documents and workers have one), and a page loads up to fifty such files, each of
+    // which would carry its 300 bytes.
+    if !path.starts_with("/pkg/")
+        && let Ok(csp) = HeaderValue::from_str(&content_security_policy(&state, &nonce.0))
+    {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     if https && state.config.auth.mode != AuthMode::Dev {

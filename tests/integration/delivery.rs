@@ -68,6 +68,9 @@ async fn hashed_bundle_files_are_compressed_and_immutable_while_pages_and_api_ar
             assert_eq!(r.headers.get("content-encoding").map(|v| v.to_str().unwrap()), encoding, "{uri} {accept:?}");
             assert_eq!(r.headers["cache-control"], hearth::server::IMMUTABLE, "{uri}");
             assert!(r.headers["vary"].to_str().unwrap().contains("accept-encoding"), "{uri}");
+            // A policy on a script or WASM file is never applied: it is only the page's to carry.
+            assert!(r.headers.get("content-security-policy").is_none(), "{uri}");
+            assert_eq!(r.headers["x-content-type-options"], "nosniff", "{uri}");
         }
     }
     // Plain names can change in place (`cargo leptos watch`): revalidated, never compressed stale.
@@ -80,6 +83,7 @@ async fn hashed_bundle_files_are_compressed_and_immutable_while_pages_and_api_ar
 
     // The pages link the hashed names and, like the API, are never stored.
     let page = fetch(&app, "/audit", Some("br")).await;
+    assert!(page.headers["content-security-policy"].to_str().unwrap().contains("'nonce-"));
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     for needle in [
         format!(r#"href="/pkg/hearth.{HASH}.css""#),

@@ -9,7 +9,7 @@
 //! `wasm_split_cli_support` puts the code each set of split points shares into a chunk of its
 //! own, so ten pages make over a hundred chunks, most of them a few hundred bytes, each a file
 //! with its own header, imports and call shims, compressed alone. Before the split that is
-//! written, the chunks nearly every page needs and the small ones are merged into the main
+//! written, the chunks at least half the pages need and the small ones are merged into the main
 //! module: their functions are exported from the input (the splitter keeps whatever the module
 //! exports in the main module), the input is split again, until no such chunk is left, and the
 //! extra exports are then removed from the main module.
@@ -102,8 +102,8 @@ fn with_pins(wasm: &[u8], pinned: &BTreeSet<u32>) -> Result<Vec<u8>, Error> {
 const SMALL_CHUNK: u64 = 8_000;
 
 /// The shared chunks whose code moves into the main module: those needed by at least half the
-/// split points (nearly every page loads them anyway) and the small ones. Measured per page in
-/// BENCHMARKS.md ("Chunks merged into the main module").
+/// split points (most pages load them anyway) and the small ones. Measured per page in
+/// BENCHMARKS.md ("Pages under their tabs, and chunks merged into the main module").
 fn chunks_to_merge(split: &wasm_split_cli_support::SplitWasm, dir: &Path) -> Vec<String> {
     let points = split.prefetch_map.len();
     let mut users: BTreeMap<&str, usize> = BTreeMap::new();
