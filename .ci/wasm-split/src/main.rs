@@ -49,6 +49,11 @@ fn main() -> ExitCode {
 fn split(input: PathBuf, out_dir: PathBuf, name: &str) -> Result<usize, Error> {
     let wasm = std::fs::read(&input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
     let first_dir = out_dir.join(".first-pass");
+    // The input's functions by name, read once: every round finds the chunks' functions in it.
+    let mut by_name: HashMap<String, Vec<u32>> = HashMap::new();
+    for (index, name) in function_names(&wasm)? {
+        by_name.entry(name).or_default().push(index);
+    }
     let mut pinned = BTreeSet::new();
     let mut rounds = 0;
     for _ in 0..6 {
@@ -56,7 +61,7 @@ fn split(input: PathBuf, out_dir: PathBuf, name: &str) -> Result<usize, Error> {
         let trial = with_pins(&wasm, &pinned)?;
         let first = transform(&trial, &first_dir, name)?;
         let merge = chunks_to_merge(&first, &first_dir);
-        let more = pinned_functions(&wasm, &first_dir, &merge)?;
+        let more = pinned_functions(&by_name, &first_dir, &merge)?;
         std::fs::remove_dir_all(&first_dir)?;
         if more.is_subset(&pinned) {
             break;
@@ -122,11 +127,11 @@ fn chunks_to_merge(split: &wasm_split_cli_support::SplitWasm, dir: &Path) -> Vec
 
 /// The input's indices of the functions the given first-pass chunks define (by name: the
 /// splitter names each output function after its input function).
-fn pinned_functions(input: &[u8], first_dir: &Path, chunks: &[String]) -> Result<BTreeSet<u32>, Error> {
-    let mut by_name: HashMap<String, Vec<u32>> = HashMap::new();
-    for (index, name) in function_names(input)? {
-        by_name.entry(name).or_default().push(index);
-    }
+fn pinned_functions(
+    by_name: &HashMap<String, Vec<u32>>,
+    first_dir: &Path,
+    chunks: &[String],
+) -> Result<BTreeSet<u32>, Error> {
     let mut pinned = BTreeSet::new();
     for chunk in chunks {
         let chunk_wasm = std::fs::read(first_dir.join(format!("{chunk}.wasm")))?;
