@@ -154,6 +154,32 @@ test('Escape closes a dialog even when focus had left it, and focus returns to i
   await expect(opener).toBeFocused();
 });
 
+test('a control focused the moment the dialog opens keeps focus: the dialog does not pull it back to its first field', async ({ page }) => {
+  await warmed(page, 1);
+  await page.goto('/');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByTestId('source-1').getByTestId('invalidate-source').click();
+  await page.getByTestId('inv-preview').click();
+  await expect(page.getByTestId('inv-result')).toContainText('Would delete');
+  // Open the dialog and focus its Cancel as soon as the dialog is in the page (a microtask
+  // later, before the next frame, when the dialog focuses its first field), then let two frames pass.
+  const focused = await page.evaluate(() => new Promise<string>((resolve) => {
+    const observer = new MutationObserver(() => {
+      const cancel = document.querySelector<HTMLElement>('[data-testid="confirm-dialog"] [data-testid="confirm-cancel"]');
+      if (!cancel) return;
+      observer.disconnect();
+      cancel.focus();
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve(document.activeElement?.getAttribute('data-testid') ?? '')));
+    });
+    observer.observe(document.body, { childList: true, subtree: true });
+    document.querySelector<HTMLElement>('[data-testid="inv-confirm"]')!.click();
+  }));
+  expect(focused).toBe('confirm-cancel');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('confirm-dialog')).toHaveCount(0);
+  await expect(page.getByTestId('inv-confirm')).toBeFocused();
+});
+
 test('progress bars carry their values and health is written, not only coloured', async ({ page }) => {
   await page.goto('/redis');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');

@@ -233,6 +233,8 @@ test('a job cancelled from the keyboard leaves focus on the job list, not on ano
     await page.keyboard.press('Enter');
     const dialog = page.getByTestId('confirm-dialog');
     await expect(dialog).toBeVisible();
+    // The dialog takes focus first (its reason field); the keyboard then moves on to confirm.
+    await expect(dialog.getByTestId('confirm-reason')).toBeFocused();
     await dialog.getByTestId('confirm-ok').focus();
     await page.keyboard.press('Enter');
     await expect(dialog).toHaveCount(0);

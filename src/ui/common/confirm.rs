@@ -152,12 +152,13 @@ mod focus {
         }
     }
 
-    /// Focus the dialog's first control once it is drawn.
+    /// Focus the dialog's first control once it is drawn, unless focus is already inside it:
+    /// a control chosen (by click, keyboard or script) before the next frame keeps focus.
     pub fn enter(dialog: NodeRef<Div>) {
         request_animation_frame(move || {
-            if let Some(d) = dialog.get_untracked()
-                && let Some(first) = focusables(&d).first()
-            {
+            let Some(d) = dialog.get_untracked() else { return };
+            let inside = document().active_element().is_some_and(|a| d.contains(Some(&a)));
+            if !inside && let Some(first) = focusables(&d).first() {
                 let _ = first.focus();
             }
         });
