@@ -27,9 +27,13 @@ pub struct CspNonce(pub String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Area {
-    /// Probes, static assets, the sign-in endpoints and `/metrics` (which checks its own token):
+    /// Probes, the favicon, the sign-in endpoints and `/metrics` (which checks its own token):
     /// no caller needed.
     Public,
+    /// The bundle's files under `/pkg/`: no caller needed, and no Content-Security-Policy (a
+    /// browser applies one only to documents and workers, and a page loads up to fifty of these
+    /// files, each of which would carry its 300 bytes).
+    Asset,
     Api,
     Rpc,
     /// `/auth/logout`: needs a caller, answers like a page.
@@ -44,11 +48,12 @@ fn area(path: &str) -> Area {
         Area::Rpc
     } else if path == "/auth/logout" {
         Area::SignOut
+    } else if path.starts_with("/pkg/") {
+        Area::Asset
     } else if matches!(
         path,
         "/healthz" | "/readyz" | "/metrics" | "/favicon.ico" | "/auth/handoff" | "/auth/signed-out"
-    ) || path.starts_with("/pkg/")
-    {
+    ) {
         Area::Public
     } else {
         Area::Page
@@ -75,7 +80,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         if state.config.auth.mode == AuthMode::Dev && !matches!(path.as_str(), "/healthz" | "/readyz") {
             dev_mode_allows(&state, &request).map_err(Refusal::Error)?;
         }
-        if area == Area::Public {
+        if matches!(area, Area::Public | Area::Asset) {
             return Ok(());
         }
         let who = match identify(&state, request.headers()).await.map_err(Refusal::Error)? {
@@ -161,10 +166,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if clear_cookie {
         headers.append(header::SET_COOKIE, session_cookie(&state, "", 0));
     }
-    // Not on the bundle's files: a policy sent with a script, WASM or stylesheet is not applied
-    // (only documents and workers have one), and a page loads up to fifty such files, each of
-    // which would carry its 300 bytes.
-    if !path.starts_with("/pkg/")
+    if area != Area::Asset
         && let Ok(csp) = HeaderValue::from_str(&content_security_policy(&state, &nonce.0))
     {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
@@ -434,7 +436,8 @@ mod tests {
     #[test]
     fn areas_put_sign_in_and_assets_outside_authentication() {
         assert_eq!(area("/auth/handoff"), Area::Public);
-        assert_eq!(area("/pkg/hearth.wasm"), Area::Public);
+        assert_eq!(area("/pkg/hearth.wasm"), Area::Asset);
+        assert_eq!(area("/favicon.ico"), Area::Public);
         assert_eq!(area("/auth/logout"), Area::SignOut);
         assert_eq!(area("/rpc/jobs/warm"), Area::Rpc);
         assert_eq!(area("/api/admin/redis/stats"), Area::Api);
