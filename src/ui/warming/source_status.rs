@@ -30,7 +30,12 @@ pub fn SourceStatus() -> impl IntoView {
     let stale = use_stale();
     let stats = Resource::new(move || (stale.track(Data::Cache), stale.track(Data::Jobs)), |_| get_cache_stats());
     // A page of its own: a warm that finishes (started here or anywhere) shows without a reload.
-    use_polling(Signal::derive(|| Some(5000)), move || stats.refetch());
+    // Every 2 s while a source is being warmed (its lock held), every 15 s otherwise, as the
+    // dashboard does.
+    let warming = Signal::derive(move || {
+        stats.get().and_then(|r| r.ok()).is_some_and(|s| s.datasources.iter().any(|m| m.locked_by.is_some()))
+    });
+    use_polling(Signal::derive(move || Some(if warming.get() { 2000 } else { 15_000 })), move || stats.refetch());
     let refresh = use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message));
     let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
     let busy = any_pending([refresh.pending(), invalidate.pending()]);
