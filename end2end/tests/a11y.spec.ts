@@ -3,7 +3,7 @@
 // alone, and no page scrolls sideways at the 900 px the command center's iframe gives Hearth.
 import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { bearer } from './auth';
+import { bearer, setupUser } from './auth';
 
 test.setTimeout(180_000);
 
@@ -18,9 +18,13 @@ async function tabTo(page: Page, testId: string, max = 120) {
   throw new Error(`Tab never reached ${testId} (now on ${await focusedTestId(page)})`);
 }
 
+/** This file's setup warms, by a user of their own: per-user warm limits are per hour, and the
+ *  admin's and warming.spec's setup user's are spent elsewhere in the run. */
+const a11ySetup = { ...setupUser, sub: 'e2e-a11y-setup', name: 'Accessibility test setup' };
+
 /** Warms demo source `ds` over REST and waits for the job to finish. */
 async function warmed(page: Page, ds: number) {
-  const r = await page.request.post('/api/admin/analytics/cache/warm', { headers: bearer(), data: { datasourceId: ds, force: true } });
+  const r = await page.request.post('/api/admin/analytics/cache/warm', { headers: bearer(a11ySetup), data: { datasourceId: ds, force: true } });
   expect(r.ok(), await r.text()).toBeTruthy();
   await expect
     .poll(async () => {
@@ -172,7 +176,9 @@ test('a control focused the moment the dialog opens keeps focus: the dialog does
       requestAnimationFrame(() => requestAnimationFrame(() => resolve(document.activeElement?.getAttribute('data-testid') ?? '')));
     });
     observer.observe(document.body, { childList: true, subtree: true });
-    document.querySelector<HTMLElement>('[data-testid="inv-confirm"]')!.click();
+    const opener = document.querySelector<HTMLElement>('[data-testid="inv-confirm"]')!;
+    opener.focus();
+    opener.click();
   }));
   expect(focused).toBe('confirm-cancel');
   await page.keyboard.press('Enter');

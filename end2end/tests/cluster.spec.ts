@@ -36,10 +36,18 @@ test.beforeAll(async () => {
     }
   }
   execFileSync('redis-cli', ['--cluster', 'create', ...clusterRedisPorts.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-  for (let i = 0; i < 100 && !cli(clusterRedisPorts[0], 'cluster', 'info').includes('cluster_state:ok'); i++) await sleep(100);
+  // Every node must know the whole topology before keys go in: one that does not yet answers
+  // CLUSTERDOWN, and redis-cli reports that per command and goes on.
+  const ready = () => clusterRedisPorts.every((p) => cli(p, 'cluster', 'info').includes('cluster_state:ok'));
+  for (let i = 0; i < 200 && !ready(); i++) await sleep(100);
   // 90 keys without a hash tag: spread over the three primaries, as an application's keys are.
+  // Written again (SET is idempotent) until all are in, should a node still have refused some.
   const commands = Array.from({ length: 90 }, (_, i) => `SET ${prefix}cache:spread:${i} v${i}`).join('\n');
-  execFileSync('redis-cli', ['-c', '-p', String(clusterRedisPorts[0])], { input: `${commands}\n` });
+  const stored = () => clusterRedisPorts.reduce((sum, p) => sum + Number(cli(p, 'dbsize')), 0);
+  for (let i = 0; i < 50 && stored() < 90; i++) {
+    execFileSync('redis-cli', ['-c', '-p', String(clusterRedisPorts[0])], { input: `${commands}\n` });
+    if (stored() < 90) await sleep(200);
+  }
 });
 
 test.afterAll(async () => {
