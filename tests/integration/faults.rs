@@ -541,3 +541,51 @@ async fn sigterm_waits_for_audit_entries_still_being_written() {
     assert_eq!(trail.len(), 1, "the refusal answered before SIGTERM is in the trail");
     assert!(format!("{trail:?}").contains("access_refused"), "{trail:?}");
 }
+
+/// A run's lock is released through a Redis that refuses the first tries (here: the script
+/// commands denied to Hearth's user for a moment, as a failover refuses them): the release tries
+/// again and deletes it, so the next warm need not wait out the lease. A Redis that keeps
+/// refusing gets four tries, then the lock is left to its lease, still held by its owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_release_refused_for_a_moment_is_tried_again_and_one_refused_for_good_leaves_the_lease() {
+    use hearth::cache::lock::WarmLock;
+
+    let redis = PrivateRedis::start(&[]);
+    let url = redis.url();
+    let state = state_with("fault-lock", &[("HEARTH_REDIS_URL", url.as_str()), ("HEARTH_REDIS_TIMEOUT_MS", "500")]);
+    let mut admin = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let deny = |on: bool| {
+        let mut cmd = redis::cmd("ACL");
+        cmd.arg("SETUSER").arg("default").arg(if on { "-@scripting" } else { "+@scripting" });
+        cmd
+    };
+    let ds = random_ds();
+    let key = state.keys.lock(ds);
+    let lease = Duration::from_secs(30);
+
+    let lock = WarmLock::acquire(&state.redis, &state.keys, ds, "job:release-test@here", lease).await.unwrap();
+    let _: () = deny(true).query_async(&mut admin).await.unwrap();
+    let lifted = {
+        let mut admin = admin.clone();
+        let allow = deny(false);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _: () = allow.query_async(&mut admin).await.unwrap();
+        })
+    };
+    let released = lock.release().await;
+    lifted.await.unwrap();
+    assert!(released.expect("released on a later try"), "the lock was ours and is deleted");
+    let holder: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut admin).await.unwrap();
+    assert_eq!(holder, None);
+
+    let lock = WarmLock::acquire(&state.redis, &state.keys, ds, "job:release-test-2@here", lease).await.unwrap();
+    let _: () = deny(true).query_async(&mut admin).await.unwrap();
+    let refused = lock.release().await.expect_err("refused on every try");
+    assert!(refused.message.contains("releasing the warm lock"), "{}", refused.message);
+    let _: () = deny(false).query_async(&mut admin).await.unwrap();
+    let holder: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut admin).await.unwrap();
+    assert_eq!(holder.as_deref(), Some("job:release-test-2@here"), "left to its lease");
+    let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut admin).await.unwrap();
+    assert!(ttl > 0 && ttl <= lease.as_millis() as i64, "expires with its lease: {ttl} ms");
+}
