@@ -160,11 +160,11 @@ test('Escape closes a dialog even when focus had left it, and focus returns to i
 
 test('a control focused the moment the dialog opens keeps focus: the dialog does not pull it back to its first field', async ({ page }) => {
   await warmed(page, 1);
-  await page.goto('/');
+  // The Warming tab's Sources page: its Invalidate opens the confirm dialog at once.
+  await page.goto('/warming/sources');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
-  await page.getByTestId('source-1').getByTestId('invalidate-source').click();
-  await page.getByTestId('inv-preview').click();
-  await expect(page.getByTestId('inv-result')).toContainText('Would delete');
+  const opener = page.getByTestId('status-1').getByTestId('status-invalidate');
+  await expect(opener).toBeEnabled();
   // Open the dialog and focus its Cancel as soon as the dialog is in the page (a microtask
   // later, before the next frame, when the dialog focuses its first field), then let two frames pass.
   const focused = await page.evaluate(() => new Promise<string>((resolve) => {
@@ -176,14 +176,14 @@ test('a control focused the moment the dialog opens keeps focus: the dialog does
       requestAnimationFrame(() => requestAnimationFrame(() => resolve(document.activeElement?.getAttribute('data-testid') ?? '')));
     });
     observer.observe(document.body, { childList: true, subtree: true });
-    const opener = document.querySelector<HTMLElement>('[data-testid="inv-confirm"]')!;
-    opener.focus();
-    opener.click();
+    const button = document.querySelector<HTMLElement>('[data-testid="status-1"] [data-testid="status-invalidate"]')!;
+    button.focus();
+    button.click();
   }));
   expect(focused).toBe('confirm-cancel');
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('confirm-dialog')).toHaveCount(0);
-  await expect(page.getByTestId('inv-confirm')).toBeFocused();
+  await expect(opener).toBeFocused();
 });
 
 test('progress bars carry their values and health is written, not only coloured', async ({ page }) => {
