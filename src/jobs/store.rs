@@ -223,7 +223,10 @@ pub(super) async fn get_many(state: &AppState, ids: &[String]) -> Result<Vec<Job
     Ok(maps.iter().filter_map(JobRecord::from_hash).collect())
 }
 
-/// Queued jobs in queue order, then the ones holding a slot.
+/// Queued jobs in queue order, then the ones holding a slot (by start). The lists and the job
+/// hashes are read one after the other while workers claim and finish jobs: a job claimed in
+/// between is in the queue as read but already warming (listed with the running ones, not left
+/// out), one finished in between is dropped, and none is listed twice.
 pub async fn active(state: &AppState) -> Result<Vec<JobRecord>, AppError> {
     let keys = &state.keys;
     let mut conn = state.redis.conn().await?;
@@ -237,10 +240,14 @@ pub async fn active(state: &AppState) -> Result<Vec<JobRecord>, AppError> {
         .query_async(&mut conn)
         .await
         .ctx("listing jobs")?;
-    let mut jobs = get_many(state, &running).await?;
+    let mut seen = std::collections::HashSet::new();
+    let (mut waiting, mut jobs): (Vec<JobRecord>, Vec<JobRecord>) = get_many(state, &queued)
+        .await?
+        .into_iter()
+        .chain(get_many(state, &running).await?)
+        .filter(|r| !r.job.status.is_terminal() && seen.insert(r.job.job_id.clone()))
+        .partition(|r| r.job.status == JobStatus::Queued);
     jobs.sort_by(|a, b| a.job.started_at.cmp(&b.job.started_at));
-    let mut waiting: Vec<JobRecord> =
-        get_many(state, &queued).await?.into_iter().filter(|r| r.job.status == JobStatus::Queued).collect();
     waiting.append(&mut jobs);
     Ok(waiting)
 }

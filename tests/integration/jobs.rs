@@ -602,3 +602,44 @@ async fn ids_reasons_and_actions_are_refused_where_they_are_read_with_the_field_
     }
     cleanup(&state).await;
 }
+
+/// The active list is read in steps (the queue and the running set, then each job) while workers
+/// claim and finish jobs. A job a worker claimed between the two reads is still listed, with the
+/// running ones; one finished between them is not listed as active; none is listed twice.
+#[tokio::test]
+async fn a_job_claimed_or_finished_while_the_active_list_is_read_is_listed_as_it_now_is() {
+    use hearth::jobs::record::Field;
+    let state = state_with("jobs-active-read", &[("HEARTH_MAX_CONCURRENT_WARMS", "4")]);
+    let new = |ds: i64| store::NewJob {
+        datasource_id: ds,
+        datasource_name: "race",
+        requested_by: "tester",
+        reason: None,
+        trigger: "api",
+        full: false,
+    };
+    let id = |e: store::Enqueued| match e {
+        store::Enqueued::New(id) => id,
+        _ => panic!("a new job"),
+    };
+    let (claimed, waiting, finished) = (random_ds(), random_ds(), random_ds());
+    let finished_id = id(store::enqueue(&state, &new(finished)).await.unwrap());
+    assert_eq!(store::claim(&state).await.unwrap().as_deref(), Some(finished_id.as_str()));
+    let claimed_id = id(store::enqueue(&state, &new(claimed)).await.unwrap());
+    let waiting_id = id(store::enqueue(&state, &new(waiting)).await.unwrap());
+
+    // As the reads can find them: the first queued job already warming though still in the
+    // queue as read (the claim ran between the two reads), and the running job already completed.
+    store::set_fields(&state, &claimed_id, &[(Field::Status, JobStatus::Warming.as_str().into())]).await.unwrap();
+    store::set_fields(&state, &finished_id, &[(Field::Status, JobStatus::Completed.as_str().into())]).await.unwrap();
+    let listed: Vec<(String, JobStatus)> =
+        store::active(&state).await.unwrap().into_iter().map(|r| (r.job.job_id, r.job.status)).collect();
+    assert_eq!(listed, vec![(waiting_id.clone(), JobStatus::Queued), (claimed_id.clone(), JobStatus::Warming)]);
+
+    // Claimed for real (now in the running set too): listed once.
+    store::set_fields(&state, &claimed_id, &[(Field::Status, JobStatus::Queued.as_str().into())]).await.unwrap();
+    assert_eq!(store::claim(&state).await.unwrap().as_deref(), Some(claimed_id.as_str()));
+    let listed: Vec<String> = store::active(&state).await.unwrap().into_iter().map(|r| r.job.job_id).collect();
+    assert_eq!(listed, vec![waiting_id, claimed_id]);
+    cleanup(&state).await;
+}
