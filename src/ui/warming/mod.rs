@@ -1,7 +1,7 @@
 //! The Warming tab, five pages: Jobs (start warms, watch them live with rows, percent and ETA,
 //! pause, resume or cancel them), Sources (each source's state, Refresh, Invalidate), History,
-//! Schedules, and the memory guard with the signed-in sessions. The job status is polled every second while a job is
-//! active, every five seconds otherwise.
+//! Schedules, and the memory guard with the signed-in sessions. The job status is polled every
+//! second while a job is active, every five seconds otherwise.
 
 mod history;
 mod jobs;
