@@ -16,6 +16,17 @@ pub fn use_polling(interval_ms: Signal<Option<u32>>, tick: impl Fn() + Send + Sy
     let _ = (interval_ms, tick);
 }
 
+/// [`use_polling`] every `fast_ms` while `busy()` holds (a warm running) and every `slow_ms`
+/// otherwise; the interval follows `busy` as the data it reads changes.
+pub fn use_polling_while(
+    busy: impl Fn() -> bool + Send + Sync + 'static,
+    fast_ms: u32,
+    slow_ms: u32,
+    tick: impl Fn() + Send + Sync + 'static,
+) {
+    use_polling(Signal::derive(move || Some(if busy() { fast_ms } else { slow_ms })), tick);
+}
+
 /// A select for the refresh interval of a card.
 #[component]
 pub fn IntervalPicker(

@@ -16,7 +16,7 @@ use crate::rpc::jobs::get_warming_status;
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::markup::Markup;
 use crate::ui::common::mutation::{Data, use_stale};
-use crate::ui::common::polling::use_polling;
+use crate::ui::common::polling::use_polling_while;
 use crate::ui::common::warm::warm_action;
 use health::HealthPanel;
 use invalidate::{InvalidateDraft, InvalidatePanel};
@@ -29,9 +29,8 @@ pub fn DashboardPage() -> impl IntoView {
     // Only the active jobs are shown here (progress in their rows), none of the history.
     let jobs = Resource::new(move || stale.track(Data::Jobs), |_| get_warming_status(Some(RecentJobs::at_most(0))));
     let report = Resource::new(move || stale.track(Data::Cache), |_| get_health_report());
-    let busy =
-        Signal::derive(move || jobs.get().and_then(|r| r.ok()).map(|s| !s.active_jobs.is_empty()).unwrap_or(false));
-    use_polling(Signal::derive(move || Some(if busy.get() { 2000 } else { 15_000 })), move || {
+    let busy = move || jobs.with(|r| matches!(r, Some(Ok(s)) if !s.active_jobs.is_empty()));
+    use_polling_while(busy, 2000, 15_000, move || {
         stats.refetch();
         jobs.refetch();
         report.refetch();

@@ -25,7 +25,7 @@ use crate::rpc::sources::list_sources;
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::markup::Markup;
 use crate::ui::common::mutation::{Data, use_stale};
-use crate::ui::common::polling::use_polling;
+use crate::ui::common::polling::use_polling_while;
 use crate::ui::common::session::use_session;
 use crate::ui::common::toast::use_toasts;
 use crate::ui::common::warm::warm_action;
@@ -51,9 +51,8 @@ const PAGES: &[(&str, &str, &str)] = &[
 fn polled_status() -> Resource<Result<WarmingStatus, AppError>> {
     let stale = use_stale();
     let status = Resource::new(move || stale.track(Data::Jobs), |_| get_warming_status(Some(RecentJobs::at_most(1))));
-    let busy =
-        Signal::derive(move || status.get().and_then(|r| r.ok()).map(|s| !s.active_jobs.is_empty()).unwrap_or(false));
-    use_polling(Signal::derive(move || Some(if busy.get() { 1000 } else { 5000 })), move || status.refetch());
+    let busy = move || status.with(|r| matches!(r, Some(Ok(s)) if !s.active_jobs.is_empty()));
+    use_polling_while(busy, 1000, 5000, move || status.refetch());
     status
 }
 

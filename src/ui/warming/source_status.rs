@@ -12,7 +12,7 @@ use crate::rpc::jobs::StartWarm;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
 use crate::ui::common::error_box::ErrorBox;
 use crate::ui::common::mutation::{Data, any_pending, use_mutation, use_stale};
-use crate::ui::common::polling::use_polling;
+use crate::ui::common::polling::use_polling_while;
 use crate::ui::common::session::use_session;
 use crate::ui::common::warm::warm_input;
 use crate::ui::common::widgets::HealthBadge;
@@ -32,10 +32,9 @@ pub fn SourceStatus() -> impl IntoView {
     // A page of its own: a warm that finishes (started here or anywhere) shows without a reload.
     // Every 2 s while a source is being warmed (its lock held), every 15 s otherwise, as the
     // dashboard does.
-    let warming = Signal::derive(move || {
-        stats.get().and_then(|r| r.ok()).is_some_and(|s| s.datasources.iter().any(|m| m.locked_by.is_some()))
-    });
-    use_polling(Signal::derive(move || Some(if warming.get() { 2000 } else { 15_000 })), move || stats.refetch());
+    let warming =
+        move || stats.with(|r| matches!(r, Some(Ok(s)) if s.datasources.iter().any(|m| m.locked_by.is_some())));
+    use_polling_while(warming, 2000, 15_000, move || stats.refetch());
     let refresh = use_mutation::<StartWarm>(&[Data::Jobs, Data::Cache], |r| Some(r.message));
     let invalidate = use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message));
     let busy = any_pending([refresh.pending(), invalidate.pending()]);
