@@ -20,6 +20,18 @@ pub fn provider_part(provider: Option<&str>) -> &str {
     provider.unwrap_or("*")
 }
 
+/// The kinds of a source's keys a walk over the keyspace looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A live entry: `cache:{ds:N}:…`.
+    Data,
+    /// A live index set: `idx:{ds:N}:…`.
+    Index,
+    /// A shadow key of any run of Hearth's (`hearth:{ds:N}:run:…`) or of the command center's
+    /// (`shadow:{ds:N}:…`, `shadow_idx:{ds:N}:…`).
+    Shadow,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keys {
     prefix: String,
@@ -146,22 +158,49 @@ impl Keys {
         self.key(&format!("hearth:{{ds:{ds}}}:q:tmp:{nonce:x}:{which}"))
     }
 
-    /// SCAN pattern over the shadows of one run (`Some`) or of every run (`None`).
-    pub fn shadow_pattern(&self, ds: i64, run: Option<&str>) -> String {
-        match run {
-            Some(r) => self.pattern(&format!("hearth:{{ds:{ds}}}:run:{}:*", glob_escape(r))),
-            None => self.pattern(&format!("hearth:{{ds:{ds}}}:run:*")),
-        }
+    /// SCAN pattern over the shadows of one run.
+    pub fn shadow_pattern(&self, ds: i64, run: &str) -> String {
+        self.pattern(&format!("hearth:{{ds:{ds}}}:run:{}:*", glob_escape(run)))
     }
 
-    /// The command center's own shadow leftovers.
-    pub fn legacy_shadow_patterns(&self, ds: i64) -> [String; 2] {
-        [self.pattern(&format!("shadow:{{ds:{ds}}}:*")), self.pattern(&format!("shadow_idx:{{ds:{ds}}}:*"))]
+    /// SCAN pattern over every live data key of a source, exactly.
+    pub fn data_pattern(&self, ds: i64) -> String {
+        self.pattern(&format!("cache:{{ds:{ds}}}:*"))
     }
 
-    /// SCAN patterns over every live data key and index set of a source.
-    pub fn live_patterns(&self, ds: i64) -> [String; 2] {
-        [self.pattern(&format!("cache:{{ds:{ds}}}:*")), self.pattern(&format!("idx:{{ds:{ds}}}:*"))]
+    /// The unprefixed starts of the names of each kind of a source's keys (see [`KeyKind`]).
+    fn kind_starts(ds: i64) -> [(KeyKind, String); 5] {
+        [
+            (KeyKind::Data, format!("cache:{{ds:{ds}}}:")),
+            (KeyKind::Index, format!("idx:{{ds:{ds}}}:")),
+            (KeyKind::Shadow, format!("hearth:{{ds:{ds}}}:run:")),
+            // The command center's own shadow leftovers.
+            (KeyKind::Shadow, format!("shadow:{{ds:{ds}}}:")),
+            (KeyKind::Shadow, format!("shadow_idx:{{ds:{ds}}}:")),
+        ]
+    }
+
+    /// One SCAN pattern over a source's keys of the given kinds, for a walk that sorts its pages
+    /// with [`Keys::kind_of`]: a walk costs Redis the whole keyspace whatever it matches, so one
+    /// walk for several kinds costs as much as a walk for one. The pattern also matches other
+    /// keys of the source; it leaves out (in Redis) the kinds whose names start with another
+    /// letter, so a walk for index sets is not sent the names of the data keys.
+    pub fn kinds_pattern(&self, ds: i64, kinds: &[KeyKind]) -> String {
+        let mut letters: Vec<char> = Self::kind_starts(ds)
+            .iter()
+            .filter(|(kind, _)| kinds.contains(kind))
+            .filter_map(|(_, start)| start.chars().next())
+            .collect();
+        letters.sort_unstable();
+        letters.dedup();
+        let letters: String = letters.into_iter().collect();
+        self.pattern(&format!("[{letters}]*{{ds:{ds}}}:*"))
+    }
+
+    /// The kind of a (prefixed) key of source `ds`, by its name; `None` for any other key.
+    pub fn kind_of(&self, ds: i64, key: &str) -> Option<KeyKind> {
+        let name = self.strip(key)?;
+        Self::kind_starts(ds).into_iter().find(|(_, start)| name.starts_with(start.as_str())).map(|(kind, _)| kind)
     }
 
     /// ZSET of runs that may have shadows (run id → start, ms).
@@ -461,8 +500,7 @@ mod tests {
         let k = Keys::new("bcos:production:");
         assert_eq!(k.meta(1), "bcos:production:cache:meta:{ds:1}:last_warm");
         assert_eq!(k.master(1), "bcos:production:idx:{ds:1}:master");
-        assert_eq!(k.live_patterns(1)[0], "bcos:production:cache:{ds:1}:*");
-        assert_eq!(k.legacy_shadow_patterns(1)[1], "bcos:production:shadow_idx:{ds:1}:*");
+        assert_eq!(k.data_pattern(1), "bcos:production:cache:{ds:1}:*");
         assert_eq!(k.strip("bcos:production:idx:{ds:1}:master"), Some("idx:{ds:1}:master"));
         assert_eq!(k.strip("bcos:staging:idx:{ds:1}:master"), None);
         // Index members are unprefixed names: prefixing one gives the data key.
@@ -478,7 +516,29 @@ mod tests {
         // The first hash tag of a shadow key is the source's.
         let tag_start = shadow.find('{').unwrap();
         assert_eq!(&shadow[tag_start..tag_start + 6], "{ds:4}");
-        assert_eq!(k.shadow_pattern(4, Some("r*1")), "p:hearth:{ds:4}:run:r\\*1:*");
+        assert_eq!(k.shadow_pattern(4, "r*1"), "p:hearth:{ds:4}:run:r\\*1:*");
+    }
+
+    #[test]
+    fn one_walk_pattern_covers_the_kinds_asked_for_and_names_sort_them() {
+        let k = Keys::new("p:");
+        assert_eq!(k.kinds_pattern(7, &[KeyKind::Index, KeyKind::Shadow]), "p:[his]*{ds:7}:*");
+        assert_eq!(k.kinds_pattern(7, &[KeyKind::Shadow]), "p:[hs]*{ds:7}:*");
+        assert_eq!(k.kinds_pattern(7, &[KeyKind::Data, KeyKind::Index]), "p:[ci]*{ds:7}:*");
+        let kind = |name: &str| k.kind_of(7, &format!("p:{name}"));
+        assert_eq!(kind("cache:{ds:7}:m:V:p:1:prov:*:freq:M"), Some(KeyKind::Data));
+        assert_eq!(kind("idx:{ds:7}:master"), Some(KeyKind::Index));
+        assert_eq!(kind("hearth:{ds:7}:run:r1:cache:{ds:7}:m:V"), Some(KeyKind::Shadow));
+        assert_eq!(kind("shadow:{ds:7}:cache:x"), Some(KeyKind::Shadow));
+        assert_eq!(kind("shadow_idx:{ds:7}:idx:x"), Some(KeyKind::Shadow));
+        // The source's other keys, another source's and another prefix's are none of them.
+        for other in
+            ["cache:meta:{ds:7}:last_warm", "hearth:{ds:7}:runs", "hearth:{ds:7}:indexes", "idx:{ds:70}:master"]
+        {
+            assert_eq!(kind(other), None, "{other}");
+        }
+        assert_eq!(k.kind_of(7, "q:idx:{ds:7}:master"), None);
+        assert_eq!(k.kind_of(7, "idx:{ds:7}:master"), None);
     }
 
     #[test]

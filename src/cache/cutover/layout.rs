@@ -2,6 +2,7 @@
 //! the list of every live key of a layout Hearth did not write; after it, the run's leftovers.
 
 use super::CutoverReport;
+use crate::cache::keys::KeyKind;
 use crate::cache::scan;
 use crate::error::AppError;
 use crate::redis_conn::RedisResultExt;
@@ -41,32 +42,37 @@ pub async fn refresh_ttls<'a>(state: &AppState, names: impl Iterator<Item = &'a 
 
 /// First warm over a layout Hearth did not write (or an empty one): find every live data key and
 /// index set of the source (orphans included) so the cutover can remove what the new run lacks.
+/// One walk over the source's node finds both.
 pub(super) async fn scan_foreign_layout(state: &AppState, ds: i64, run_id: &str) -> Result<(String, String), AppError> {
     let keys = &state.keys;
-    let [data_pattern, index_pattern] = keys.live_patterns(ds);
     let (data_set, index_set) = (keys.scanned_data(ds, run_id), keys.scanned_indexes(ds, run_id));
-    let slot = keys.master(ds);
     let mut conn = state.redis.bulk().await?;
-    for (pattern, target) in [(&data_pattern, &data_set), (&index_pattern, &index_set)] {
-        let _: () = redis::cmd("DEL").arg(target).query_async(&mut conn).await.ctx("recording the live layout")?;
-        // Page by page, so memory stays flat however large the live layout is.
-        let mut walk = scan::Walk::new(conn.clone(), pattern.as_str()).on_slot(&slot);
-        while let Some(found) = walk.next_page().await? {
-            let names: Vec<&str> = found.iter().filter_map(|k| keys.strip(k)).collect();
-            if !names.is_empty() {
-                let _: () = redis::pipe()
-                    .cmd("SADD")
-                    .arg(target)
-                    .arg(names)
-                    .ignore()
-                    .cmd("PEXPIRE")
-                    .arg(target)
-                    .arg(3_600_000)
-                    .ignore()
-                    .query_async(&mut conn)
-                    .await
-                    .ctx("recording the live layout")?;
+    let _: () = redis::cmd("DEL")
+        .arg(&data_set)
+        .arg(&index_set)
+        .query_async(&mut conn)
+        .await
+        .ctx("recording the live layout")?;
+    // Page by page, so memory stays flat however large the live layout is.
+    let pattern = keys.kinds_pattern(ds, &[KeyKind::Data, KeyKind::Index]);
+    let mut walk = scan::Walk::new(conn.clone(), pattern).on_slot(&keys.master(ds));
+    while let Some(found) = walk.next_page().await? {
+        let (mut data, mut indexes) = (Vec::new(), Vec::new());
+        for key in &found {
+            match (keys.kind_of(ds, key), keys.strip(key)) {
+                (Some(KeyKind::Data), Some(name)) => data.push(name),
+                (Some(KeyKind::Index), Some(name)) => indexes.push(name),
+                _ => {}
             }
+        }
+        let mut pipe = redis::pipe();
+        for (target, names) in [(&data_set, &data), (&index_set, &indexes)] {
+            if !names.is_empty() {
+                pipe.cmd("SADD").arg(target).arg(names).ignore().cmd("PEXPIRE").arg(target).arg(3_600_000).ignore();
+            }
+        }
+        if !data.is_empty() || !indexes.is_empty() {
+            let _: () = pipe.query_async(&mut conn).await.ctx("recording the live layout")?;
         }
     }
     Ok((data_set, index_set))

@@ -20,7 +20,7 @@ use crate::redis_conn::RedisResultExt;
 use crate::source::catalog::DefEntry;
 use crate::state::AppState;
 use records::Removed;
-use whole::{invalidate_whole, keep_first, sweep, unlist_indexes};
+use whole::{invalidate_whole, keep_first, sweep_indexes_and_shadows, unlist_indexes};
 
 mod records;
 mod whole;
@@ -291,10 +291,10 @@ async fn invalidate_one(state: &AppState, ds: i64, slice: &Slice, dry: bool) -> 
     } else {
         invalidate_slice(state, ds, slice, dry).await?
     };
-    // Shadows of any run and the command center's leftovers go in every case.
-    let [legacy, legacy_idx] = state.keys.legacy_shadow_patterns(ds);
-    for pattern in [state.keys.shadow_pattern(ds, None), legacy, legacy_idx] {
-        done.keys_deleted += sweep(state, ds, pattern, dry, &mut other_memory, &mut done.other_sample).await?;
+    if !slice.is_whole() {
+        // Shadows of any run and the command center's leftovers go in every case (the whole
+        // source's walk took them with its index sets).
+        sweep_indexes_and_shadows(state, ds, None, dry, &mut done, &mut other_memory).await?;
     }
     done.bytes += other_memory.estimate();
     if !dry {

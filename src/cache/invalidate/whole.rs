@@ -1,8 +1,11 @@
 //! Whole-source invalidation and the sweep of shadow leftovers: SCAN and UNLINK a page at a
 //! time on the source's node, holding a page of key names (and the walk's fingerprint of each
 //! key seen) however large the source; each page is measured for the estimate before it goes.
+//! Each walk costs Redis the whole keyspace of the node, so the kinds of key share walks: a slice
+//! takes one (shadows), a whole source two (index sets and shadows, then entries).
 
 use super::{MEMORY_SAMPLES, Outcome, SAMPLE};
+use crate::cache::keys::KeyKind;
 use crate::cache::scan::{self, Walk, memory::MemorySample};
 use crate::error::AppError;
 use crate::redis_conn::RedisResultExt;
@@ -13,32 +16,57 @@ pub(super) fn keep_first(sample: &mut Vec<String>, keys: &[String]) {
     sample.extend(keys.iter().take(SAMPLE.saturating_sub(sample.len())).cloned());
 }
 
-/// Walks `pattern` on the source's node a page at a time; each page is measured into `memory`,
-/// counted, sampled and (unless `dry`) deleted.
-pub(super) async fn sweep(
+/// Walks the source's index sets (when `indexes` is given to measure them) and the shadows of every run, the command
+/// center's leftovers among them, in one SCAN over its node a page at a time. Each page is
+/// measured, counted, sampled and (unless `dry`) deleted: its index sets first (taken off the
+/// source's list), then its shadows.
+pub(super) async fn sweep_indexes_and_shadows(
     state: &AppState,
     ds: i64,
-    pattern: String,
+    mut indexes: Option<&mut MemorySample>,
     dry: bool,
-    memory: &mut MemorySample,
-    sample: &mut Vec<String>,
-) -> Result<u64, AppError> {
+    done: &mut Outcome,
+    shadow_memory: &mut MemorySample,
+) -> Result<(), AppError> {
+    let keys = &state.keys;
+    let kinds: &[KeyKind] = if indexes.is_some() { &[KeyKind::Index, KeyKind::Shadow] } else { &[KeyKind::Shadow] };
     let mut conn = state.redis.conn().await?;
-    let mut walk = Walk::new(conn.clone(), pattern).on_slot(&state.keys.master(ds));
-    let mut found = 0u64;
+    let mut walk = Walk::new(conn.clone(), keys.kinds_pattern(ds, kinds)).on_slot(&keys.master(ds));
     while let Some(page) = walk.next_page().await? {
-        memory.add(&mut conn, &page).await?;
-        found += page.len() as u64;
-        keep_first(sample, &page);
-        if !dry {
-            scan::unlink(&state.redis, &page).await?;
+        let (mut index_sets, mut shadows) = (Vec::new(), Vec::new());
+        for key in page {
+            match keys.kind_of(ds, &key) {
+                Some(KeyKind::Index) if indexes.is_some() => index_sets.push(key),
+                Some(KeyKind::Shadow) => shadows.push(key),
+                _ => {}
+            }
+        }
+        if let Some(index_memory) = indexes.as_deref_mut()
+            && !index_sets.is_empty()
+        {
+            index_memory.add(&mut conn, &index_sets).await?;
+            done.indexes_deleted += index_sets.len() as u64;
+            keep_first(&mut done.index_sets, &index_sets);
+            if !dry {
+                scan::unlink(&state.redis, &index_sets).await?;
+                unlist_indexes(state, ds, &index_sets).await?;
+            }
+        }
+        if !shadows.is_empty() {
+            shadow_memory.add(&mut conn, &shadows).await?;
+            done.keys_deleted += shadows.len() as u64;
+            keep_first(&mut done.other_sample, &shadows);
+            if !dry {
+                scan::unlink(&state.redis, &shadows).await?;
+            }
         }
     }
-    Ok(found)
+    Ok(())
 }
 
-/// Every live key of the source, page by page. Readers first lose the way to an entry (metadata,
-/// index sets), then the entry itself.
+/// Every live key of the source, in two walks over its node: readers first lose the way to an
+/// entry (metadata, then index sets), then the entry itself. The first walk also takes the
+/// shadows of every run.
 pub(super) async fn invalidate_whole(
     state: &AppState,
     ds: i64,
@@ -69,24 +97,23 @@ pub(super) async fn invalidate_whole(
         scan::unlink(&state.redis, &[keys.meta(ds)]).await?;
     }
     let mut done = Outcome::default();
-    let [data_pattern, index_pattern] = keys.live_patterns(ds);
     let mut index_memory = MemorySample::new(MEMORY_SAMPLES, usize::MAX);
-    let mut walk = Walk::new(conn.clone(), index_pattern).on_slot(&keys.master(ds));
+    sweep_indexes_and_shadows(state, ds, Some(&mut index_memory), dry, &mut done, other_memory).await?;
+    let mut data_memory = MemorySample::new(MEMORY_SAMPLES, usize::MAX);
+    let mut walk = Walk::new(conn.clone(), keys.data_pattern(ds)).on_slot(&keys.master(ds));
+    let mut data_keys = 0;
     while let Some(page) = walk.next_page().await? {
-        index_memory.add(&mut conn, &page).await?;
-        done.indexes_deleted += page.len() as u64;
-        keep_first(&mut done.index_sets, &page);
+        data_memory.add(&mut conn, &page).await?;
+        data_keys += page.len() as u64;
+        keep_first(&mut done.data_sample, &page);
         if !dry {
             scan::unlink(&state.redis, &page).await?;
-            unlist_indexes(state, ds, &page).await?;
         }
     }
-    let mut data_memory = MemorySample::new(MEMORY_SAMPLES, usize::MAX);
-    done.keys_deleted = sweep(state, ds, data_pattern, dry, &mut data_memory, &mut done.data_sample).await?;
     if !dry {
         scan::unlink(&state.redis, &other).await?;
     }
-    done.keys_deleted += other.len() as u64;
+    done.keys_deleted += data_keys + other.len() as u64;
     keep_first(&mut done.other_sample, &other);
     done.bytes = index_memory.estimate() + data_memory.estimate();
     Ok(done)

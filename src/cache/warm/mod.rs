@@ -524,7 +524,7 @@ pub async fn discard_run(state: &AppState, ds: i64, run_id: &str) -> Result<u64,
     let keys = &state.keys;
     let slot = keys.master(ds);
     let mut removed = unlink_in_place_entries(state, ds, run_id).await?;
-    removed += super::scan::unlink_matching(&state.redis, &keys.shadow_pattern(ds, Some(run_id)), &slot).await?;
+    removed += super::scan::unlink_matching(&state.redis, &keys.shadow_pattern(ds, run_id), &slot).await?;
     removed +=
         super::scan::unlink(&state.redis, &[keys.scanned_indexes(ds, run_id), keys.scanned_data(ds, run_id)]).await?;
     let mut conn = state.redis.conn().await?;
