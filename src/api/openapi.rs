@@ -17,7 +17,7 @@ pub async fn document(State(state): State<AppState>, _: Caller) -> Json<Value> {
 
 /// Every error code, in the order of their statuses. The `match` fails to compile when a code is
 /// added, so the document cannot miss one.
-fn error_codes() -> [ErrorCode; 12] {
+fn error_codes() -> [ErrorCode; 13] {
     use ErrorCode::*;
     let all = [
         ValidationError,
@@ -32,11 +32,12 @@ fn error_codes() -> [ErrorCode; 12] {
         SourceUnavailable,
         RedisUnavailable,
         Timeout,
+        RequestTimeout,
     ];
     for code in all {
         match code {
             ValidationError | Unauthorized | Forbidden | NotFound | Conflict | PayloadTooLarge | RateLimited
-            | InternalError | Transport | SourceUnavailable | RedisUnavailable | Timeout => {}
+            | InternalError | Transport | SourceUnavailable | RedisUnavailable | Timeout | RequestTimeout => {}
         }
     }
     all
@@ -47,12 +48,13 @@ fn code_name(code: ErrorCode) -> Value {
 }
 
 /// The reusable error responses: status, component name, what it means.
-const ERRORS: [(u16, &str, &str); 9] = [
+const ERRORS: [(u16, &str, &str); 10] = [
     (400, "BadRequest", "The input is invalid: the message names the field"),
     (401, "Unauthorized", "No valid token or session"),
     (403, "Forbidden", "The caller lacks the permission, or a cross-origin write was refused"),
     (404, "NotFound", "No such route, job, schedule, source, key or session"),
     (409, "Conflict", "The job, source or purge is in a state that does not allow this now"),
+    (408, "RequestTimeout", "The request ran longer than HEARTH_REQUEST_TIMEOUT_SECS and was stopped"),
     (413, "PayloadTooLarge", "The body is over 64 KiB"),
     (429, "RateLimited", "The caller's budget for this class is spent; retry after `Retry-After` seconds"),
     (500, "InternalError", "Something failed on the server (logged with context)"),
@@ -148,6 +150,7 @@ fn error_statuses(spec: &RouteSpec) -> Vec<u16> {
     // Login routes are refused only by dev mode's narrowing, which every route shares.
     statuses.push(403);
     statuses.push(404);
+    statuses.push(408);
     if spec.verb != super::routes::Verb::Get {
         statuses.push(409);
     }

@@ -141,7 +141,11 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     let mut response = match outcome {
         Ok(()) => {
             request.extensions_mut().insert(nonce.clone());
-            next.run(request).await
+            let limit = state.config.request_timeout;
+            match tokio::time::timeout(limit, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => refuse(area, &path, request_timed_out(limit)),
+            }
         }
         Err(Refusal::SignedOut { ended }) if area == Area::Page || area == Area::SignOut => {
             signed_out_page(&state, ended, StatusCode::UNAUTHORIZED)
@@ -255,6 +259,15 @@ fn body_too_large() -> AppError {
     AppError::new(
         crate::error::ErrorCode::PayloadTooLarge,
         format!("the request body is over {} KiB", crate::server::MAX_BODY_BYTES / 1024),
+    )
+}
+
+/// A request still running at `HEARTH_REQUEST_TIMEOUT_SECS` is stopped and answered in its
+/// area's error format, as every other refusal.
+fn request_timed_out(limit: std::time::Duration) -> AppError {
+    AppError::new(
+        crate::error::ErrorCode::RequestTimeout,
+        format!("the request ran longer than {} s (HEARTH_REQUEST_TIMEOUT_SECS) and was stopped", limit.as_secs()),
     )
 }
 

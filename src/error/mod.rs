@@ -17,7 +17,10 @@ pub enum ErrorCode {
     PayloadTooLarge,
     RedisUnavailable,
     SourceUnavailable,
+    /// Redis did not answer in time.
     Timeout,
+    /// The request ran longer than `HEARTH_REQUEST_TIMEOUT_SECS` and was stopped.
+    RequestTimeout,
     InternalError,
     /// The browser could not reach the server or read its answer.
     Transport,
@@ -33,6 +36,7 @@ impl ErrorCode {
             ErrorCode::Conflict => 409,
             ErrorCode::RateLimited => 429,
             ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::RequestTimeout => 408,
             ErrorCode::InternalError | ErrorCode::Transport => 500,
             ErrorCode::SourceUnavailable => 502,
             ErrorCode::RedisUnavailable => 503,

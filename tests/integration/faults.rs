@@ -589,3 +589,44 @@ async fn a_lock_release_refused_for_a_moment_is_tried_again_and_one_refused_for_
     let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut admin).await.unwrap();
     assert!(ttl > 0 && ttl <= lease.as_millis() as i64, "expires with its lease: {ttl} ms");
 }
+
+/// A request still running at `HEARTH_REQUEST_TIMEOUT_SECS` (here: Redis stalled by CLIENT PAUSE
+/// for longer than the limit, and Hearth's Redis timeout longer still) is stopped and answered
+/// 408 in its caller's format: the envelope for the REST API, the server function error (with its
+/// header) for `/rpc`. Once Redis answers again, so does Hearth.
+#[tokio::test]
+async fn a_request_over_the_time_limit_is_answered_408_in_the_callers_format() {
+    let redis = PrivateRedis::start(&[]);
+    let url = redis.url();
+    let vars = [
+        ("HEARTH_REDIS_URL", url.as_str()),
+        ("HEARTH_REQUEST_TIMEOUT_SECS", "1"),
+        ("HEARTH_REDIS_TIMEOUT_MS", "30000"),
+    ];
+    let state = state_with("deadline", &vars);
+    let app = hearth::server::router(state);
+    assert_eq!(get(&app, "/api/admin/redis/stats", None).await.status, StatusCode::OK);
+
+    let mut admin = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(4000).arg("ALL").query_async(&mut admin).await.unwrap();
+    let r = get(&app, "/api/admin/redis/stats", None).await;
+    assert_eq!(r.status, StatusCode::REQUEST_TIMEOUT, "{}", r.text);
+    assert_eq!(r.body["success"], false, "{}", r.text);
+    assert_eq!(r.body["code"], "REQUEST_TIMEOUT", "{}", r.text);
+    assert!(r.body["error"].as_str().unwrap().contains("HEARTH_REQUEST_TIMEOUT_SECS"), "{}", r.text);
+    let r = get(&app, "/rpc/redis/overview", None).await;
+    assert_eq!(r.status, StatusCode::REQUEST_TIMEOUT, "{}", r.text);
+    assert_eq!(r.body["code"], "REQUEST_TIMEOUT", "{}", r.text);
+    assert!(r.headers.contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER), "{:?}", r.headers);
+
+    // The pause ends by itself (UNPAUSE would wait behind it too).
+    let mut status = StatusCode::REQUEST_TIMEOUT;
+    for _ in 0..20 {
+        status = get(&app, "/api/admin/redis/stats", None).await.status;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    }
+    assert_eq!(status, StatusCode::OK, "Hearth answers once Redis does");
+}

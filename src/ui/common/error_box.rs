@@ -12,6 +12,9 @@ pub fn ErrorBox(error: AppError) -> impl IntoView {
         ErrorCode::RedisUnavailable | ErrorCode::Timeout => {
             Some("Hearth keeps retrying; this clears by itself when Redis answers.")
         }
+        ErrorCode::RequestTimeout => {
+            Some("The server stopped the request; refresh to see what it did before it stopped.")
+        }
         _ => None,
     };
     view! {
