@@ -238,6 +238,7 @@ fn record_unaudited(
         401 => "not signed in",
         403 => "not allowed",
         429 => "rate limited",
+        408 => "no answer within the time limit (an invalidation goes on and is recorded when it ends)",
         _ => "the request failed before it was carried out",
     });
     super::audit::record(state, who, meta, act, status, detail);
@@ -262,12 +263,17 @@ fn body_too_large() -> AppError {
     )
 }
 
-/// A request still running at `HEARTH_REQUEST_TIMEOUT_SECS` is stopped and answered in its
-/// area's error format, as every other refusal.
+/// A request still running at `HEARTH_REQUEST_TIMEOUT_SECS` is answered in its area's error
+/// format, as every other refusal. What it was doing stops, but for a cache invalidation, which
+/// goes on to its end (a source half deleted is worse than one deleted late).
 fn request_timed_out(limit: std::time::Duration) -> AppError {
     AppError::new(
         crate::error::ErrorCode::RequestTimeout,
-        format!("the request ran longer than {} s (HEARTH_REQUEST_TIMEOUT_SECS) and was stopped", limit.as_secs()),
+        format!(
+            "no answer within {} s (HEARTH_REQUEST_TIMEOUT_SECS): a cache invalidation goes on to its end, \
+             anything else was stopped; refresh to see where things stand",
+            limit.as_secs()
+        ),
     )
 }
 

@@ -630,3 +630,49 @@ async fn a_request_over_the_time_limit_is_answered_408_in_the_callers_format() {
     }
     assert_eq!(status, StatusCode::OK, "Hearth answers once Redis does");
 }
+
+/// An invalidation still running when its request passes `HEARTH_REQUEST_TIMEOUT_SECS` (here:
+/// Redis holds every write for 3 s, so the invalidation cannot even take the source's lock in
+/// time) goes on to its end: the caller gets 408, and then every live key of the source is gone,
+/// its lock is released and the audit trail records the invalidation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_outliving_its_request_goes_on_to_its_end() {
+    let dir = TempDir::new("fault-deadline");
+    let pool = sqlite_pool(&dir.0).await;
+    create_table(&pool, "t", &grid("A", &["Charges", "Visits"], &[1, 2, 3], &[Some(10), None], &["Monthly"], 2)).await;
+    let redis = PrivateRedis::start(&[]);
+    let url = redis.url();
+    let vars = [
+        ("HEARTH_REDIS_URL", url.as_str()),
+        ("HEARTH_KEY_PREFIX", ""),
+        ("HEARTH_REQUEST_TIMEOUT_SECS", "1"),
+        ("HEARTH_REDIS_TIMEOUT_MS", "30000"),
+    ];
+    let state = state_with("fault-deadline", &vars);
+    let app = hearth::server::router(state.clone());
+    let ds = random_ds();
+    warm(&state, &sqlite_def(&pool, ds, "t"), "r1", &lock_token("test", "r"), &NoHooks).await.expect("warm");
+    assert!(dump_all(&url, true).await.len() > 12);
+
+    let mut admin = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(3000).arg("WRITE").query_async(&mut admin).await.unwrap();
+    let url_path = "/api/admin/analytics/cache/invalidate";
+    let r = post_json(&app, url_path, None, &serde_json::json!({"datasourceId": ds, "reason": "deadline test"})).await;
+    assert_eq!(r.status, StatusCode::REQUEST_TIMEOUT, "{}", r.text);
+    assert_eq!(r.body["code"], "REQUEST_TIMEOUT", "{}", r.text);
+
+    let mut finished = false;
+    for _ in 0..100 {
+        let live = dump_all(&url, true).await;
+        let locked: bool = redis::cmd("EXISTS").arg(state.keys.lock(ds)).query_async(&mut admin).await.unwrap();
+        let trail: Vec<redis::Value> =
+            redis::cmd("XRANGE").arg(state.keys.audit_log()).arg("-").arg("+").query_async(&mut admin).await.unwrap();
+        let recorded = format!("{trail:?}").contains("Invalidated whole cache of 1 source");
+        if live.is_empty() && !locked && recorded {
+            finished = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(finished, "the invalidation ended: no live key, no lock, an audit entry");
+}

@@ -90,7 +90,26 @@ pub fn validate(req: &InvalidateRequest) -> Result<Slice, AppError> {
 /// [`invalidate`] on behalf of a signed-in caller: a dry run is free; a real one is checked,
 /// then counted against the caller's invalidate budget, and given back when it is refused
 /// (409: a warm holds the source) or invalidated no source.
+///
+/// A real run goes on to its end (its lock released, its audit entry written) even when the
+/// request that asked for it is dropped: past `HEARTH_REQUEST_TIMEOUT_SECS`, or when the caller
+/// goes away. Stopping it between two pages would leave a source half deleted and locked until
+/// the lease runs out.
 pub async fn invalidate_as(
+    state: &AppState,
+    req: &InvalidateRequest,
+    who: &crate::auth::Principal,
+) -> Result<InvalidateResult, AppError> {
+    if req.dry_run.unwrap_or(false) {
+        return invalidate_audited(state, req, who).await;
+    }
+    let (state, req, who) = (state.clone(), req.clone(), who.clone());
+    tokio::spawn(async move { invalidate_audited(&state, &req, &who).await })
+        .await
+        .unwrap_or_else(|e| Err(AppError::internal(format!("the invalidation stopped unexpectedly: {e}"))))
+}
+
+async fn invalidate_audited(
     state: &AppState,
     req: &InvalidateRequest,
     who: &crate::auth::Principal,

@@ -12,9 +12,7 @@ pub fn ErrorBox(error: AppError) -> impl IntoView {
         ErrorCode::RedisUnavailable | ErrorCode::Timeout => {
             Some("Hearth keeps retrying; this clears by itself when Redis answers.")
         }
-        ErrorCode::RequestTimeout => {
-            Some("The server stopped the request; refresh to see what it did before it stopped.")
-        }
+        ErrorCode::RequestTimeout => Some("Refresh in a moment to see where things stand."),
         _ => None,
     };
     view! {
