@@ -1,6 +1,7 @@
 // The Analytics Cache and Warming tabs on the embedded demo sources: warm from the console,
 // watch the job, and see the source become warm with real numbers.
 import { test, expect } from './fixtures';
+import { redis } from './redis';
 
 test.setTimeout(180_000);
 
@@ -39,4 +40,31 @@ test('a warm started from the Warming tab runs live and fills the dashboard', as
   await page.getByTestId('confirm-reason').fill('e2e slice');
   await page.getByTestId('confirm-ok').click();
   await expect(page.getByTestId('toast').filter({ hasText: 'Invalidated slice measure No Shows' })).toBeVisible();
+});
+
+test('a preview refused while a warm holds the source says why in the panel until the scope changes', async ({ page }) => {
+  // The source's warm lock, held as another instance's job would hold it (only this suite's
+  // prefix; released below only if it is still this test's).
+  const lock = `${process.env.HEARTH_E2E_PREFIX!}lock:cache:warm:{ds:2}`;
+  const holder = `job:e2e-held@e2e-${Date.now()}`;
+  redis('SET', lock, holder, 'NX', 'PX', '60000');
+  try {
+    await page.goto('/');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    await page.getByTestId('source-2').getByTestId('invalidate-source').click();
+    await page.getByTestId('inv-preview').click();
+    const refused = page.getByTestId('inv-refused');
+    await expect(refused).toContainText('is being warmed or invalidated by');
+    await expect(page.getByTestId('inv-result')).toHaveCount(0);
+    // In the panel, not in a toast that goes away.
+    await expect(page.getByTestId('toast')).toHaveCount(0);
+    await page.screenshot({ path: 'output/screenshots/invalidate-refused.png', fullPage: true });
+    await page.getByTestId('inv-measure').fill('Charges');
+    await expect(refused).toBeEmpty();
+  } finally {
+    redis('EVAL', "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", '1', lock, holder);
+  }
+  await page.getByTestId('inv-preview').click();
+  await expect(page.getByTestId('inv-result')).toContainText('Would delete');
+  await expect(page.getByTestId('inv-refused')).toBeEmpty();
 });

@@ -4,12 +4,13 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::format;
 use crate::model::cache::{InvalidateRequest, InvalidateResult};
 use crate::model::input::{DatasourceId, Reason};
 use crate::rpc::cache::InvalidateCache;
 use crate::ui::common::confirm::{ConfirmRequest, use_confirm};
-use crate::ui::common::mutation::{Data, use_mutation};
+use crate::ui::common::mutation::{Data, use_form_mutation, use_mutation};
 
 /// The source an invalidation is being prepared for.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,10 @@ pub struct InvalidateDraft {
     practice: RwSignal<String>,
     frequency: RwSignal<String>,
     preview: RwSignal<Option<InvalidateResult>>,
+    /// Why the dry run of the scope as it is was refused (a warm holds the source, a field is
+    /// wrong): shown in the panel until the scope changes or the preview is asked again, not in
+    /// a toast that is gone before the admin has read it.
+    refused: RwSignal<Option<AppError>>,
     /// Bumped by every change of scope: a dry run answers only the scope it was asked for
     /// (`asked_at`), not one typed or opened while it was on its way.
     edits: StoredValue<u64>,
@@ -46,14 +51,21 @@ impl InvalidateDraft {
     /// Create it in the page, where it outlives the rows that open it.
     pub fn new() -> Self {
         let preview = RwSignal::new(None::<InvalidateResult>);
+        let refused = RwSignal::new(None::<AppError>);
         let edits = StoredValue::new(0u64);
         let asked_at = StoredValue::new(0u64);
-        // The dry run changes nothing; its answer is the preview, unless the scope changed since.
-        let dry_run = use_mutation::<InvalidateCache>(&[], move |r| {
-            if edits.get_value() == asked_at.get_value() {
-                preview.set(Some(r));
+        // The dry run changes nothing; its answer, or its refusal, is the preview's, unless the
+        // scope changed since.
+        let dry_run = use_form_mutation::<InvalidateCache>(&[], |_| None);
+        Effect::new(move |_| {
+            let Some(answer) = dry_run.value().get() else { return };
+            if edits.get_value() != asked_at.get_value() {
+                return;
             }
-            None
+            match answer {
+                Ok(r) => preview.set(Some(r)),
+                Err(e) => refused.set(Some(e)),
+            }
         });
         Self {
             target: RwSignal::new(None),
@@ -61,6 +73,7 @@ impl InvalidateDraft {
             practice: RwSignal::new(String::new()),
             frequency: RwSignal::new(String::new()),
             preview,
+            refused,
             edits,
             asked_at,
             focus: StoredValue::new(false),
@@ -99,11 +112,13 @@ impl InvalidateDraft {
     fn changed(&self) {
         self.edits.update_value(|n| *n += 1);
         self.preview.set(None);
+        self.refused.set(None);
     }
 
     /// Asks for the dry run of the scope as it is now.
     fn ask_preview(&self, ds: i64) {
         self.asked_at.set_value(self.edits.get_value());
+        self.refused.set(None);
         self.dry_run.dispatch(InvalidateCache { request: self.request(ds, true, None) });
     }
 
@@ -136,7 +151,7 @@ pub fn InvalidatePanel(draft: InvalidateDraft) -> impl IntoView {
 #[component]
 fn Panel(t: Target, draft: InvalidateDraft) -> impl IntoView {
     let confirm = use_confirm();
-    let InvalidateDraft { measure, practice, frequency, preview, dry_run, focus, invalidate, .. } = draft;
+    let InvalidateDraft { measure, practice, frequency, preview, refused, dry_run, focus, invalidate, .. } = draft;
     let ds = t.ds;
     let first_field = NodeRef::<Input>::new();
     Effect::new(move |_| {
@@ -188,6 +203,7 @@ fn Panel(t: Target, draft: InvalidateDraft) -> impl IntoView {
                 <button data-testid="inv-preview" disabled=dry_run.pending() on:click=move |_| draft.ask_preview(ds)>"Preview"</button>
                 <button data-testid="inv-close" on:click=move |_| draft.close()>"Close"</button>
             </div>
+            <p class="field-error" role="alert" data-testid="inv-refused">{move || refused.get().map(|e| e.message)}</p>
             {move || preview.get().map(|p| view! {
                 <div class="preview" data-testid="inv-result">
                     <p>
