@@ -19,7 +19,7 @@ pub enum ErrorCode {
     SourceUnavailable,
     /// Redis did not answer in time.
     Timeout,
-    /// The request ran longer than `HEARTH_REQUEST_TIMEOUT_SECS` and was stopped.
+    /// No answer within `HEARTH_REQUEST_TIMEOUT_SECS` (the request stops; an invalidation goes on).
     RequestTimeout,
     InternalError,
     /// The browser could not reach the server or read its answer.

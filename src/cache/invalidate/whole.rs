@@ -16,10 +16,10 @@ pub(super) fn keep_first(sample: &mut Vec<String>, keys: &[String]) {
     sample.extend(keys.iter().take(SAMPLE.saturating_sub(sample.len())).cloned());
 }
 
-/// Walks the source's index sets (when `indexes` is given to measure them) and the shadows of every run, the command
-/// center's leftovers among them, in one SCAN over its node a page at a time. Each page is
-/// measured, counted, sampled and (unless `dry`) deleted: its index sets first (taken off the
-/// source's list), then its shadows.
+/// Walks the source's index sets (when given `indexes` to measure them into) and the shadows of
+/// every run, the command center's leftovers among them, in one SCAN over its node a page at a
+/// time. Each page is measured, counted, sampled and (unless `dry`) deleted: its index sets
+/// first (taken off the source's list), then its shadows.
 pub(super) async fn sweep_indexes_and_shadows(
     state: &AppState,
     ds: i64,
