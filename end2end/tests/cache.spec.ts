@@ -64,6 +64,12 @@ test('a preview refused while a warm holds the source says why in the panel unti
   } finally {
     redis('EVAL', "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", '1', lock, holder);
   }
+  // A field the server refuses is named in the panel too.
+  await page.getByTestId('inv-measure').fill('x'.repeat(201));
+  await page.getByTestId('inv-preview').click();
+  await expect(page.getByTestId('inv-refused')).toContainText('measure is longer than 200 characters');
+  await page.getByTestId('inv-measure').fill('');
+  await expect(page.getByTestId('inv-refused')).toBeEmpty();
   await page.getByTestId('inv-preview').click();
   await expect(page.getByTestId('inv-result')).toContainText('Would delete');
   await expect(page.getByTestId('inv-refused')).toBeEmpty();

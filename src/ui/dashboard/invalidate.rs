@@ -30,17 +30,15 @@ pub struct InvalidateDraft {
     measure: RwSignal<String>,
     practice: RwSignal<String>,
     frequency: RwSignal<String>,
-    preview: RwSignal<Option<InvalidateResult>>,
-    /// Why the dry run of the scope as it is was refused (a warm holds the source, a field is
-    /// wrong): shown in the panel until the scope changes or the preview is asked again, not in
-    /// a toast that is gone before the admin has read it.
-    refused: RwSignal<Option<AppError>>,
     /// Bumped by every change of scope: a dry run answers only the scope it was asked for
     /// (`asked_at`), not one typed or opened while it was on its way.
     edits: StoredValue<u64>,
     asked_at: StoredValue<u64>,
     /// Set by `open`: the panel takes focus when it appears, not when a page reload redraws it.
     focus: StoredValue<bool>,
+    /// The preview: its answer, or why it was refused (a warm holds the source, a field is
+    /// wrong), shown in the panel rather than in a toast gone before it is read. Cleared when the
+    /// scope changes.
     dry_run: ServerAction<InvalidateCache>,
     /// The confirmed invalidation, which outlives the panel: its answer is reported after the
     /// panel has closed.
@@ -50,34 +48,16 @@ pub struct InvalidateDraft {
 impl InvalidateDraft {
     /// Create it in the page, where it outlives the rows that open it.
     pub fn new() -> Self {
-        let preview = RwSignal::new(None::<InvalidateResult>);
-        let refused = RwSignal::new(None::<AppError>);
-        let edits = StoredValue::new(0u64);
-        let asked_at = StoredValue::new(0u64);
-        // The dry run changes nothing; its answer, or its refusal, is the preview's, unless the
-        // scope changed since.
-        let dry_run = use_form_mutation::<InvalidateCache>(&[], |_| None);
-        Effect::new(move |_| {
-            let Some(answer) = dry_run.value().get() else { return };
-            if edits.get_value() != asked_at.get_value() {
-                return;
-            }
-            match answer {
-                Ok(r) => preview.set(Some(r)),
-                Err(e) => refused.set(Some(e)),
-            }
-        });
         Self {
             target: RwSignal::new(None),
             measure: RwSignal::new(String::new()),
             practice: RwSignal::new(String::new()),
             frequency: RwSignal::new(String::new()),
-            preview,
-            refused,
-            edits,
-            asked_at,
+            edits: StoredValue::new(0),
+            asked_at: StoredValue::new(0),
             focus: StoredValue::new(false),
-            dry_run,
+            // The dry run changes nothing, and the panel shows its answer: no toast.
+            dry_run: use_form_mutation::<InvalidateCache>(&[], |_| None),
             invalidate: use_mutation::<InvalidateCache>(&[Data::Cache, Data::Jobs], |r| Some(r.message)),
         }
     }
@@ -111,14 +91,19 @@ impl InvalidateDraft {
     /// The scope changed: the preview no longer describes it.
     fn changed(&self) {
         self.edits.update_value(|n| *n += 1);
-        self.preview.set(None);
-        self.refused.set(None);
+        self.dry_run.value().set(None);
+    }
+
+    /// The dry run's answer while it describes the scope as it is (not one typed or opened
+    /// while it was on its way).
+    fn preview(&self) -> Option<Result<InvalidateResult, AppError>> {
+        self.dry_run.value().get().filter(|_| self.edits.get_value() == self.asked_at.get_value())
     }
 
     /// Asks for the dry run of the scope as it is now.
     fn ask_preview(&self, ds: i64) {
         self.asked_at.set_value(self.edits.get_value());
-        self.refused.set(None);
+        self.dry_run.value().set(None);
         self.dry_run.dispatch(InvalidateCache { request: self.request(ds, true, None) });
     }
 
@@ -151,7 +136,7 @@ pub fn InvalidatePanel(draft: InvalidateDraft) -> impl IntoView {
 #[component]
 fn Panel(t: Target, draft: InvalidateDraft) -> impl IntoView {
     let confirm = use_confirm();
-    let InvalidateDraft { measure, practice, frequency, preview, refused, dry_run, focus, invalidate, .. } = draft;
+    let InvalidateDraft { measure, practice, frequency, dry_run, focus, invalidate, .. } = draft;
     let ds = t.ds;
     let first_field = NodeRef::<Input>::new();
     Effect::new(move |_| {
@@ -168,7 +153,7 @@ fn Panel(t: Target, draft: InvalidateDraft) -> impl IntoView {
     };
     let name_for_confirm = t.name.clone();
     let go = Callback::new(move |_: ()| {
-        let Some(p) = preview.get_untracked() else { return };
+        let Some(Ok(p)) = untrack(|| draft.preview()) else { return };
         confirm.ask(ConfirmRequest {
             title: format!("Invalidate {name_for_confirm}"),
             body: format!(
@@ -203,8 +188,8 @@ fn Panel(t: Target, draft: InvalidateDraft) -> impl IntoView {
                 <button data-testid="inv-preview" disabled=dry_run.pending() on:click=move |_| draft.ask_preview(ds)>"Preview"</button>
                 <button data-testid="inv-close" on:click=move |_| draft.close()>"Close"</button>
             </div>
-            <p class="field-error" role="alert" data-testid="inv-refused">{move || refused.get().map(|e| e.message)}</p>
-            {move || preview.get().map(|p| view! {
+            <p class="field-error" role="alert" data-testid="inv-refused">{move || draft.preview().and_then(Result::err).map(|e| e.message)}</p>
+            {move || draft.preview().and_then(Result::ok).map(|p| view! {
                 <div class="preview" data-testid="inv-result">
                     <p>
                         {format!("Would delete {} keys and {} index sets", format::thousands(p.keys_deleted), format::thousands(p.indexes_deleted))}
