@@ -32,6 +32,17 @@ pub enum KeyKind {
     Shadow,
 }
 
+/// The start of each kind of a source's (prefixed) key names: [`Keys::source_kinds`].
+#[derive(Debug, Clone)]
+pub struct SourceKinds([(KeyKind, String); 5]);
+
+impl SourceKinds {
+    /// The kind of a (prefixed) key by its name; `None` for any other key.
+    pub fn of(&self, key: &str) -> Option<KeyKind> {
+        self.0.iter().find(|(_, start)| key.starts_with(start.as_str())).map(|(kind, _)| *kind)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keys {
     prefix: String,
@@ -181,10 +192,10 @@ impl Keys {
     }
 
     /// One SCAN pattern over a source's keys of the given kinds, for a walk that sorts its pages
-    /// with [`Keys::kind_of`]: a walk costs Redis the whole keyspace whatever it matches, so one
-    /// walk for several kinds costs as much as a walk for one. The pattern also matches other
-    /// keys of the source; it leaves out (in Redis) the kinds whose names start with another
-    /// letter, so a walk for index sets is not sent the names of the data keys.
+    /// with [`Keys::source_kinds`]: a walk costs Redis the whole keyspace whatever it matches,
+    /// so one walk for several kinds costs as much as a walk for one. The pattern also matches
+    /// other keys of the source; it leaves out (in Redis) the kinds whose names start with
+    /// another letter, so a walk for index sets is not sent the names of the data keys.
     pub fn kinds_pattern(&self, ds: i64, kinds: &[KeyKind]) -> String {
         let mut letters: Vec<char> = Self::kind_starts(ds)
             .iter()
@@ -197,10 +208,10 @@ impl Keys {
         self.pattern(&format!("[{letters}]*{{ds:{ds}}}:*"))
     }
 
-    /// The kind of a (prefixed) key of source `ds`, by its name; `None` for any other key.
-    pub fn kind_of(&self, ds: i64, key: &str) -> Option<KeyKind> {
-        let name = self.strip(key)?;
-        Self::kind_starts(ds).into_iter().find(|(_, start)| name.starts_with(start.as_str())).map(|(kind, _)| kind)
+    /// What tells the kinds of source `ds`'s (prefixed) keys apart, spelled once for a walk
+    /// that sorts every key of every page.
+    pub fn source_kinds(&self, ds: i64) -> SourceKinds {
+        SourceKinds(Self::kind_starts(ds).map(|(kind, start)| (kind, self.key(&start))))
     }
 
     /// ZSET of runs that may have shadows (run id → start, ms).
@@ -525,7 +536,8 @@ mod tests {
         assert_eq!(k.kinds_pattern(7, &[KeyKind::Index, KeyKind::Shadow]), "p:[his]*{ds:7}:*");
         assert_eq!(k.kinds_pattern(7, &[KeyKind::Shadow]), "p:[hs]*{ds:7}:*");
         assert_eq!(k.kinds_pattern(7, &[KeyKind::Data, KeyKind::Index]), "p:[ci]*{ds:7}:*");
-        let kind = |name: &str| k.kind_of(7, &format!("p:{name}"));
+        let kinds = k.source_kinds(7);
+        let kind = |name: &str| kinds.of(&format!("p:{name}"));
         assert_eq!(kind("cache:{ds:7}:m:V:p:1:prov:*:freq:M"), Some(KeyKind::Data));
         assert_eq!(kind("idx:{ds:7}:master"), Some(KeyKind::Index));
         assert_eq!(kind("hearth:{ds:7}:run:r1:cache:{ds:7}:m:V"), Some(KeyKind::Shadow));
@@ -537,8 +549,8 @@ mod tests {
         {
             assert_eq!(kind(other), None, "{other}");
         }
-        assert_eq!(k.kind_of(7, "q:idx:{ds:7}:master"), None);
-        assert_eq!(k.kind_of(7, "idx:{ds:7}:master"), None);
+        assert_eq!(kinds.of("q:idx:{ds:7}:master"), None);
+        assert_eq!(kinds.of("idx:{ds:7}:master"), None);
     }
 
     #[test]

@@ -56,10 +56,11 @@ pub(super) async fn scan_foreign_layout(state: &AppState, ds: i64, run_id: &str)
     // Page by page, so memory stays flat however large the live layout is.
     let pattern = keys.kinds_pattern(ds, &[KeyKind::Data, KeyKind::Index]);
     let mut walk = scan::Walk::new(conn.clone(), pattern).on_slot(&keys.master(ds));
+    let kinds = keys.source_kinds(ds);
     while let Some(found) = walk.next_page().await? {
         let (mut data, mut indexes) = (Vec::new(), Vec::new());
         for key in &found {
-            match (keys.kind_of(ds, key), keys.strip(key)) {
+            match (kinds.of(key), keys.strip(key)) {
                 (Some(KeyKind::Data), Some(name)) => data.push(name),
                 (Some(KeyKind::Index), Some(name)) => indexes.push(name),
                 _ => {}

@@ -29,13 +29,14 @@ pub(super) async fn sweep_indexes_and_shadows(
     shadow_memory: &mut MemorySample,
 ) -> Result<(), AppError> {
     let keys = &state.keys;
-    let kinds: &[KeyKind] = if indexes.is_some() { &[KeyKind::Index, KeyKind::Shadow] } else { &[KeyKind::Shadow] };
+    let wanted: &[KeyKind] = if indexes.is_some() { &[KeyKind::Index, KeyKind::Shadow] } else { &[KeyKind::Shadow] };
     let mut conn = state.redis.conn().await?;
-    let mut walk = Walk::new(conn.clone(), keys.kinds_pattern(ds, kinds)).on_slot(&keys.master(ds));
+    let mut walk = Walk::new(conn.clone(), keys.kinds_pattern(ds, wanted)).on_slot(&keys.master(ds));
+    let kinds = keys.source_kinds(ds);
     while let Some(page) = walk.next_page().await? {
         let (mut index_sets, mut shadows) = (Vec::new(), Vec::new());
         for key in page {
-            match keys.kind_of(ds, &key) {
+            match kinds.of(&key) {
                 Some(KeyKind::Index) if indexes.is_some() => index_sets.push(key),
                 Some(KeyKind::Shadow) => shadows.push(key),
                 _ => {}
