@@ -590,20 +590,29 @@ async fn a_lock_release_refused_for_a_moment_is_tried_again_and_one_refused_for_
     assert!(ttl > 0 && ttl <= lease.as_millis() as i64, "expires with its lease: {ttl} ms");
 }
 
+/// A private Redis (no key prefix) and a state on it whose requests may take 1 s and whose Redis
+/// commands 30 s: a stalled Redis then meets the request limit first.
+fn one_second_requests(name: &str) -> (PrivateRedis, hearth::state::AppState) {
+    let redis = PrivateRedis::start(&[]);
+    let url = redis.url();
+    let vars = [
+        ("HEARTH_REDIS_URL", url.as_str()),
+        ("HEARTH_KEY_PREFIX", ""),
+        ("HEARTH_REQUEST_TIMEOUT_SECS", "1"),
+        ("HEARTH_REDIS_TIMEOUT_MS", "30000"),
+    ];
+    let state = state_with(name, &vars);
+    (redis, state)
+}
+
 /// A request still running at `HEARTH_REQUEST_TIMEOUT_SECS` (here: Redis stalled by CLIENT PAUSE
 /// for longer than the limit, and Hearth's Redis timeout longer still) is stopped and answered
 /// 408 in its caller's format: the envelope for the REST API, the server function error (with its
 /// header) for `/rpc`. Once Redis answers again, so does Hearth.
 #[tokio::test]
 async fn a_request_over_the_time_limit_is_answered_408_in_the_callers_format() {
-    let redis = PrivateRedis::start(&[]);
+    let (redis, state) = one_second_requests("deadline");
     let url = redis.url();
-    let vars = [
-        ("HEARTH_REDIS_URL", url.as_str()),
-        ("HEARTH_REQUEST_TIMEOUT_SECS", "1"),
-        ("HEARTH_REDIS_TIMEOUT_MS", "30000"),
-    ];
-    let state = state_with("deadline", &vars);
     let app = hearth::server::router(state);
     assert_eq!(get(&app, "/api/admin/redis/stats", None).await.status, StatusCode::OK);
 
@@ -640,15 +649,8 @@ async fn an_invalidation_outliving_its_request_goes_on_to_its_end() {
     let dir = TempDir::new("fault-deadline");
     let pool = sqlite_pool(&dir.0).await;
     create_table(&pool, "t", &grid("A", &["Charges", "Visits"], &[1, 2, 3], &[Some(10), None], &["Monthly"], 2)).await;
-    let redis = PrivateRedis::start(&[]);
+    let (redis, state) = one_second_requests("fault-deadline");
     let url = redis.url();
-    let vars = [
-        ("HEARTH_REDIS_URL", url.as_str()),
-        ("HEARTH_KEY_PREFIX", ""),
-        ("HEARTH_REQUEST_TIMEOUT_SECS", "1"),
-        ("HEARTH_REDIS_TIMEOUT_MS", "30000"),
-    ];
-    let state = state_with("fault-deadline", &vars);
     let app = hearth::server::router(state.clone());
     let ds = random_ds();
     warm(&state, &sqlite_def(&pool, ds, "t"), "r1", &lock_token("test", "r"), &NoHooks).await.expect("warm");
